@@ -1,0 +1,101 @@
+"""Speed of the project's trainer against a naive PyTorch loop, measured in one process.
+
+The net is the paper's 1024-1000x5-9 tanh network at mini-batch 10. Both loops consume
+the same pre-generated Shapeset batches, so the ratio isolates the training step:
+
+* naive:   nn.Sequential + torch.optim.SGD + nn.CrossEntropyLoss, autograd backward
+* glorot:  MLP.forward_trace + costs.nll + backprop.sgd_step (fused in-place update)
+
+Also printed: the probe overhead at the default probe interval (one probe's cost over the
+cost of the updates between two probes) and the Shapeset generator's images/s.
+
+    .venv/bin/python benchmarks/train_speed.py [--updates 300] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+from torch import nn
+
+from glorot.backprop import sgd_step
+from glorot.config import TrainConfig
+from glorot.costs import nll
+from glorot.data import shapeset
+from glorot.nets import MLP
+from glorot.probes import probe
+
+
+def naive_net(net: MLP) -> nn.Sequential:
+    """An nn.Sequential twin of ``net`` (same weights), the textbook way to write it."""
+    mods: list[nn.Module] = []
+    for layer in net.hidden:
+        mods += [nn.Linear(layer.in_features, layer.out_features), nn.Tanh()]
+    mods.append(nn.Linear(net.layers[-1].in_features, net.layers[-1].out_features))
+    seq = nn.Sequential(*mods)
+    linear = [m for m in seq if isinstance(m, nn.Linear)]
+    for dst, src in zip(linear, net.layers):
+        dst.load_state_dict(src.state_dict())
+    return seq
+
+
+def time_naive(net: MLP, batches, lr: float) -> float:
+    seq = naive_net(net)
+    opt, loss_fn = torch.optim.SGD(seq.parameters(), lr=lr), nn.CrossEntropyLoss()
+    start = time.perf_counter()
+    for x, y in batches:
+        opt.zero_grad()
+        loss = loss_fn(seq(x), y)
+        loss.backward()
+        loss.item()
+        opt.step()
+    return time.perf_counter() - start
+
+
+def time_glorot(net: MLP, batches, lr: float) -> float:
+    start = time.perf_counter()
+    with torch.no_grad():
+        for x, y in batches:
+            zs = net.forward_trace(x)
+            loss, grad = nll(zs[-1], y)
+            loss.item()
+            sgd_step(net, zs, grad, lr)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--updates", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    cfg = TrainConfig()
+    x, y = shapeset.generate(args.updates * cfg.batch_size, seed=0)
+    batches = list(zip(torch.from_numpy(x).split(cfg.batch_size), torch.from_numpy(y).split(cfg.batch_size)))
+    make = lambda: MLP(1024, 9, cfg.depth, cfg.width, "tanh", "standard", seed=0)  # noqa: E731
+    time_glorot(make(), batches[:20], cfg.lr)  # warm-up
+    naive = min(time_naive(make(), batches, cfg.lr) for _ in range(args.repeats))
+    ours = min(time_glorot(make(), batches, cfg.lr) for _ in range(args.repeats))
+    print(f"torch threads: {torch.get_num_threads()}")
+    print(f"naive loop:    {args.updates / naive:8.1f} updates/s")
+    print(f"glorot:        {args.updates / ours:8.1f} updates/s   ratio {naive / ours:.2f}x")
+
+    net, px, py = make(), torch.from_numpy(x[:cfg.probe_size]), torch.from_numpy(y[:cfg.probe_size])
+    start = time.perf_counter()
+    probe(net, px, py, 0, cfg.cost, cfg.jac_examples)
+    one_probe = time.perf_counter() - start
+    between = ours / args.updates * cfg.probe_every
+    print(f"probe:         {one_probe:8.3f} s each, every {cfg.probe_every} updates "
+          f"-> overhead {one_probe / between:.1%}")
+
+    n = 20_000
+    shapeset.generate(1000, seed=1)
+    start = time.perf_counter()
+    shapeset.generate(n, seed=2)
+    gen = n / (time.perf_counter() - start)
+    print(f"shapeset:      {gen:8.0f} images/s   ({gen / (cfg.batch_size * args.updates / ours):.0f}x what training consumes)")
+
+
+if __name__ == "__main__":
+    main()

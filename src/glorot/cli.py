@@ -1,0 +1,145 @@
+"""The ``glorot`` command: thin argument parsing over the library.
+
+Every user mistake (bad value, missing file, unreachable server) ends with one line
+``glorot: error: ...`` on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+from glorot.config import TrainConfig, build_config
+from glorot.errors import GlorotError
+
+#: TrainConfig fields exposed as typed ``glorot train`` flags (``--device`` has choices of its own).
+TRAIN_FLAGS = tuple(name for name in TrainConfig.model_fields if name != "device")
+DIAGNOSE_FLAGS = ("activation", "init", "depth", "width", "seed", "cost", "probe_size", "jac_examples")
+
+
+def _add_config_flags(parser: argparse.ArgumentParser, fields) -> None:
+    for name in fields:
+        field = TrainConfig.model_fields[name]
+        kind = {"int": int, "float": float}.get(getattr(field.annotation, "__name__", ""), str)
+        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, default=field.default,
+                            help=f"{field.description or name} (default: {field.default})")
+
+
+def _config_from(args: argparse.Namespace, fields) -> TrainConfig:
+    return build_config(**{name: getattr(args, name) for name in fields})
+
+
+def _print_curve(curve: list[dict]) -> None:
+    print(f"{'update':>9} {'train nll':>10} {'valid err':>10} {'test err':>9}")
+    for p in curve:
+        nll = "" if math.isnan(p["train/nll"]) else f"{p['train/nll']:.4f}"
+        print(f"{p['update']:>9} {nll:>10} {p['valid/error']:>10.4f} {p['test/error']:>9.4f}")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from glorot.data.sources import load_data
+    from glorot.rundir import save_run
+    from glorot.train import select_lr, train
+
+    config = _config_from(args, TRAIN_FLAGS + ("device",))
+    data = load_data(config, args.data_dir)
+    if args.lr_grid:
+        selection = select_lr(config, args.lr_grid, data)
+        for lr, r in selection.results.items():
+            print(f"lr {lr:g}: {r.status}, valid error {r.valid_error:.4f}")
+        if selection.best_lr is None:
+            raise GlorotError(f"every learning rate in {args.lr_grid} diverged")
+        print(f"chosen lr {selection.best_lr:g} (lowest validation error)")
+        config = config.model_copy(update={"lr": selection.best_lr})
+    net, result = train(config, data, progress=not args.quiet)
+    _print_curve(result.curve)
+    if result.status == "diverged":
+        print(f"status: diverged at update {result.diverged_at}")
+    print(f"{config.paper_cell}: valid error {result.valid_error:.4f}, test error {result.test_error:.4f}, "
+          f"{result.updates} updates in {result.seconds:.1f}s")
+    if args.out:
+        print(f"wrote {save_run(args.out, config, result, net, data.version)}")
+    return 0
+
+
+def cmd_diagnose(args: argparse.Namespace) -> int:
+    from glorot.data.sources import load_data
+    from glorot.probes import probe
+    from glorot.train import build_net
+
+    fields = {k: getattr(args, k) for k in DIAGNOSE_FLAGS}
+    config = build_config(**fields, valid_size=1, test_size=args.probe_size, device="cpu")
+    data = load_data(config, args.data_dir)
+    net = build_net(config, data)
+    record = probe(net, data.test.x, data.test.y, 0, config.cost, config.jac_examples)
+    if args.json:
+        print(json.dumps({"config": config.model_dump(), "update": 0, "layers": record.layers}, indent=2))
+    else:
+        print(f"{'layer':>5} " + " ".join(f"{k:>12}" for k in record.layers[0]))
+        for i, layer in enumerate(record.layers, 1):
+            print(f"{i:>5} " + " ".join(f"{v:>12.5g}" for v in layer.values()))
+    return 0
+
+
+def cmd_data_shapeset(args: argparse.Namespace) -> int:
+    from glorot.data import shapeset
+    from glorot.data.samples import render_grid
+    from glorot.data.store import load_split
+
+    if args.n < 1:
+        raise GlorotError(f"invalid n: must be >= 1 (got {args.n})")
+    out = shapeset.write_split(args.out, args.n, args.seed)
+    print(f"wrote {args.n} Shapeset-3x2 images to {out}")
+    if args.samples:
+        x, y, _ = load_split(out)
+        print(f"wrote {render_grid(x[:48], y[:48], shapeset.CLASS_NAMES, args.samples)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="glorot", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train one network with plain SGD and write its run folder")
+    _add_config_flags(train, TRAIN_FLAGS)
+    train.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    train.add_argument("--lr-grid", type=float, nargs="+", help="choose lr over these by validation error")
+    train.add_argument("--data-dir", type=Path, help="folder with prepared splits (default: generate)")
+    train.add_argument("--out", type=Path, help="run folder to write (curve, diagnostics, model)")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(func=cmd_train)
+
+    diag = sub.add_parser("diagnose", help="the paper's diagnostics of a freshly initialised net")
+    _add_config_flags(diag, DIAGNOSE_FLAGS)
+    diag.add_argument("--data-dir", type=Path, help="folder with prepared splits (default: generate)")
+    diag.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    diag.set_defaults(func=cmd_diagnose)
+
+    data = sub.add_parser("data", help="prepare data sets").add_subparsers(dest="dataset", required=True)
+    shp = data.add_parser("shapeset", help="generate a fixed Shapeset-3x2 split")
+    shp.add_argument("--n", type=int, required=True, help="number of images")
+    shp.add_argument("--seed", type=int, required=True)
+    shp.add_argument("--out", type=Path, required=True, help="folder for data.npz and manifest.json")
+    shp.add_argument("--samples", type=Path, help="also write a PNG grid of samples (paper, Figure 1)")
+    shp.set_defaults(func=cmd_data_shapeset)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except GlorotError as e:
+        print(f"glorot: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("glorot: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""A finished run's folder: configuration, learning curve, diagnostics and model.
+
+``config.json``, ``result.json``, ``curve.json``, ``diagnostics.json`` (scalars per probe),
+``diagnostics.npz`` (histograms, keys ``u{update}/L{i}/{act,dCds,dCdW}_{counts,edges}``)
+and ``model.pt`` (the net's ``state_dict``). Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from glorot.atomic import atomic_write, atomic_write_text
+from glorot.config import TrainConfig
+from glorot.errors import GlorotError
+from glorot.nets import MLP
+from glorot.probes import ProbeRecord
+from glorot.train import TrainResult
+
+
+def _json(obj) -> str:
+    return json.dumps(obj, indent=2, allow_nan=True) + "\n"
+
+
+def probe_arrays(probes: list[ProbeRecord]) -> dict[str, np.ndarray]:
+    """Every record's histograms, keyed by ``u{update}/`` + the record's own key."""
+    return {f"u{r.update}/{k}": v for r in probes for k, v in r.histograms.items()}
+
+
+def save_run(out_dir: str | Path, config: TrainConfig, result: TrainResult, net: MLP,
+             data_version: str) -> Path:
+    """Write the run's files into ``out_dir`` (created if needed) and return it."""
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        arrays, state = probe_arrays(result.probes), io.BytesIO()
+        torch.save({k: v.cpu() for k, v in net.state_dict().items()}, state)
+        atomic_write_text(out / "config.json", _json(config.model_dump()))
+        atomic_write_text(out / "curve.json", _json(result.curve))
+        atomic_write_text(out / "diagnostics.json", _json([r.to_json() for r in result.probes]))
+        atomic_write(out / "diagnostics.npz", lambda f: np.savez_compressed(f, **arrays))
+        atomic_write(out / "model.pt", lambda f: f.write(state.getvalue()))
+        summary = dict(result.summary(), paper_cell=config.paper_cell,
+                       data_version=data_version)
+        atomic_write_text(out / "result.json", _json(summary))
+    except OSError as e:
+        raise GlorotError(f"cannot write run output to {out}: {e.strerror or e}") from e
+    return out

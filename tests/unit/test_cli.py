@@ -1,0 +1,66 @@
+"""The ``glorot`` command line: bad values exit 2 with one line; good ones produce output."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from glorot.cli import main
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--depth", "0"], "invalid depth: Input should be greater than or equal to 1 (got 0)"),
+    (["--lr", "0"], "invalid lr: Input should be greater than 0 (got 0.0)"),
+    (["--lr", "-0.1"], "invalid lr: Input should be greater than 0 (got -0.1)"),
+    (["--batch-size", "0"], "invalid batch_size: Input should be greater than or equal to 1 (got 0)"),
+    (["--activation", "gelu"], "invalid activation: 'gelu' is not one of sigmoid, tanh, softsign, relu"),
+    (["--init", "xavier"], "invalid init: 'xavier' is not one of standard, normalized, he"),
+    (["--dataset", "mnist"], "invalid dataset: 'mnist' is not one of shapeset"),
+])
+def test_train_rejects_bad_values_with_one_line_and_exit_2(flags, message, capsys, tmp_path):
+    assert main(["train", "--updates", "1", "--out", str(tmp_path / "run"), *flags]) == 2
+    err = capsys.readouterr().err
+    assert err == f"glorot: error: {message}\n"
+    assert not (tmp_path / "run").exists()
+
+
+def test_missing_data_dir_is_one_line_and_exit_2(capsys, tmp_path):
+    assert main(["train", "--updates", "1", "--data-dir", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith("glorot: error: missing data manifest:")
+
+
+def test_train_writes_a_run_folder_and_prints_the_curve(tmp_path):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "glorot.cli", "train", "--depth", "2", "--width", "32", "--updates", "50",
+           "--eval-every", "25", "--probe-every", "25", "--valid-size", "200", "--test-size", "200",
+           "--probe-size", "20", "--seed", "3", "--out", str(out), "--quiet"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    assert "valid err" in proc.stdout and "Tanh / Shapeset-3x2: valid error" in proc.stdout
+    assert len([line for line in proc.stdout.splitlines() if line.strip().split(" ")[0] in {"0", "25", "50"}]) == 3
+    assert {p.name for p in out.iterdir()} == {"config.json", "result.json", "curve.json", "diagnostics.json",
+                                               "diagnostics.npz", "model.pt"}
+    assert json.loads((out / "result.json").read_text())["updates"] == 50
+
+
+def test_diagnose_prints_per_layer_json(capsys):
+    assert main(["diagnose", "--activation", "tanh", "--init", "normalized", "--depth", "3", "--width", "100",
+                 "--probe-size", "50", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["config"]["init"] == "normalized" and len(doc["layers"]) == 3
+    assert {"act_mean", "act_std", "act_p98", "dCds_std", "dCdW_std", "jac_sv_mean"} <= set(doc["layers"][0])
+
+
+def test_diagnose_rejects_unknown_activation(capsys):
+    assert main(["diagnose", "--activation", "swish", "--init", "standard", "--depth", "2"]) == 2
+    assert "'swish' is not one of sigmoid" in capsys.readouterr().err
+
+
+def test_data_shapeset_writes_split_and_samples(tmp_path, capsys):
+    assert main(["data", "shapeset", "--n", "64", "--seed", "1", "--out", str(tmp_path / "s"),
+                 "--samples", str(tmp_path / "fig1.png")]) == 0
+    manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
+    assert manifest["n"] == 64 and manifest["seed"] == 1 and len(manifest["class_names"]) == 9
+    assert (tmp_path / "fig1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["data", "shapeset", "--n", "0", "--seed", "1", "--out", str(tmp_path / "t")]) == 2
+    assert "invalid n" in capsys.readouterr().err

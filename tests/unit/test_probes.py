@@ -1,0 +1,96 @@
+"""The diagnostics at initialisation against the paper (Figures 6-8, Section 4.2.2)."""
+
+import numpy as np
+import pytest
+import torch
+
+from glorot.data import shapeset
+from glorot.nets import MLP
+from glorot.probes import SCALARS, jacobian_sv_mean, probe
+
+
+@pytest.fixture(scope="module")
+def probe_set():
+    x, y = shapeset.generate(300, seed=11)
+    return torch.from_numpy(x), torch.from_numpy(y)
+
+
+@pytest.fixture(scope="module")
+def paper_probes(probe_set):
+    """tanh, 5 hidden layers of 1000 units, at initialisation: standard vs normalized."""
+    x, y = probe_set
+    return {init: probe(MLP(1024, 9, 5, 1000, "tanh", init, seed=0), x, y, 0, jac_examples=3)
+            for init in ("standard", "normalized")}
+
+
+def test_record_has_every_scalar_per_layer_and_histograms(paper_probes):
+    record = paper_probes["standard"]
+    assert len(record.layers) == 5
+    assert all(set(layer) == set(SCALARS) for layer in record.layers)
+    assert set(record.metrics()) == {f"L{i}/{k}" for i in range(1, 6) for k in SCALARS}
+    for i in range(1, 6):
+        for name in ("act", "dCds", "dCdW"):
+            counts, edges = record.histograms[f"L{i}/{name}_counts"], record.histograms[f"L{i}/{name}_edges"]
+            assert len(edges) == len(counts) + 1 and np.all(np.diff(edges) > 0)
+        assert record.histograms[f"L{i}/act_counts"].sum() == 300 * 1000
+        assert record.histograms[f"L{i}/dCdW_counts"].sum() == 1000 * (1024 if i == 1 else 1000)
+
+
+def test_backpropagated_gradients_shrink_towards_input_with_standard_init(paper_probes):
+    # Figure 7 (top): with eq. (1), Var(dC/ds) decays going down by n Var(W) = 1/3 per layer
+    # (times f'^2 <= 1), so the std at layer 1 is far below the one at layer 5.
+    std = [layer["dCds_std"] for layer in paper_probes["standard"].layers]
+    assert all(lower < upper for lower, upper in zip(std, std[1:]))
+    assert std[0] / std[4] < 0.25
+
+
+def test_backpropagated_gradients_stay_much_flatter_with_normalized_init(paper_probes):
+    # Figure 7 (bottom): with eq. (16), n Var(W) = 1, so only the f'(s)^2 < 1 factors of the
+    # tanh units remain: the decay from layer 5 to layer 1 is mild, and far weaker than with eq. (1).
+    def decay(init):
+        std = [layer["dCds_std"] for layer in paper_probes[init].layers]
+        return std[0] / std[4]
+    assert decay("normalized") > 0.5
+    assert decay("normalized") > 4 * decay("standard")
+
+
+def test_activations_shrink_with_depth_under_standard_init(paper_probes):
+    # Figure 6 (top): the activation distribution narrows towards 0 going up.
+    std = [layer["act_std"] for layer in paper_probes["standard"].layers]
+    assert all(upper < lower for lower, upper in zip(std, std[1:]))
+    flat = [layer["act_std"] for layer in paper_probes["normalized"].layers]
+    assert min(flat) / max(flat) > 0.5 > 4 * std[4] / std[0]
+
+
+def test_weight_gradients_do_not_shrink_towards_input(paper_probes):
+    # Figure 8 / Section 4.2.2: Var(dC/dW) is roughly independent of the layer even with
+    # the standard initialisation (the two products of eq. 14 cancel).
+    std = np.array([layer["dCdW_std"] for layer in paper_probes["standard"].layers])
+    assert std.max() / std.min() < 3
+
+
+def test_jacobian_mean_singular_value_is_half_vs_point_eight(paper_probes):
+    # Section 4.2.2: about 0.5 with the standard and 0.8 with the normalized initialisation.
+    standard = np.mean([layer["jac_sv_mean"] for layer in paper_probes["standard"].layers[1:]])
+    normalized = np.mean([layer["jac_sv_mean"] for layer in paper_probes["normalized"].layers[1:]])
+    assert standard == pytest.approx(0.5, abs=0.06)
+    assert normalized == pytest.approx(0.8, abs=0.08)
+
+
+def test_jacobian_singular_values_match_a_full_svd():
+    net = MLP(50, 3, depth=2, width=40, activation="tanh", init="standard", seed=1)
+    x = torch.randn(3, 50)
+    with torch.no_grad():
+        zs = net.forward_trace(x)
+        for layer in (1, 2):
+            fprime = net.act.grad_from_output(zs[layer])
+            full = torch.linalg.svdvals(fprime[:, :, None] * net.layers[layer - 1].weight).mean()
+            assert jacobian_sv_mean(net, zs, layer, 3) == pytest.approx(float(full), rel=1e-4)
+    # A layer with more outputs than inputs takes the other Gram matrix.
+    wide = MLP(10, 3, depth=1, width=40, activation="softsign", init="normalized", seed=1)
+    with torch.no_grad():
+        zs = wide.forward_trace(torch.randn(2, 10))
+        fprime = wide.act.grad_from_output(zs[1])
+        full = torch.linalg.svdvals(fprime[:, :, None] * wide.layers[0].weight).mean(1)
+        # the Gram route averages min(out, in) = 10 singular values, as the SVD does
+        assert jacobian_sv_mean(wide, zs, 1, 2) == pytest.approx(float(full.mean()), rel=1e-4)
