@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from glorot.config import TrainConfig, build_config
+from glorot.data.commands import add_data_commands
 from glorot.errors import GlorotError
 
 #: TrainConfig fields exposed as typed ``glorot train`` flags (``--device`` has choices of its own).
@@ -84,21 +85,6 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_data_shapeset(args: argparse.Namespace) -> int:
-    from glorot.data import shapeset
-    from glorot.data.samples import render_grid
-    from glorot.data.store import load_split
-
-    if args.n < 1:
-        raise GlorotError(f"invalid n: must be >= 1 (got {args.n})")
-    out = shapeset.write_split(args.out, args.n, args.seed)
-    print(f"wrote {args.n} Shapeset-3x2 images to {out}")
-    if args.samples:
-        x, y, _ = load_split(out)
-        print(f"wrote {render_grid(x[:48], y[:48], shapeset.CLASS_NAMES, args.samples)}")
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="glorot", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -118,13 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     diag.add_argument("--json", action="store_true", help="print JSON instead of a table")
     diag.set_defaults(func=cmd_diagnose)
 
-    data = sub.add_parser("data", help="prepare data sets").add_subparsers(dest="dataset", required=True)
-    shp = data.add_parser("shapeset", help="generate a fixed Shapeset-3x2 split")
-    shp.add_argument("--n", type=int, required=True, help="number of images")
-    shp.add_argument("--seed", type=int, required=True)
-    shp.add_argument("--out", type=Path, required=True, help="folder for data.npz and manifest.json")
-    shp.add_argument("--samples", type=Path, help="also write a PNG grid of samples (paper, Figure 1)")
-    shp.set_defaults(func=cmd_data_shapeset)
+    add_data_commands(sub.add_parser("data", help="prepare data sets (the paper's Section 2.1-2.2)"))
     return parser
 
 

@@ -16,9 +16,10 @@ from glorot.costs import COSTS
 from glorot.errors import GlorotError
 from glorot.init import INITS
 
-DATASETS = ("shapeset",)
-#: The paper's names of the data sets (Table 1 column headers).
-DATASET_TITLES = {"shapeset": "Shapeset-3x2"}
+#: The paper's data sets (Section 2.1-2.2) and their names in Table 1's column headers.
+DATASET_TITLES = {"shapeset": "Shapeset-3x2", "mnist": "MNIST", "cifar10": "CIFAR-10",
+                  "small_imagenet": "Small-ImageNet"}
+DATASETS = tuple(DATASET_TITLES)
 
 
 def _one_of(value: str, valid) -> str:

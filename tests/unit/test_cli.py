@@ -16,7 +16,7 @@ from glorot.cli import main
     (["--batch-size", "0"], "invalid batch_size: Input should be greater than or equal to 1 (got 0)"),
     (["--activation", "gelu"], "invalid activation: 'gelu' is not one of sigmoid, tanh, softsign, relu"),
     (["--init", "xavier"], "invalid init: 'xavier' is not one of standard, normalized, he"),
-    (["--dataset", "mnist"], "invalid dataset: 'mnist' is not one of shapeset"),
+    (["--dataset", "svhn"], "invalid dataset: 'svhn' is not one of shapeset, mnist, cifar10, small_imagenet"),
 ])
 def test_train_rejects_bad_values_with_one_line_and_exit_2(flags, message, capsys, tmp_path):
     assert main(["train", "--updates", "1", "--out", str(tmp_path / "run"), *flags]) == 2
