@@ -85,6 +85,42 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_summary(args: argparse.Namespace) -> int:
+    from glorot.pipeline import format_rows, sweep_rows
+    from glorot.study import load_params
+    from glorot.tracking import Tracker, resolve_uri
+
+    params = load_params(args.params)
+    study = params.get_study(args.study)
+    uri = resolve_uri(params.tracking_uri, args.params.parent)
+    tracker = Tracker(uri, study.name, args.params.parent)
+    parent = tracker.latest_parent()
+    if parent is None:
+        raise GlorotError(f"study {study.name!r} has no sweep in {uri} yet: run `dvc repro` first")
+    print(f"study {study.name}: latest sweep (MLflow run {parent}) in {uri}")
+    print(format_rows(sweep_rows(tracker, parent)))
+    print(f"open the MLflow UI: glorot ui   (or: mlflow ui --backend-store-uri {uri})")
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    import os
+    import subprocess
+
+    from glorot.study import load_params
+    from glorot.tracking import resolve_uri
+
+    root = args.params.parent
+    uri = resolve_uri(load_params(args.params).tracking_uri, root)
+    if uri.startswith(("http://", "https://")):
+        print(f"the tracking store is a server: open {uri} in a browser")
+        return 0
+    print(f"MLflow UI on http://{args.host}:{args.port} for {uri} (Ctrl-C stops it)")
+    cmd = ["mlflow", "server", "--backend-store-uri", uri, "--host", args.host, "--port", str(args.port),
+           "--artifacts-destination", str((root / "mlartifacts").resolve())]
+    return subprocess.call(cmd, env=dict(os.environ))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="glorot", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -103,6 +139,17 @@ def build_parser() -> argparse.ArgumentParser:
     diag.add_argument("--data-dir", type=Path, help="folder with prepared splits (default: generate)")
     diag.add_argument("--json", action="store_true", help="print JSON instead of a table")
     diag.set_defaults(func=cmd_diagnose)
+
+    summary = sub.add_parser("summary", help="the latest sweep of a study, next to the paper's Table 1")
+    summary.add_argument("--study", help="study of params.yaml (default: its `study` field)")
+    summary.add_argument("--params", type=Path, default=Path("params.yaml"))
+    summary.set_defaults(func=cmd_summary)
+
+    ui = sub.add_parser("ui", help="open the MLflow UI on the project's tracking store")
+    ui.add_argument("--params", type=Path, default=Path("params.yaml"))
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=5000)
+    ui.set_defaults(func=cmd_ui)
 
     add_data_commands(sub.add_parser("data", help="prepare data sets (the paper's Section 2.1-2.2)"))
     return parser

@@ -24,6 +24,76 @@ def cmd_shapeset(args: argparse.Namespace) -> int:
     return 0
 
 
+def _official_source(args: argparse.Namespace, name: str) -> dict:
+    """``source`` or ``download_to`` for the builders of MNIST and CIFAR-10, from the flags."""
+    if args.source is not None and args.download:
+        raise GlorotError(f"{name}: pass either --source DIR or --download, not both")
+    if args.source is None and not args.download:
+        raise GlorotError(f"{name} needs its official files: pass --source DIR (files you hold) or --download")
+    if args.raw is not None and not args.download:
+        raise GlorotError("--raw is the folder for downloaded files: it only applies with --download")
+    if args.download:
+        return {"download_to": args.raw if args.raw is not None else args.out.parent / "raw" / args.dataset}
+    return {"source": args.source}
+
+
+def _report(title: str, out: Path, samples: Path | None) -> None:
+    from glorot.data.imagesets import split_sizes, write_samples
+
+    sizes = split_sizes(out)
+    print(f"wrote {title} to {out}: " + ", ".join(f"{s} {n}" for s, n in sizes.items()))
+    if samples:
+        print(f"wrote {write_samples(out, samples, title)}")
+
+
+def cmd_mnist(args: argparse.Namespace) -> int:
+    from glorot.data import mnist
+
+    out = mnist.build(args.out, valid_n=args.valid_n, **_official_source(args, "MNIST"))
+    _report("MNIST", out, args.samples)
+    return 0
+
+
+def cmd_cifar10(args: argparse.Namespace) -> int:
+    from glorot.data import cifar10
+
+    out = cifar10.build(args.out, valid_n=args.valid_n, **_official_source(args, "CIFAR-10"))
+    _report("CIFAR-10", out, args.samples)
+    return 0
+
+
+def cmd_small_imagenet(args: argparse.Namespace) -> int:
+    from glorot.data import small_imagenet
+
+    report = small_imagenet.build(args.out, args.source, mapping=args.mapping, per_class=args.per_class,
+                                  seed=args.seed, max_unreadable=args.max_unreadable, workers=args.workers,
+                                  progress=not args.quiet)
+    if report.unreadable:
+        print(f"skipped {report.unreadable} unreadable images (listed in the manifest)")
+    if not report.paper_sizes:
+        print(f"note: {report.per_class} images per class for {len(report.class_names)} classes, not the paper's "
+              f"{small_imagenet.PAPER_PER_CLASS} for 10: splits are 9:1:1 per class, smaller than "
+              f"90000/10000/10000 (recorded as paper_sizes: false)")
+    _report("Small-ImageNet", report.out, args.samples)
+    return 0
+
+
+def _add_official(sub, name: str, title: str, files: str, func) -> None:
+    from glorot.data.imagesets import DEFAULT_VALID_N
+
+    p = sub.add_parser(name, help=f"prepare {title} from its official files (paper, Section 2.2)",
+                       description=f"Prepare {title} as OUT/{{train,valid,test}}; valid = the last --valid-n "
+                                   f"images of the official train set.")
+    p.add_argument("--source", type=Path, help=f"where the official files are: {files}")
+    p.add_argument("--download", action="store_true", help="download the official files with torchvision")
+    p.add_argument("--raw", type=Path, help=f"folder for the download (default: OUT/../raw/{name})")
+    p.add_argument("--out", type=Path, required=True, help="folder for the train, valid and test splits")
+    p.add_argument("--valid-n", type=int, default=DEFAULT_VALID_N,
+                   help=f"validation images taken from the end of the official train set (default: {DEFAULT_VALID_N})")
+    p.add_argument("--samples", type=Path, help="also write a PNG grid of training samples")
+    p.set_defaults(func=func)
+
+
 def add_data_commands(parser: argparse.ArgumentParser) -> None:
     """Attach one sub-command per data set to ``glorot data``."""
     sub = parser.add_subparsers(dest="dataset", required=True)
@@ -33,3 +103,25 @@ def add_data_commands(parser: argparse.ArgumentParser) -> None:
     shp.add_argument("--out", type=Path, required=True, help="folder for data.npz and manifest.json")
     shp.add_argument("--samples", type=Path, help="also write a PNG grid of samples (paper, Figure 1)")
     shp.set_defaults(func=cmd_shapeset)
+
+    _add_official(sub, "mnist", "MNIST", "a folder with the four IDX files (gzipped or not)", cmd_mnist)
+    _add_official(sub, "cifar10", "CIFAR-10", "cifar-10-python.tar.gz, its folder cifar-10-batches-py, or a folder "
+                  "holding either", cmd_cifar10)
+
+    from glorot.data.small_imagenet import DEFAULT_MAX_UNREADABLE
+
+    sim = sub.add_parser("small_imagenet", help="build Small-ImageNet from ImageNet images you hold (Section 2.2)",
+                         description="Build the paper's Small-ImageNet (ten balanced WordNet groups, 37x37 grey) "
+                                     "as OUT/{train,valid,test}.")
+    sim.add_argument("--source", type=Path, required=True,
+                     help="an ImageNet-style folder tree (one folder per WordNet id) or a .tar archive of one")
+    sim.add_argument("--out", type=Path, required=True, help="folder for the train, valid and test splits")
+    sim.add_argument("--mapping", type=Path, help="JSON mapping class -> WordNet ids (default: the shipped one)")
+    sim.add_argument("--per-class", type=int, help="images per class (default: the smallest class, at most 11000)")
+    sim.add_argument("--seed", type=int, default=0, help="seed of the image selection and shuffles (default: 0)")
+    sim.add_argument("--max-unreadable", type=float, default=DEFAULT_MAX_UNREADABLE,
+                     help=f"largest tolerated fraction of unreadable images (default: {DEFAULT_MAX_UNREADABLE})")
+    sim.add_argument("--workers", type=int, help="decoding threads (default: CPU count, at most 8)")
+    sim.add_argument("--samples", type=Path, help="also write a PNG grid of training samples (paper, Figure 1)")
+    sim.add_argument("--quiet", action="store_true", help="no progress bar")
+    sim.set_defaults(func=cmd_small_imagenet)

@@ -1,0 +1,1 @@
+"""Prefect flows of the glorot pipeline (thin: they call the ``glorot`` library)."""

@@ -1,0 +1,137 @@
+"""Prefect flows: a sweep expands a study of ``params.yaml`` into configurations and trains
+each one as a task (or, given a deployment, as a flow run on a work pool's workers), with
+MLflow recording a parent run for the sweep and a child run per configuration.
+
+    python flows/sweep.py --study quick [--concurrency 2] [--deployment glorot-train-config/train-config]
+
+With no ``PREFECT_API_URL`` set, Prefect runs the flows on its local ephemeral API.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+# Prefect's server would try to send telemetry from machines that often have no internet.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+import torch  # noqa: E402
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
+from prefect.deployments import run_deployment
+from prefect.futures import as_completed
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from glorot.config import TrainConfig
+from glorot.errors import GlorotError
+from glorot.pipeline import (format_rows, git_commit, require_data, run_configuration, sweep_rows,
+                             write_summary)
+from glorot.study import StudyConfig, load_params
+from glorot.tracking import Tracker, resolve_uri
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAIN_DEPLOYMENT = "glorot-train-config/train-config"
+
+
+def _label(config: TrainConfig) -> str:
+    return f"{config.paper_cell} d{config.depth} w{config.width} lr={config.lr:g} s{config.seed}"
+
+
+@task(retries=2, retry_delay_seconds=10, task_run_name="{label}")
+def train_task(config: dict, study: str, tracking_uri: str, parent_id: str | None, root: str,
+               data_dir: str, label: str) -> dict:
+    """Train one configuration and record it in MLflow (retried on transient failures)."""
+    return run_configuration(TrainConfig(**config), study, tracking_uri, parent_id, root, data_dir)
+
+
+@flow(name="glorot-train-config", flow_run_name="{study}: {config[activation]}/{config[init]} lr={config[lr]}")
+def train_config(config: dict, study: str, tracking_uri: str, parent_id: str | None = None,
+                 root: str = str(ROOT), data_dir: str = "data") -> dict:
+    """One configuration as its own flow: what the ``train-config`` deployment runs on a worker."""
+    return train_task(config, study, tracking_uri, parent_id, root, data_dir, _label(TrainConfig(**config)))
+
+
+@task(retries=1, retry_delay_seconds=10, task_run_name="remote {label}")
+def remote_task(deployment: str, parameters: dict, label: str) -> dict:
+    """Run one configuration as a flow run of ``deployment`` on its work pool and wait for it."""
+    run = run_deployment(deployment, parameters=parameters, timeout=None, poll_interval=2)
+    if not run.state or not run.state.is_completed():
+        raise RuntimeError(f"flow run {run.name} of {deployment} ended {run.state.name if run.state else 'unknown'}")
+    return {"flow_run_id": str(run.id), "state": run.state.name}
+
+
+def prepare(study_name: str | None, params_file: str = "params.yaml") -> tuple[StudyConfig, str, str]:
+    """Validate everything a sweep needs before any training: params, study, data, tracking."""
+    params = load_params(ROOT / params_file)
+    study = params.get_study(study_name)
+    require_data(ROOT, params.data_dir, study.datasets)
+    uri = resolve_uri(params.tracking_uri, ROOT)
+    Tracker(uri, study.name, ROOT)
+    return study, uri, params.data_dir
+
+
+@flow(name="glorot-sweep", task_runner=ThreadPoolTaskRunner(max_workers=os.cpu_count()))
+def sweep(study: str | None = None, params_file: str = "params.yaml", deployment: str | None = None,
+          summary_path: str | None = None) -> dict:
+    """Train every configuration of ``study``; register the best model per data set; write a summary."""
+    logger = get_run_logger()
+    spec, uri, data_dir = prepare(study, params_file)
+    tracker = Tracker(uri, spec.name, ROOT)
+    configs = spec.configs()
+    parent_id = tracker.start_parent({"git_commit": git_commit(ROOT), "n_configs": str(len(configs))})
+    logger.info("study %s: %d configurations, MLflow parent run %s at %s", spec.name, len(configs), parent_id, uri)
+    progress = create_progress_artifact(0.0, key=f"glorot-{spec.name.replace('_', '-')}-progress",
+                                        description=f"configurations of study {spec.name} finished")
+    futures = []
+    for config in configs:
+        label = _label(config)
+        if deployment:
+            parameters = {"config": config.model_dump(), "study": spec.name, "tracking_uri": uri,
+                          "parent_id": parent_id, "root": str(ROOT), "data_dir": data_dir}
+            futures.append(remote_task.submit(deployment, parameters, label))
+        else:
+            futures.append(train_task.submit(config.model_dump(), spec.name, uri, parent_id, str(ROOT),
+                                             data_dir, label))
+    failed = 0
+    for done, future in enumerate(as_completed(futures), 1):
+        if future.state.is_failed():
+            failed += 1
+        update_progress_artifact(progress, 100.0 * done / len(futures))
+    registered = tracker.register_best(parent_id)
+    rows = sweep_rows(tracker, parent_id)
+    tracker.client.set_terminated(parent_id, "FAILED" if failed else "FINISHED")
+    path = write_summary(summary_path or ROOT / "results" / spec.name / "summary.json", spec.name, parent_id,
+                         rows, registered)
+    logger.info("summary written to %s; registered models: %s", path, registered or "none")
+    if failed:
+        raise RuntimeError(f"{failed} of {len(futures)} configurations failed; see the MLflow parent run {parent_id}")
+    return {"parent_run_id": parent_id, "rows": rows, "registered": registered}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--study", help="study of params.yaml (default: its `study` field)")
+    parser.add_argument("--params", default="params.yaml", help="parameters file, relative to the project")
+    parser.add_argument("--concurrency", type=int, default=os.cpu_count(),
+                        help="configurations trained at once locally (default: the number of cores)")
+    parser.add_argument("--deployment", help=f"fan out to this deployment's work pool, e.g. {TRAIN_DEPLOYMENT}")
+    parser.add_argument("--summary", help="summary JSON path (default: results/<study>/summary.json)")
+    args = parser.parse_args(argv)
+    try:
+        if args.concurrency < 1:
+            raise GlorotError(f"invalid concurrency: must be >= 1 (got {args.concurrency})")
+        prepare(args.study, args.params)
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // args.concurrency))
+        result = sweep.with_options(task_runner=ThreadPoolTaskRunner(max_workers=args.concurrency))(
+            study=args.study, params_file=args.params, deployment=args.deployment, summary_path=args.summary)
+    except GlorotError as e:
+        print(f"glorot: error: {e}", file=sys.stderr)
+        return 2
+    print(format_rows(result["rows"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""One configuration's run in the pipeline, and a sweep's summary: the glue between the
+trainer, the data versions DVC recorded, and :mod:`glorot.tracking`. Prefect's flows
+(``flows/``) call these functions; nothing here imports Prefect or DVC.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from glorot.atomic import atomic_write_text
+from glorot.config import DATASET_TITLES, TrainConfig
+from glorot.data.sources import load_data
+from glorot.errors import GlorotError
+from glorot.paper import table1_error
+from glorot.tracking import MlflowLogger, Tracker
+from glorot.train import train
+
+
+def git_commit(root: str | Path = ".") -> str:
+    """The checked-out commit (``+dirty`` when tracked files changed), or ``unknown`` outside git."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head.stdout.strip() + ("+dirty" if dirty else "")
+
+
+def dvc_data_version(root: str | Path, data_dir: str, dataset: str) -> str | None:
+    """The DVC hash that ``dvc.lock`` records for the output ``<data_dir>/<dataset>``, if any."""
+    lock = Path(root) / "dvc.lock"
+    if not lock.is_file():
+        return None
+    target = f"{data_dir.rstrip('/')}/{dataset}"
+    for stage in (yaml.safe_load(lock.read_text()) or {}).get("stages", {}).values():
+        for out in stage.get("outs", []):
+            if out.get("path") == target:
+                return out.get("md5")
+    return None
+
+
+def run_configuration(config: TrainConfig, study: str, tracking_uri: str, parent_id: str | None = None,
+                      root: str | Path = ".", data_dir: str | None = "data") -> dict:
+    """Train ``config`` on its prepared data and record it as a child run; returns its summary."""
+    data = load_data(config, Path(root) / data_dir if data_dir else None)
+    dvc_version = dvc_data_version(root, data_dir, config.dataset) if data_dir else None
+    tracker = Tracker(tracking_uri, study, root)
+    run_id = tracker.start_child(parent_id, config, {
+        "data_version": dvc_version or data.version,
+        "data_version_source": "dvc.lock" if dvc_version else "content-hash",
+        "data_content_hash": data.version,
+        "git_commit": git_commit(root),
+    })
+    try:
+        logger = MlflowLogger(tracker.client, run_id)
+        net, result = train(config, data, logger, progress=False)
+        logger.flush()
+        tracker.finish_child(run_id, config, result, net, data.test.x[:5].numpy())
+    except BaseException as e:
+        tracker.fail(run_id, f"{type(e).__name__}: {e}")
+        raise
+    return {"run_id": run_id, "paper_cell": config.paper_cell, **result.summary()}
+
+
+def sweep_rows(tracker: Tracker, parent_id: str) -> list[dict]:
+    """One row per child run of a sweep: its cell, settings, errors (%) and the paper's error."""
+    rows = []
+    for run in tracker.child_runs(parent_id):
+        p, m = run.data.params, run.data.metrics
+        network = run.data.tags.get("paper_cell", "?").split(" / ")[0]
+        rows.append({
+            "run_id": run.info.run_id, "network": network, "dataset": p.get("dataset"),
+            "depth": int(p.get("depth", 0)), "lr": float(p.get("lr", "nan")), "seed": int(p.get("seed", 0)),
+            "updates": int(p.get("updates", 0)), "status": run.data.tags.get("status", run.info.status.lower()),
+            "valid_error_pct": 100 * m["final/valid_error"] if "final/valid_error" in m else None,
+            "test_error_pct": 100 * m["final/test_error"] if "final/test_error" in m else None,
+            "paper_test_error_pct": table1_error(network, p.get("dataset", "")) if p.get("depth") == "5" else None,
+        })
+    return rows
+
+
+def format_rows(rows: list[dict]) -> str:
+    """The sweep's rows as a text table, test error beside the paper's Table 1 value."""
+    def pct(v):
+        return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.2f}"
+    lines = [f"{'network':<12} {'data set':<15} {'depth':>5} {'lr':>8} {'seed':>4} {'status':<10} "
+             f"{'valid %':>8} {'test %':>8} {'paper %':>8}"]
+    for r in rows:
+        lines.append(f"{r['network']:<12} {DATASET_TITLES.get(r['dataset'], r['dataset']):<15} {r['depth']:>5} "
+                     f"{r['lr']:>8g} {r['seed']:>4} {r['status']:<10} {pct(r['valid_error_pct']):>8} "
+                     f"{pct(r['test_error_pct']):>8} {pct(r['paper_test_error_pct']):>8}")
+    return "\n".join(lines)
+
+
+def write_summary(path: str | Path, study: str, parent_id: str, rows: list[dict],
+                  registered: dict[str, str]) -> Path:
+    """The sweep's summary as JSON (DVC metrics): per-network errors and registered models."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"study": study, "parent_run_id": parent_id, "registered_models": registered,
+           "runs": {f"{r['network']} / {r['dataset']} / d{r['depth']} / lr{r['lr']:g} / s{r['seed']}":
+                    {k: r[k] for k in ("status", "valid_error_pct", "test_error_pct", "updates")} for r in rows}}
+    return atomic_write_text(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+
+
+def require_data(root: str | Path, data_dir: str, datasets: list[str]) -> None:
+    """Fail before any training if a prepared data set of the study is missing."""
+    for dataset in datasets:
+        folder = Path(root) / data_dir / dataset
+        if not folder.is_dir():
+            hint = "dvc repro shapeset" if dataset == "shapeset" else f"dvc repro prepare_{dataset}"
+            raise GlorotError(f"missing prepared data {folder}: run `{hint}` (or `dvc pull`)")

@@ -1,0 +1,206 @@
+"""The only module that talks to MLflow.
+
+Conventions (DESIGN.md): one experiment per study (``glorot-<study>``), one parent run per
+sweep and one child run per configuration. A child run holds the configuration as params,
+the learning curve and the per-layer diagnostics as step-indexed metrics (step = update
+count), tags (paper cell, data version, git commit, status), the diagnostics and figures as
+artifacts, and the trained model. The embedded default store is a SQLite file and an
+artifact folder inside the project; ``MLFLOW_TRACKING_URI`` points elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import mlflow.pytorch
+import numpy as np
+import torch
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+
+from glorot import plots
+from glorot.config import TrainConfig
+from glorot.errors import GlorotError
+from glorot.nets import MLP
+from glorot.probes import ProbeRecord
+from glorot.rundir import probe_arrays
+from glorot.train import TrainResult
+
+DEFAULT_DB = "mlflow.db"
+DEFAULT_ARTIFACTS = "mlartifacts"
+PARAMS = ("dataset", "activation", "init", "depth", "width", "lr", "batch_size", "updates", "seed", "cost")
+METRICS_PER_BATCH = 900  # under MLflow's 1000-metrics limit of one log_batch call
+#: mlflow.pytorch.log_model traces the model with process-global torch state: one at a time.
+_MODEL_LOGGING = threading.Lock()
+
+
+def resolve_uri(configured: str | None = None, root: str | Path = ".") -> str:
+    """``MLFLOW_TRACKING_URI`` if set, else ``configured``, else the project's SQLite store."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or configured
+    return uri or f"sqlite:///{(Path(root).resolve() / DEFAULT_DB).as_posix()}"
+
+
+def artifact_root(uri: str, root: str | Path = ".") -> str | None:
+    """Where new experiments keep artifacts: the project's folder for a local store, else the server's."""
+    if uri.startswith(("http://", "https://")):
+        return None
+    return (Path(root).resolve() / DEFAULT_ARTIFACTS).as_uri()
+
+
+def check_reachable(uri: str, timeout: float = 5.0) -> None:
+    """Fail in one line, naming ``uri``, if the tracking server does not answer its health check."""
+    if not uri.startswith(("http://", "https://")):
+        return
+    try:
+        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout) as response:
+            if response.status == 200:
+                return
+            reason = f"HTTP {response.status}"
+    except urllib.error.HTTPError as e:
+        reason = f"HTTP {e.code}"
+    except (urllib.error.URLError, OSError) as e:
+        reason = str(getattr(e, "reason", e))
+    raise GlorotError(f"cannot reach the MLflow tracking server at {uri}: {reason}")
+
+
+class MlflowLogger:
+    """The trainer's :class:`~glorot.train.Logger` for one MLflow run: metrics go out in batches."""
+
+    def __init__(self, client: MlflowClient, run_id: str) -> None:
+        self.client, self.run_id = client, run_id
+        self._pending: list[Metric] = []
+
+    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        now = int(time.time() * 1000)
+        self._pending += [Metric(k, float(v), now, step) for k, v in metrics.items()]
+        if len(self._pending) >= METRICS_PER_BATCH:
+            self.flush()
+
+    def log_probe(self, record: ProbeRecord) -> None:
+        self.log_metrics(record.metrics(), record.update)
+
+    def flush(self) -> None:
+        for start in range(0, len(self._pending), METRICS_PER_BATCH):
+            self.client.log_batch(self.run_id, metrics=self._pending[start:start + METRICS_PER_BATCH])
+        self._pending = []
+
+
+class Tracker:
+    """A study's experiment on one tracking store: parent runs, child runs, models, registry."""
+
+    def __init__(self, uri: str, study: str, root: str | Path = ".") -> None:
+        check_reachable(uri)
+        self.uri, self.study = uri, study
+        mlflow.set_tracking_uri(uri)
+        self.client = MlflowClient(uri)
+        name = f"glorot-{study}"
+        try:
+            experiment = self.client.get_experiment_by_name(name)
+            self.experiment_id = (experiment.experiment_id if experiment else
+                                  self.client.create_experiment(name, artifact_location=artifact_root(uri, root)))
+        except mlflow.exceptions.MlflowException as e:
+            raise GlorotError(f"MLflow tracking store {uri} failed: {str(e).splitlines()[0]}") from None
+
+    def start_parent(self, tags: dict[str, str]) -> str:
+        """A new parent run for one sweep of the study; returns its id."""
+        run = self.client.create_run(self.experiment_id, run_name=f"sweep-{time.strftime('%Y%m%d-%H%M%S')}",
+                                     tags={"glorot.study": self.study, "glorot.kind": "sweep", **tags})
+        return run.info.run_id
+
+    def start_child(self, parent_id: str | None, config: TrainConfig, tags: dict[str, str]) -> str:
+        """A child run for ``config`` under ``parent_id``, with params and tags logged."""
+        run_tags = {"glorot.study": self.study, "glorot.kind": "config", "paper_cell": config.paper_cell, **tags}
+        if parent_id:
+            run_tags["mlflow.parentRunId"] = parent_id
+        name = f"{config.paper_cell} d{config.depth} lr={config.lr:g} s{config.seed}"
+        run_id = self.client.create_run(self.experiment_id, run_name=name, tags=run_tags).info.run_id
+        params = config.model_dump()
+        self.client.log_batch(run_id, params=[Param(k, str(params[k])) for k in PARAMS]
+                              + [Param(k, str(v)) for k, v in params.items() if k not in PARAMS])
+        return run_id
+
+    def finish_child(self, run_id: str, config: TrainConfig, result: TrainResult, net: MLP,
+                     example: np.ndarray) -> str:
+        """Log the run's outcome, diagnostics, figures and model; returns the model's URI."""
+        status_tags = [RunTag("status", result.status)]
+        if result.diverged_at is not None:
+            status_tags.append(RunTag("diverged_at", str(result.diverged_at)))
+        final = [Metric("final/valid_error", result.valid_error, int(time.time() * 1000), result.updates),
+                 Metric("final/test_error", result.test_error, int(time.time() * 1000), result.updates),
+                 Metric("updates_per_s", result.updates / result.seconds if result.seconds else 0.0,
+                        int(time.time() * 1000), result.updates)]
+        self.client.log_batch(run_id, metrics=final, tags=status_tags)
+        with tempfile.TemporaryDirectory() as tmp:
+            self._log_diagnostics(run_id, config, result, Path(tmp))
+        model_uri = self._log_model(run_id, net, example)
+        self.client.set_tag(run_id, "model_uri", model_uri)
+        self.client.set_terminated(run_id, "FINISHED")
+        return model_uri
+
+    def fail(self, run_id: str, message: str) -> None:
+        """Mark a run FAILED with the error that stopped it."""
+        self.client.set_tag(run_id, "status", "failed")
+        self.client.set_tag(run_id, "error", message[:5000])
+        self.client.set_terminated(run_id, "FAILED")
+
+    def _log_diagnostics(self, run_id: str, config: TrainConfig, result: TrainResult, tmp: Path) -> None:
+        np.savez_compressed(tmp / "diagnostics.npz", **probe_arrays(result.probes))
+        (tmp / "diagnostics.json").write_text(json.dumps([r.to_json() for r in result.probes], indent=1))
+        (tmp / "curve.json").write_text(json.dumps(result.curve, indent=1))
+        plots.learning_curve(result.curve, config.paper_cell, tmp / "learning_curve.png")
+        figures = tmp / "figures"
+        figures.mkdir()
+        for record in (result.probes[0], result.probes[-1]) if result.probes else ():
+            for quantity in ("act", "dCds", "dCdW"):
+                plots.layer_histograms(record.histograms, quantity, config.depth,
+                                       f"{config.paper_cell}: {quantity} at update {record.update}",
+                                       figures / f"{quantity}_u{record.update}.png")
+        self.client.log_artifacts(run_id, str(tmp))
+
+    def _log_model(self, run_id: str, net: MLP, example: np.ndarray) -> str:
+        net = net.cpu().eval()
+        with torch.no_grad():
+            logits = net(torch.from_numpy(example)).numpy()
+        with _MODEL_LOGGING, mlflow.start_run(run_id=run_id, nested=True):
+            info = mlflow.pytorch.log_model(
+                net, name="model", signature=infer_signature(example, logits), input_example=example,
+                pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", f"numpy=={np.__version__}"])
+        return info.model_uri
+
+    def child_runs(self, parent_id: str) -> list[Any]:
+        """Every child run of a sweep, oldest first."""
+        return self.client.search_runs([self.experiment_id], f"tags.mlflow.parentRunId = '{parent_id}'",
+                                       order_by=["attributes.start_time ASC"], max_results=10_000)
+
+    def latest_parent(self) -> str | None:
+        """The most recent sweep's parent run id, or None if the study has none yet."""
+        runs = self.client.search_runs([self.experiment_id], "tags.`glorot.kind` = 'sweep'",
+                                       order_by=["attributes.start_time DESC"], max_results=1)
+        return runs[0].info.run_id if runs else None
+
+    def register_best(self, parent_id: str) -> dict[str, str]:
+        """Register each data set's best completed child run (lowest validation error) as
+        model ``glorot-<dataset>``; returns {dataset: "name/version"}."""
+        best: dict[str, Any] = {}
+        for run in self.child_runs(parent_id):
+            dataset, err = run.data.params.get("dataset"), run.data.metrics.get("final/valid_error")
+            if run.data.tags.get("status") != "completed" or "model_uri" not in run.data.tags or err is None:
+                continue
+            if dataset not in best or err < best[dataset].data.metrics["final/valid_error"]:
+                best[dataset] = run
+        registered = {}
+        for dataset, run in best.items():
+            version = mlflow.register_model(run.data.tags["model_uri"], f"glorot-{dataset}",
+                                            tags={"run_id": run.info.run_id, "study": self.study})
+            registered[dataset] = f"glorot-{dataset}/{version.version}"
+        return registered
