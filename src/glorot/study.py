@@ -109,6 +109,7 @@ class Params(BaseModel):
     data_dir: str = "data"
     shapeset: ShapesetSplits = ShapesetSplits()
     tracking_uri: str | None = None
+    imagesets: dict[str, dict[str, Any]] = {}
     studies: dict[str, dict[str, Any]]
 
     def get_study(self, name: str | None = None) -> StudyConfig:

@@ -80,7 +80,8 @@ def test_mnist_splits_shapes_and_manifest(mnist_files, tmp_path):
     np.testing.assert_array_equal(splits["valid"][1], official[mnist.TRAIN_LABELS][-30:])
     np.testing.assert_array_equal(splits["train"][0], _scaled(official[mnist.TRAIN_IMAGES][:90]))
     np.testing.assert_array_equal(splits["test"][1], official[mnist.TEST_LABELS])
-    assert splits["train"][0][0].reshape(28, 28)[3, 5] == pytest.approx(official[mnist.TRAIN_IMAGES][0, 3, 5] / 127.5 - 1, abs=1e-6)
+    level = official[mnist.TRAIN_IMAGES][0, 3, 5]
+    assert splits["train"][0][0].reshape(28, 28)[3, 5] == pytest.approx(level / 127.5 - 1, abs=1e-6)
     manifest = splits["train"][2]
     assert manifest["dataset"] == "mnist" and manifest["split"] == "train"
     assert "last 30" in manifest["split_rule"]
@@ -192,12 +193,35 @@ def test_mnist_download_goes_through_torchvision_into_raw(mnist_files, tmp_path,
     _one_line_error(excinfo, "cannot download MNIST", "--source DIR")
 
 
+def test_mnist_reports_an_unpacked_table_that_disagrees_with_an_official_gz(mnist_files, tmp_path, monkeypatch):
+    monkeypatch.setitem(mnist.MD5_RAW, mnist.TEST_LABELS, "0" * 32)
+    notes = []
+    mnist.build(tmp_path / "out", mnist_files["folder"], valid_n=30, warn=notes.append)
+    assert len(notes) == 1 and "t10k-labels-idx1-ubyte.gz" in notes[0] and "MD5_RAW" in notes[0]
+
+
+def test_cli_mnist_download_defaults_raw_beside_out(mnist_files, tmp_path, monkeypatch):
+    import torchvision.datasets
+
+    roots = []
+
+    class FakeMNIST:
+        def __init__(self, root, train=True, download=False):
+            roots.append(Path(root))
+            fx.write_mnist(Path(root) / "MNIST" / "raw")
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", FakeMNIST)
+    assert main(["data", "mnist", "--download", "--out", str(tmp_path / "data" / "mnist"), "--valid-n", "30"]) == 0
+    assert roots == [tmp_path / "data" / "raw" / "mnist"]
+
+
 def test_cli_mnist_needs_source_or_download(capsys, tmp_path):
     assert main(["data", "mnist", "--out", str(tmp_path / "mnist")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("glorot: error: ") and err.count("\n") == 1 and "--source" in err
     assert main(["data", "mnist", "--source", str(tmp_path), "--download", "--out", str(tmp_path / "m")]) == 2
-    assert main(["data", "cifar10", "--source", str(tmp_path), "--raw", str(tmp_path), "--out", str(tmp_path / "c")]) == 2
+    assert main(["data", "cifar10", "--source", str(tmp_path), "--raw", str(tmp_path),
+                 "--out", str(tmp_path / "c")]) == 2
     assert capsys.readouterr().err.count("\n") == 2
     assert not (tmp_path / "mnist").exists()
 
@@ -244,7 +268,8 @@ def test_cifar_splits_layout_and_manifest(cifar_files, tmp_path):
     # channel-last: official row = 1024 red, 1024 green, 1024 blue levels, each 32x32 row-major
     image = splits["valid"][0][3].reshape(32, 32, 3)
     for channel, row, col in ((0, 0, 0), (1, 5, 7), (2, 31, 30)):
-        assert image[row, col, channel] == pytest.approx(data5[3, channel * 1024 + row * 32 + col] / 127.5 - 1, abs=1e-6)
+        level = data5[3, channel * 1024 + row * 32 + col]
+        assert image[row, col, channel] == pytest.approx(level / 127.5 - 1, abs=1e-6)
     manifest = splits["train"][2]
     assert "exactly data_batch_5" in manifest["split_rule"]
     assert manifest["source"]["verified_by"] == "official MD5 of the archive and of each file"
@@ -396,7 +421,8 @@ def test_small_imagenet_too_few_images_names_the_class(imagenet, tmp_path):
 
 
 @pytest.mark.parametrize("groups,fragment", [
-    ({"fish": ["n01440764", "fish-1"], "birds": ["n01514668"]}, "class 'fish' lists 'fish-1', which is not a WordNet id"),
+    ({"fish": ["n01440764", "fish-1"], "birds": ["n01514668"]},
+     "class 'fish' lists 'fish-1', which is not a WordNet id"),
     ({"fish": ["n0144076"], "birds": ["n01514668"]}, "which is not a WordNet id"),
     ({"fish": ["n01440764"], "birds": ["n01440764"]}, "n01440764 is in both 'fish' and 'birds'"),
     ({"fish": [], "birds": ["n01514668"]}, "class 'fish' must list at least one WordNet id"),

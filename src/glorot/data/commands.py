@@ -78,6 +78,33 @@ def cmd_small_imagenet(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fetch(args: argparse.Namespace) -> int:
+    """Put the official files of MNIST or CIFAR-10 into ``--raw`` (DVC's ``fetch_<name>``
+    stage caches that folder): verified copies from ``--source``, or a download."""
+    import shutil
+
+    from glorot.data import cifar10, mnist
+
+    raw, module = args.raw, {"mnist": mnist, "cifar10": cifar10}[args.name]
+    if not args.source:
+        print(f"downloaded {args.name} into {module.download(raw)}")
+        return 0
+    source = Path(args.source)
+    if args.name == "mnist":
+        mnist.load_official(source)  # verifies every file before anything is copied
+        files = [mnist.find_file(source, name) for name in mnist.FILES]
+    else:
+        cifar10.load_official(source)
+        files = [cifar10.locate(source)[1]]
+    if raw.exists():
+        shutil.rmtree(raw)
+    raw.mkdir(parents=True)
+    for path in files:
+        (shutil.copytree if path.is_dir() else shutil.copy2)(path, raw / path.name)
+    print(f"copied {len(files)} verified official {args.name} file(s) into {raw}")
+    return 0
+
+
 def _add_official(sub, name: str, title: str, files: str, func) -> None:
     from glorot.data.imagesets import DEFAULT_VALID_N
 
@@ -97,6 +124,11 @@ def _add_official(sub, name: str, title: str, files: str, func) -> None:
 def add_data_commands(parser: argparse.ArgumentParser) -> None:
     """Attach one sub-command per data set to ``glorot data``."""
     sub = parser.add_subparsers(dest="dataset", required=True)
+    fetch = sub.add_parser("fetch", help="put the official MNIST or CIFAR-10 files into a raw folder")
+    fetch.add_argument("name", choices=("mnist", "cifar10"))
+    fetch.add_argument("--raw", type=Path, required=True, help="folder that receives the official files")
+    fetch.add_argument("--source", default="", help="copy verified files from here instead of downloading")
+    fetch.set_defaults(func=cmd_fetch)
     shp = sub.add_parser("shapeset", help="generate a fixed Shapeset-3x2 split (paper, Section 2.1)")
     shp.add_argument("--n", type=int, required=True, help="number of images")
     shp.add_argument("--seed", type=int, required=True)
@@ -121,7 +153,7 @@ def add_data_commands(parser: argparse.ArgumentParser) -> None:
     sim.add_argument("--seed", type=int, default=0, help="seed of the image selection and shuffles (default: 0)")
     sim.add_argument("--max-unreadable", type=float, default=DEFAULT_MAX_UNREADABLE,
                      help=f"largest tolerated fraction of unreadable images (default: {DEFAULT_MAX_UNREADABLE})")
-    sim.add_argument("--workers", type=int, help="decoding threads (default: CPU count, at most 8)")
+    sim.add_argument("--workers", type=int, help="decoding threads; the result does not depend on it (default: 1)")
     sim.add_argument("--samples", type=Path, help="also write a PNG grid of training samples (paper, Figure 1)")
     sim.add_argument("--quiet", action="store_true", help="no progress bar")
     sim.set_defaults(func=cmd_small_imagenet)

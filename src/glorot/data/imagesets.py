@@ -155,6 +155,7 @@ def write_samples(out: str | Path, path: str | Path, title: str, per_class: int 
     from glorot.data.samples import render_grid
 
     x, y, manifest = load_split(Path(out) / "train")
+    per_class = int(max(1, min(per_class, *np.bincount(y, minlength=len(manifest["class_names"])))))  # whole rows
     picks = [i for c in range(len(manifest["class_names"])) for i in np.flatnonzero(y == c)[:per_class]]
     shape = tuple(manifest["image_shape"])
     if math.prod(shape) != x.shape[1]:

@@ -1,0 +1,163 @@
+"""The scale-out path with real components, no mocks: ``prefect server start``, a ``process``
+work pool, the deployments of flows/deploy.py, ``prefect worker start``, and a sweep that fans
+a tiny study out to the ``train-config`` deployment, recorded in MLflow (a SQLite store).
+
+The project is copied into a temp folder (its flows, a params.yaml with a tiny study, the
+Shapeset-3x2 splits generated there), so that the flows' ROOT is that folder and nothing
+is written into the repository.
+"""
+
+from __future__ import annotations
+
+import datetime
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.integration import servers
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+POOL = "glorot-test"
+TRAIN = "glorot-train-config/train-config"
+NIGHTLY = "glorot-sweep/nightly"
+TINY = {
+    "description": "two tiny networks for the integration test",
+    "datasets": ["shapeset"], "networks": ["Tanh", "Tanh N"], "depths": [1], "widths": [16], "lrs": [0.1],
+    "seeds": [0], "updates": 30, "eval_every": 15, "probe_every": 15, "probe_size": 20, "device": "cpu",
+}
+SPLITS = {"valid_n": 200, "test_n": 200, "valid_seed": 20100001, "test_seed": 20100002}
+
+
+def _tail(path: Path, n: int = 4000) -> str:
+    return f"--- {path.name} ---\n{path.read_text(errors='replace')[-n:]}" if path.exists() else f"(no {path.name})"
+
+
+def _run(cmd: list[str], env: dict, log: Path, timeout: float, cwd: Path | None = None) -> None:
+    with open(log, "wb") as out:
+        proc = subprocess.run(cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, timeout=timeout)
+    assert proc.returncode == 0, f"{' '.join(cmd)} exited with {proc.returncode}\n{_tail(log)}"
+
+
+def make_project(tmp: Path) -> Path:
+    """A copy of the project's flows with a tiny study and its data: the flows' ROOT is ``tmp/project``."""
+    project = tmp / "project"
+    (project / "flows").mkdir(parents=True)
+    for source in (REPO / "flows").glob("*.py"):
+        shutil.copy(source, project / "flows" / source.name)
+    params = {"study": "tiny", "data_dir": "data", "shapeset": SPLITS, "tracking_uri": None, "studies": {"tiny": TINY}}
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    for split, seed in (("valid", SPLITS["valid_seed"]), ("test", SPLITS["test_seed"])):
+        _run([str(servers.BIN / "glorot"), "data", "shapeset", "--n", "200", "--seed", str(seed),
+              "--out", str(project / "data" / "shapeset" / split)], None, tmp / f"data-{split}.log", 120)
+    return project
+
+
+@pytest.fixture(scope="module")
+def scaled_out(tmp_path_factory):
+    """Server, pool, deployments, worker, and one sweep through them; yields what the tests check."""
+    tmp = tmp_path_factory.mktemp("prefect")
+    project = make_project(tmp)
+    # A nightly hour half a day away: the worker must not pick a scheduled run up during the test.
+    cron = f"0 {(datetime.datetime.now(datetime.timezone.utc).hour + 12) % 24} * * *"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS", "5")  # read by the server only
+        with servers.prefect_server(tmp) as api:
+            env = servers.prefect_env(tmp, api)
+            prefect = str(servers.BIN / "prefect")
+            _run([prefect, "work-pool", "create", POOL, "--type", "process"], env, tmp / "pool.log", 120)
+            _run([str(servers.BIN / "python"), str(REPO / "flows" / "deploy.py"), "--pool", POOL, "--cron", cron,
+                  "--study", "tiny", "--source", str(project)], env, tmp / "deploy.log", 180)
+            worker_env = dict(env, PREFECT_WORKER_QUERY_SECONDS="2")
+            with servers.process([prefect, "worker", "start", "--pool", POOL], tmp / "worker.log", env=worker_env):
+                uri = f"sqlite:///{tmp / 'mlflow.db'}"
+                sweep_log = tmp / "sweep.log"
+                try:
+                    _run([str(servers.BIN / "python"), str(project / "flows" / "sweep.py"), "--study", "tiny",
+                          "--deployment", TRAIN, "--concurrency", "2"],
+                         dict(env, MLFLOW_TRACKING_URI=uri), sweep_log, 300, cwd=tmp)
+                except (AssertionError, subprocess.TimeoutExpired) as e:
+                    raise AssertionError(f"{e}\n{_tail(tmp / 'worker.log')}\n{_tail(sweep_log)}") from None
+                yield {"tmp": tmp, "project": project, "api": api, "cron": cron, "mlflow_uri": uri,
+                       "logs": "\n".join(_tail(tmp / name) for name in ("deploy.log", "worker.log", "sweep.log"))}
+
+
+def _client(api: str):
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    class _Session:
+        def __enter__(self):
+            self._settings = temporary_settings({PREFECT_API_URL: api})
+            self._settings.__enter__()
+            self._client = get_client(sync_client=True).__enter__()
+            return self._client
+
+        def __exit__(self, *exc):
+            self._client.__exit__(*exc)
+            self._settings.__exit__(*exc)
+
+    return _Session()
+
+
+def _runs_of(client, deployment_id, state_type=None):
+    from prefect.client.schemas.filters import (DeploymentFilter, DeploymentFilterId, FlowRunFilter,
+                                                FlowRunFilterState, FlowRunFilterStateType)
+
+    flow_runs = (FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[state_type])))
+                 if state_type else None)
+    return client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
+                                 flow_run_filter=flow_runs)
+
+
+def test_every_configuration_ran_as_a_completed_flow_run_of_train_config(scaled_out):
+    with _client(scaled_out["api"]) as client:
+        deployment = client.read_deployment_by_name(TRAIN)
+        assert deployment.work_pool_name == POOL
+        runs = _runs_of(client, deployment.id)
+    assert len(runs) == 2, f"{len(runs)} flow runs of {TRAIN}\n{scaled_out['logs']}"
+    assert {r.state.type.value for r in runs} == {"COMPLETED"}, [(r.name, r.state.name) for r in runs]
+    assert {r.parameters["config"]["init"] for r in runs} == {"standard", "normalized"}
+
+
+def test_mlflow_holds_one_completed_child_run_per_configuration_under_one_parent(scaled_out):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(scaled_out["mlflow_uri"])
+    experiment = client.get_experiment_by_name("glorot-tiny")
+    assert experiment is not None
+    parents = client.search_runs([experiment.experiment_id], "tags.`glorot.kind` = 'sweep'")
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+    children = client.search_runs([experiment.experiment_id],
+                                  f"tags.mlflow.parentRunId = '{parents[0].info.run_id}'")
+    assert len(children) == 2, scaled_out["logs"]
+    assert {(c.data.params["activation"], c.data.params["init"]) for c in children} == {
+        ("tanh", "standard"), ("tanh", "normalized")}
+    for child in children:
+        assert child.data.tags["status"] == "completed" and child.info.status == "FINISHED"
+        assert child.data.params["updates"] == "30" and "final/test_error" in child.data.metrics
+    assert (scaled_out["project"] / "results" / "tiny" / "summary.json").is_file()
+
+
+def test_the_nightly_sweep_is_scheduled_by_the_server(scaled_out):
+    from prefect.client.schemas.objects import StateType
+
+    hour = int(scaled_out["cron"].split()[1])
+    with _client(scaled_out["api"]) as client:
+        deployment = client.read_deployment_by_name(NIGHTLY)
+        assert deployment.work_pool_name == POOL
+        assert [s.schedule.cron for s in deployment.schedules] == [scaled_out["cron"]]
+        assert deployment.parameters == {"study": "tiny", "deployment": TRAIN}
+        deadline = time.monotonic() + 90
+        while not (scheduled := _runs_of(client, deployment.id, StateType.SCHEDULED)) and time.monotonic() < deadline:
+            time.sleep(2)
+    assert scheduled, f"the scheduler made no runs of {NIGHTLY}\n{_tail(scaled_out['tmp'] / 'prefect-server.log')}"
+    now = datetime.datetime.now(datetime.timezone.utc)
+    for run in scheduled:
+        start = run.expected_start_time.astimezone(datetime.timezone.utc)
+        assert start > now and (start.hour, start.minute) == (hour, 0)
