@@ -113,14 +113,18 @@ class Params(BaseModel):
     studies: dict[str, dict[str, Any]]
 
     def get_study(self, name: str | None = None) -> StudyConfig:
-        """The study called ``name`` (default: the selected ``study``), validated."""
+        """The study called ``name`` (default: the selected ``study``), validated down to each configuration."""
         name = name or self.study
         if name not in self.studies:
             raise GlorotError(f"unknown study {name!r}; valid: {', '.join(self.studies)}")
         try:
-            return StudyConfig(name=name, **self.studies[name])
+            study = StudyConfig(name=name, **self.studies[name])
+            study.configs()  # every configuration of the grid must be valid too
         except ValidationError as e:
             raise GlorotError(f"params.yaml studies.{name}: {describe_validation_error(e)}") from None
+        except GlorotError as e:
+            raise GlorotError(f"params.yaml studies.{name}: {e}") from None
+        return study
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

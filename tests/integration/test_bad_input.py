@@ -1,0 +1,55 @@
+"""The sweep's command line on bad input: one clear line, a non-zero exit, no training."""
+
+import sys
+
+import pytest
+import yaml
+
+from .project import make_project
+from .project import env as project_env
+from .servers import free_port
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    return make_project(tmp_path_factory.mktemp("bad") / "project")
+
+
+def _sweep(project, *args, **extra):
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "flows/sweep.py", *args], cwd=project, capture_output=True, text=True,
+                          env=project_env(**extra))
+    return proc.returncode, proc.stderr.strip().splitlines()
+
+
+def test_unknown_study(project):
+    code, err = _sweep(project, "--study", "nope")
+    assert code == 2 and err == ["glorot: error: unknown study 'nope'; valid: quick, table1, init, tiny"]
+
+
+def test_invalid_field_in_params(project):
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["studies"]["tiny"]["widths"] = [0]
+    (project / "bad.yaml").write_text(yaml.safe_dump(params))
+    code, err = _sweep(project, "--params", "bad.yaml")
+    assert code == 2
+    assert err == ["glorot: error: params.yaml studies.tiny: invalid width: Input should be greater than or "
+                   "equal to 1 (got 0)"]
+
+
+def test_missing_prepared_data(project):
+    code, err = _sweep(project, "--study", "tiny")
+    assert code == 2 and len(err) == 1
+    assert err[0].startswith("glorot: error: missing prepared data") and "dvc repro shapeset" in err[0]
+
+
+def test_unreachable_tracking_server(project):
+    (project / "data" / "shapeset").mkdir(parents=True, exist_ok=True)
+    uri = f"http://127.0.0.1:{free_port()}"
+    code, err = _sweep(project, "--study", "tiny", MLFLOW_TRACKING_URI=uri)
+    assert code == 2 and len(err) == 1
+    assert err[0].startswith(f"glorot: error: cannot reach the MLflow tracking server at {uri}: ")
+    assert not (project / "results").exists()
