@@ -55,6 +55,8 @@ def run_configuration(config: TrainConfig, study: str, tracking_uri: str, parent
         "data_version": dvc_version or data.version,
         "data_version_source": "dvc.lock" if dvc_version else "content-hash",
         "data_content_hash": data.version,
+        "valid_n": str(len(data.valid.y)),
+        "test_n": str(len(data.test.y)),
         "git_commit": git_commit(root),
     })
     try:
