@@ -26,8 +26,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from glorot.config import TrainConfig
 from glorot.errors import GlorotError
-from glorot.pipeline import (format_rows, git_commit, require_data, run_configuration, sweep_rows,
-                             write_summary)
+from glorot.pipeline import (dvc_data_version, format_rows, git_commit, require_data, run_configuration,
+                             sweep_key, sweep_rows, write_summary)
 from glorot.study import StudyConfig, load_params
 from glorot.tracking import Tracker, resolve_uri
 
@@ -74,13 +74,25 @@ def prepare(study_name: str | None, params_file: str = "params.yaml") -> tuple[S
 
 @flow(name="glorot-sweep", task_runner=ThreadPoolTaskRunner(max_workers=os.cpu_count()))
 def sweep(study: str | None = None, params_file: str = "params.yaml", deployment: str | None = None,
-          summary_path: str | None = None) -> dict:
-    """Train every configuration of ``study``; register the best model per data set; write a summary."""
+          summary_path: str | None = None, fresh: bool = False) -> dict:
+    """Train every configuration of ``study``; register the best model per data set; write a summary.
+
+    Rerunning the same sweep (same study settings, data versions and code) continues its
+    MLflow parent run: finished configurations are skipped, interrupted ones resume from
+    their checkpoints, failed ones are retried. ``fresh`` starts a new parent run instead.
+    """
     logger = get_run_logger()
     spec, uri, data_dir = prepare(study, params_file)
     tracker = Tracker(uri, spec.name, ROOT)
-    configs = spec.configs()
-    parent_id = tracker.start_parent({"git_commit": git_commit(ROOT), "n_configs": str(len(configs))})
+    configs, commit = spec.configs(), git_commit(ROOT)
+    key = sweep_key(spec, {d: dvc_data_version(ROOT, data_dir, d) for d in spec.datasets}, commit)
+    parent_id = None if fresh else tracker.find_parent(key)
+    if parent_id:
+        tracker.client.update_run(parent_id, status="RUNNING")
+        logger.info("continuing sweep %s (MLflow parent run %s): finished configurations are skipped", key, parent_id)
+    else:
+        parent_id = tracker.start_parent({"git_commit": commit, "n_configs": str(len(configs)),
+                                          "glorot.sweep_key": key})
     logger.info("study %s: %d configurations, MLflow parent run %s at %s", spec.name, len(configs), parent_id, uri)
     progress = create_progress_artifact(0.0, key=f"glorot-{spec.name.replace('_', '-')}-progress",
                                         description=f"configurations of study {spec.name} finished")
@@ -118,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="configurations trained at once locally (default: the number of cores)")
     parser.add_argument("--deployment", help=f"fan out to this deployment's work pool, e.g. {TRAIN_DEPLOYMENT}")
     parser.add_argument("--summary", help="summary JSON path (default: results/<study>/summary.json)")
+    parser.add_argument("--fresh", action="store_true", help="start a new sweep instead of continuing this one")
     args = parser.parse_args(argv)
     try:
         if args.concurrency < 1:
@@ -125,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         prepare(args.study, args.params)
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // args.concurrency))
         result = sweep.with_options(task_runner=ThreadPoolTaskRunner(max_workers=args.concurrency))(
-            study=args.study, params_file=args.params, deployment=args.deployment, summary_path=args.summary)
+            study=args.study, params_file=args.params, deployment=args.deployment, summary_path=args.summary,
+            fresh=args.fresh)
     except GlorotError as e:
         print(f"glorot: error: {e}", file=sys.stderr)
         return 2

@@ -15,6 +15,7 @@ from pathlib import Path
 from glorot.config import TrainConfig, build_config
 from glorot.data.commands import add_data_commands
 from glorot.errors import GlorotError
+from glorot.report.commands import add_report_command
 
 #: TrainConfig fields exposed as typed ``glorot train`` flags (``--device`` has choices of its own).
 TRAIN_FLAGS = tuple(name for name in TrainConfig.model_fields if name != "device")
@@ -55,7 +56,14 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise GlorotError(f"every learning rate in {args.lr_grid} diverged")
         print(f"chosen lr {selection.best_lr:g} (lowest validation error)")
         config = config.model_copy(update={"lr": selection.best_lr})
-    net, result = train(config, data, progress=not args.quiet)
+    checkpointer = None
+    if args.checkpoint_dir:
+        from glorot.checkpoint import Checkpointer
+
+        checkpointer = Checkpointer(args.checkpoint_dir, args.checkpoint_every or config.eval_every)
+        if checkpointer.path.is_file():
+            print(f"resuming from {checkpointer.path}")
+    net, result = train(config, data, progress=not args.quiet, checkpointer=checkpointer)
     _print_curve(result.curve)
     if result.status == "diverged":
         print(f"status: diverged at update {result.diverged_at}")
@@ -63,6 +71,8 @@ def cmd_train(args: argparse.Namespace) -> int:
           f"{result.updates} updates in {result.seconds:.1f}s")
     if args.out:
         print(f"wrote {save_run(args.out, config, result, net, data.version)}")
+    if checkpointer:
+        checkpointer.clear()
     return 0
 
 
@@ -131,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr-grid", type=float, nargs="+", help="choose lr over these by validation error")
     train.add_argument("--data-dir", type=Path, help="folder with prepared splits (default: generate)")
     train.add_argument("--out", type=Path, help="run folder to write (curve, diagnostics, model)")
+    train.add_argument("--checkpoint-dir", type=Path, help="save (and resume from) checkpoints in this folder")
+    train.add_argument("--checkpoint-every", type=int, help="updates between checkpoints (default: --eval-every)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=cmd_train)
 
@@ -151,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=5000)
     ui.set_defaults(func=cmd_ui)
 
+    add_report_command(sub)
     add_data_commands(sub.add_parser("data", help="prepare data sets (the paper's Section 2.1-2.2)"))
     return parser
 

@@ -5,6 +5,7 @@ trainer, the data versions DVC recorded, and :mod:`glorot.tracking`. Prefect's f
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import subprocess
@@ -13,10 +14,12 @@ from pathlib import Path
 import yaml
 
 from glorot.atomic import atomic_write_text
+from glorot.checkpoint import Checkpointer
 from glorot.config import DATASET_TITLES, TrainConfig
 from glorot.data.sources import load_data
 from glorot.errors import GlorotError
 from glorot.paper import table1_error
+from glorot.study import StudyConfig
 from glorot.tracking import MlflowLogger, Tracker
 from glorot.train import train
 
@@ -45,35 +48,82 @@ def dvc_data_version(root: str | Path, data_dir: str, dataset: str) -> str | Non
     return None
 
 
+def config_key(config: TrainConfig, data_version: str) -> str:
+    """What identifies a configuration's result: its settings and the data it trains on."""
+    text = json.dumps({"config": config.model_dump(), "data_version": data_version}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def sweep_key(study: StudyConfig, data_versions: dict[str, str | None], commit: str) -> str:
+    """What identifies a sweep: the study's settings, the data versions and the code version."""
+    text = json.dumps({"study": study.model_dump(), "data": data_versions, "commit": commit}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _summary(run_id: str, config: TrainConfig, **fields) -> dict:
+    return {"run_id": run_id, "paper_cell": config.paper_cell, **fields}
+
+
 def run_configuration(config: TrainConfig, study: str, tracking_uri: str, parent_id: str | None = None,
-                      root: str | Path = ".", data_dir: str | None = "data") -> dict:
-    """Train ``config`` on its prepared data and record it as a child run; returns its summary."""
+                      root: str | Path = ".", data_dir: str | None = "data", checkpoint_every: int | None = None,
+                      max_attempts: int = 3) -> dict:
+    """Train ``config`` on its prepared data and record it as a child run; returns its summary.
+
+    Idempotent: a configuration (same settings, same data version) that already finished
+    under ``parent_id`` is skipped; one whose process died resumes from its checkpoint in
+    ``<root>/checkpoints/<key>/`` and continues the same MLflow run; a failed one is retried
+    until it has been tried ``max_attempts`` times.
+    """
     data = load_data(config, Path(root) / data_dir if data_dir else None)
     dvc_version = dvc_data_version(root, data_dir, config.dataset) if data_dir else None
+    key = config_key(config, dvc_version or data.version)
     tracker = Tracker(tracking_uri, study, root)
-    run_id = tracker.start_child(parent_id, config, {
-        "data_version": dvc_version or data.version,
-        "data_version_source": "dvc.lock" if dvc_version else "content-hash",
-        "data_content_hash": data.version,
-        "valid_n": str(len(data.valid.y)),
-        "test_n": str(len(data.test.y)),
-        "git_commit": git_commit(root),
-    })
+    previous = tracker.runs_with_key(parent_id, key)
+    finished = [r for r in previous if r.info.status == "FINISHED" and r.data.tags.get("status") != "failed"]
+    if finished:
+        run = finished[0]
+        return _summary(run.info.run_id, config, status=run.data.tags.get("status"), skipped=True)
+    folder = Path(root) / "checkpoints" / key
+    run_file = folder / "run.json"
+    resumable = json.loads(run_file.read_text())["run_id"] if run_file.is_file() else None
+    if resumable not in {r.info.run_id for r in previous}:
+        resumable = None
+    attempts = sum(int(r.data.tags.get("glorot.attempts", 1)) for r in previous)
+    if attempts >= max_attempts:
+        raise GlorotError(f"{config.paper_cell} (key {key}) was tried {attempts} times without finishing; "
+                          f"not retried (see its runs in MLflow, or start a fresh sweep)")
+    if resumable:
+        run_id = resumable
+        tracker.reopen(run_id)
+    else:
+        run_id = tracker.start_child(parent_id, config, {
+            "glorot.config_key": key,
+            "data_version": dvc_version or data.version,
+            "data_version_source": "dvc.lock" if dvc_version else "content-hash",
+            "data_content_hash": data.version,
+            "valid_n": str(len(data.valid.y)),
+            "test_n": str(len(data.test.y)),
+            "git_commit": git_commit(root),
+        })
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(run_file, json.dumps({"run_id": run_id}) + "\n")
+    checkpointer = Checkpointer(folder, checkpoint_every or config.eval_every)
     try:
-        logger = MlflowLogger(tracker.client, run_id)
-        net, result = train(config, data, logger, progress=False)
-        logger.flush()
+        net, result = train(config, data, MlflowLogger(tracker.client, run_id), False, checkpointer)
         tracker.finish_child(run_id, config, result, net, data.test.x[:5].numpy())
     except BaseException as e:
         tracker.fail(run_id, f"{type(e).__name__}: {e}")
         raise
-    return {"run_id": run_id, "paper_cell": config.paper_cell, **result.summary()}
+    checkpointer.clear()
+    run_file.unlink()
+    return _summary(run_id, config, resumed=bool(resumable), **result.summary())
 
 
 def sweep_rows(tracker: Tracker, parent_id: str) -> list[dict]:
-    """One row per child run of a sweep: its cell, settings, errors (%) and the paper's error."""
+    """One row per configuration of a sweep (its latest attempt): cell, settings, errors (%) and the paper's error."""
+    latest = {run.data.tags.get("glorot.config_key", run.info.run_id): run for run in tracker.child_runs(parent_id)}
     rows = []
-    for run in tracker.child_runs(parent_id):
+    for run in latest.values():
         p, m = run.data.params, run.data.metrics
         network = run.data.tags.get("paper_cell", "?").split(" / ")[0]
         rows.append({

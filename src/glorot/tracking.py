@@ -74,25 +74,58 @@ def check_reachable(uri: str, timeout: float = 5.0) -> None:
 
 
 class MlflowLogger:
-    """The trainer's :class:`~glorot.train.Logger` for one MLflow run: metrics go out in batches."""
+    """The trainer's :class:`~glorot.train.Logger` for one MLflow run, logging each metric step
+    exactly once across kills and resumes.
 
-    def __init__(self, client: MlflowClient, run_id: str) -> None:
-        self.client, self.run_id = client, run_id
+    Metrics are buffered and sent only by :meth:`flush` (before each checkpoint and at the
+    end), in ``log_batch`` calls whose last one also sets the run tag ``glorot.flushed_through``
+    to the highest step sent. A resumed run re-creates the steps after its checkpoint; those
+    already sent (up to that tag) are dropped instead of logged twice. If the tracking
+    server is unreachable, :meth:`flush` keeps the buffer and retries for ``patience``
+    seconds, then fails the run with one line; rerunning it resumes from the last checkpoint.
+    """
+
+    TAG = "glorot.flushed_through"
+
+    def __init__(self, client: MlflowClient, run_id: str, patience: float = 600.0) -> None:
+        self.client, self.run_id, self.patience = client, run_id, patience
+        self.flushed_through = int(client.get_run(run_id).data.tags.get(self.TAG, -1))
         self._pending: list[Metric] = []
 
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        if step <= self.flushed_through:
+            return
         now = int(time.time() * 1000)
         self._pending += [Metric(k, float(v), now, step) for k, v in metrics.items()]
-        if len(self._pending) >= METRICS_PER_BATCH:
-            self.flush()
 
     def log_probe(self, record: ProbeRecord) -> None:
         self.log_metrics(record.metrics(), record.update)
 
     def flush(self) -> None:
-        for start in range(0, len(self._pending), METRICS_PER_BATCH):
-            self.client.log_batch(self.run_id, metrics=self._pending[start:start + METRICS_PER_BATCH])
-        self._pending = []
+        if not self._pending:
+            return
+        through = max(m.step for m in self._pending)
+        deadline, delay = time.monotonic() + self.patience, 1.0
+        while True:
+            try:
+                self._send(through)
+                break
+            except (mlflow.exceptions.MlflowException, OSError) as e:
+                if time.monotonic() + delay > deadline:
+                    raise GlorotError(f"cannot log to the MLflow tracking store {self.client.tracking_uri} for "
+                                      f"{self.patience:.0f}s ({str(e).splitlines()[0][:200]}); rerun to resume "
+                                      f"from the last checkpoint") from None
+                time.sleep(delay)
+                delay = min(2 * delay, 30.0)
+        self.flushed_through, self._pending = through, []
+
+    def _send(self, through: int) -> None:
+        # Batches already sent by an earlier, failed attempt are sent again: MLflow keeps one
+        # row per (key, timestamp, step, value), so a repeat of the same Metric adds nothing.
+        batches = [self._pending[i:i + METRICS_PER_BATCH] for i in range(0, len(self._pending), METRICS_PER_BATCH)]
+        for batch in batches[:-1]:
+            self.client.log_batch(self.run_id, metrics=batch)
+        self.client.log_batch(self.run_id, metrics=batches[-1], tags=[RunTag(self.TAG, str(through))])
 
 
 class Tracker:
@@ -111,6 +144,12 @@ class Tracker:
         except mlflow.exceptions.MlflowException as e:
             raise GlorotError(f"MLflow tracking store {uri} failed: {str(e).splitlines()[0]}") from None
 
+    def find_parent(self, sweep_key: str) -> str | None:
+        """The newest parent run of the sweep ``sweep_key`` (same study, data and code), if any."""
+        runs = self.client.search_runs([self.experiment_id], f"tags.`glorot.sweep_key` = '{sweep_key}'",
+                                       order_by=["attributes.start_time DESC"], max_results=1)
+        return runs[0].info.run_id if runs else None
+
     def start_parent(self, tags: dict[str, str]) -> str:
         """A new parent run for one sweep of the study; returns its id."""
         run = self.client.create_run(self.experiment_id, run_name=f"sweep-{time.strftime('%Y%m%d-%H%M%S')}",
@@ -119,7 +158,8 @@ class Tracker:
 
     def start_child(self, parent_id: str | None, config: TrainConfig, tags: dict[str, str]) -> str:
         """A child run for ``config`` under ``parent_id``, with params and tags logged."""
-        run_tags = {"glorot.study": self.study, "glorot.kind": "config", "paper_cell": config.paper_cell, **tags}
+        run_tags = {"glorot.study": self.study, "glorot.kind": "config", "paper_cell": config.paper_cell,
+                    "status": "running", "glorot.attempts": "1", **tags}
         if parent_id:
             run_tags["mlflow.parentRunId"] = parent_id
         name = f"{config.paper_cell} d{config.depth} lr={config.lr:g} s{config.seed}"
@@ -146,6 +186,19 @@ class Tracker:
         self.client.set_tag(run_id, "model_uri", model_uri)
         self.client.set_terminated(run_id, "FINISHED")
         return model_uri
+
+    def runs_with_key(self, parent_id: str | None, key: str) -> list[Any]:
+        """Earlier runs of the configuration ``key`` (under ``parent_id`` if given), newest first."""
+        query = f"tags.`glorot.config_key` = '{key}'"
+        if parent_id:
+            query += f" and tags.mlflow.parentRunId = '{parent_id}'"
+        return self.client.search_runs([self.experiment_id], query, order_by=["attributes.start_time DESC"])
+
+    def reopen(self, run_id: str) -> None:
+        """Mark an interrupted run RUNNING again, to continue it after a resume."""
+        attempts = int(self.client.get_run(run_id).data.tags.get("glorot.attempts", 1))
+        self.client.update_run(run_id, status="RUNNING")
+        self.client.log_batch(run_id, tags=[RunTag("status", "running"), RunTag("glorot.attempts", str(attempts + 1))])
 
     def fail(self, run_id: str, message: str) -> None:
         """Mark a run FAILED with the error that stopped it."""
@@ -200,6 +253,10 @@ class Tracker:
                 best[dataset] = run
         registered = {}
         for dataset, run in best.items():
+            known = self.client.search_model_versions(f"name = 'glorot-{dataset}' and tags.run_id = '{run.info.run_id}'")
+            if known:
+                registered[dataset] = f"glorot-{dataset}/{known[0].version}"
+                continue
             version = mlflow.register_model(run.data.tags["model_uri"], f"glorot-{dataset}",
                                             tags={"run_id": run.info.run_id, "study": self.study})
             registered[dataset] = f"glorot-{dataset}/{version.version}"

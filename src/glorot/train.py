@@ -17,6 +17,7 @@ import torch
 from tqdm import tqdm
 
 from glorot.backprop import sgd_step
+from glorot.checkpoint import Checkpointer, TrainState
 from glorot.config import TrainConfig
 from glorot.costs import get_cost
 from glorot.data.sources import DataBundle, Split
@@ -34,6 +35,9 @@ class Logger(Protocol):
 
     def log_probe(self, record: ProbeRecord) -> None: ...
 
+    def flush(self) -> None:
+        """Make everything logged so far durable (called before each checkpoint and at the end)."""
+
 
 class NullLogger:
     """A :class:`Logger` that drops everything."""
@@ -42,6 +46,9 @@ class NullLogger:
         pass
 
     def log_probe(self, record: ProbeRecord) -> None:
+        pass
+
+    def flush(self) -> None:
         pass
 
 
@@ -99,9 +106,33 @@ def _due(update: int, every: int, last: int) -> bool:
     return update == 0 or update == last or (every > 0 and update % every == 0)
 
 
-def train(config: TrainConfig, data: DataBundle, logger: Logger | None = None,
-          progress: bool = True) -> tuple[MLP, TrainResult]:
-    """Train the configured net for ``config.updates`` SGD updates on ``data``'s stream."""
+def _state(update: int, net: MLP, stream, result: TrainResult, nll_sum: float, nll_n: int,
+           seconds: float) -> TrainState:
+    return TrainState(
+        update=update, weights={k: v.detach().cpu().clone() for k, v in net.state_dict().items()},
+        batches_served=stream.batches_served, curve=list(result.curve),
+        probes=[{"update": r.update, "layers": r.layers,
+                 "histograms": {k: torch.from_numpy(v) for k, v in r.histograms.items()}} for r in result.probes],
+        nll_sum=nll_sum, nll_n=nll_n, seconds=seconds, rng=torch.get_rng_state())
+
+
+def _restore(state: TrainState, net: MLP, stream, result: TrainResult) -> None:
+    net.load_state_dict(state.weights)
+    stream.skip(state.batches_served)
+    result.updates, result.curve = state.update, list(state.curve)
+    result.probes = [ProbeRecord(p["update"], p["layers"], {k: v.numpy() for k, v in p["histograms"].items()})
+                     for p in state.probes]
+    torch.set_rng_state(state.rng)
+
+
+def train(config: TrainConfig, data: DataBundle, logger: Logger | None = None, progress: bool = True,
+          checkpointer: Checkpointer | None = None) -> tuple[MLP, TrainResult]:
+    """Train the configured net for ``config.updates`` SGD updates on ``data``'s stream.
+
+    With a ``checkpointer``, the run saves its state every ``checkpointer.every`` updates
+    (after flushing the logger) and, if a checkpoint of this configuration exists, resumes
+    from it: the finished run has the same numbers as one that was never interrupted.
+    """
     logger = logger or NullLogger()
     device = resolve_device(config.device)
     net = build_net(config, data).to(device)
@@ -110,7 +141,9 @@ def train(config: TrainConfig, data: DataBundle, logger: Logger | None = None,
     probe_x = data.test.x[:config.probe_size].to(device)
     probe_y = data.test.y[:config.probe_size].to(device)
     result = TrainResult("completed", 0, None, math.nan, math.nan)
-    bar = tqdm(total=config.updates, disable=not progress, unit="upd", dynamic_ncols=True)
+    saved = checkpointer.load(config) if checkpointer else None
+    bar = tqdm(total=config.updates, initial=saved.update if saved else 0, disable=not progress, unit="upd",
+               dynamic_ncols=True)
 
     def evaluate(update: int, train_nll: float) -> None:
         point = {"update": update, "train/nll": train_nll,
@@ -125,12 +158,16 @@ def train(config: TrainConfig, data: DataBundle, logger: Logger | None = None,
         result.probes.append(record)
         logger.log_probe(record)
 
-    start = time.perf_counter()
-    evaluate(0, math.nan)
-    diagnose(0)
-    nll_sum, nll_n = 0.0, 0
+    nll_sum, nll_n, elapsed = 0.0, 0, 0.0
+    if saved:
+        _restore(saved, net, stream, result)
+        nll_sum, nll_n, elapsed = saved.nll_sum, saved.nll_n, saved.seconds
+    else:
+        evaluate(0, math.nan)
+        diagnose(0)
+    start = time.perf_counter() - elapsed
     with torch.no_grad():
-        for update in range(1, config.updates + 1):
+        for update in range(result.updates + 1, config.updates + 1):
             xb, yb = next(stream)
             x, y = torch.from_numpy(xb).to(device), torch.from_numpy(yb).to(device)
             zs = net.forward_trace(x)
@@ -149,10 +186,15 @@ def train(config: TrainConfig, data: DataBundle, logger: Logger | None = None,
                 nll_sum, nll_n = 0.0, 0
             if _due(update, config.probe_every, config.updates):
                 diagnose(update)
+            if checkpointer and checkpointer.due(update) and update < config.updates:
+                logger.flush()
+                checkpointer.save(config, _state(update, net, stream, result, nll_sum, nll_n,
+                                                 time.perf_counter() - start))
     bar.close()
     result.seconds = time.perf_counter() - start
     result.valid_error = error_rate(net, data.valid, device)
     result.test_error = error_rate(net, data.test, device)
+    logger.flush()
     return net, result
 
 

@@ -2,36 +2,29 @@
 work pool, the deployments of flows/deploy.py, ``prefect worker start``, and a sweep that fans
 a tiny study out to the ``train-config`` deployment, recorded in MLflow (a SQLite store).
 
-The project is copied into a temp folder (its flows, a params.yaml with a tiny study, the
-Shapeset-3x2 splits generated there), so that the flows' ROOT is that folder and nothing
-is written into the repository.
+The project is copied into a temp folder (tests/integration/project.py: a params.yaml with a
+tiny study, the Shapeset-3x2 splits generated there) and deployed from there, so that the
+flows' ROOT is that folder and nothing is written into the repository.
 """
 
 from __future__ import annotations
 
 import datetime
-import shutil
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import yaml
 
+from tests.integration import project as tiny
 from tests.integration import servers
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
 POOL = "glorot-test"
 TRAIN = "glorot-train-config/train-config"
 NIGHTLY = "glorot-sweep/nightly"
-TINY = {
-    "description": "two tiny networks for the integration test",
-    "datasets": ["shapeset"], "networks": ["Tanh", "Tanh N"], "depths": [1], "widths": [16], "lrs": [0.1],
-    "seeds": [0], "updates": 30, "eval_every": 15, "probe_every": 15, "probe_size": 20, "device": "cpu",
-}
-SPLITS = {"valid_n": 200, "test_n": 200, "valid_seed": 20100001, "test_seed": 20100002}
 
 
 def _tail(path: Path, n: int = 4000) -> str:
@@ -44,25 +37,12 @@ def _run(cmd: list[str], env: dict, log: Path, timeout: float, cwd: Path | None 
     assert proc.returncode == 0, f"{' '.join(cmd)} exited with {proc.returncode}\n{_tail(log)}"
 
 
-def make_project(tmp: Path) -> Path:
-    """A copy of the project's flows with a tiny study and its data: the flows' ROOT is ``tmp/project``."""
-    project = tmp / "project"
-    (project / "flows").mkdir(parents=True)
-    for source in (REPO / "flows").glob("*.py"):
-        shutil.copy(source, project / "flows" / source.name)
-    params = {"study": "tiny", "data_dir": "data", "shapeset": SPLITS, "tracking_uri": None, "studies": {"tiny": TINY}}
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    for split, seed in (("valid", SPLITS["valid_seed"]), ("test", SPLITS["test_seed"])):
-        _run([str(servers.BIN / "glorot"), "data", "shapeset", "--n", "200", "--seed", str(seed),
-              "--out", str(project / "data" / "shapeset" / split)], None, tmp / f"data-{split}.log", 120)
-    return project
-
-
 @pytest.fixture(scope="module")
 def scaled_out(tmp_path_factory):
     """Server, pool, deployments, worker, and one sweep through them; yields what the tests check."""
     tmp = tmp_path_factory.mktemp("prefect")
-    project = make_project(tmp)
+    project = tiny.make_project(tmp / "project")
+    tiny.generate_shapeset(project)
     # A nightly hour half a day away: the worker must not pick a scheduled run up during the test.
     cron = f"0 {(datetime.datetime.now(datetime.timezone.utc).hour + 12) % 24} * * *"
     with pytest.MonkeyPatch.context() as mp:
@@ -71,7 +51,7 @@ def scaled_out(tmp_path_factory):
             env = servers.prefect_env(tmp, api)
             prefect = str(servers.BIN / "prefect")
             _run([prefect, "work-pool", "create", POOL, "--type", "process"], env, tmp / "pool.log", 120)
-            _run([str(servers.BIN / "python"), str(REPO / "flows" / "deploy.py"), "--pool", POOL, "--cron", cron,
+            _run([str(servers.BIN / "python"), str(tiny.REPO / "flows" / "deploy.py"), "--pool", POOL, "--cron", cron,
                   "--study", "tiny", "--source", str(project)], env, tmp / "deploy.log", 180)
             worker_env = dict(env, PREFECT_WORKER_QUERY_SECONDS="2")
             with servers.process([prefect, "worker", "start", "--pool", POOL], tmp / "worker.log", env=worker_env):
@@ -87,22 +67,14 @@ def scaled_out(tmp_path_factory):
                        "logs": "\n".join(_tail(tmp / name) for name in ("deploy.log", "worker.log", "sweep.log"))}
 
 
+@contextmanager
 def _client(api: str):
+    """A synchronous Prefect client of the test's server."""
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    class _Session:
-        def __enter__(self):
-            self._settings = temporary_settings({PREFECT_API_URL: api})
-            self._settings.__enter__()
-            self._client = get_client(sync_client=True).__enter__()
-            return self._client
-
-        def __exit__(self, *exc):
-            self._client.__exit__(*exc)
-            self._settings.__exit__(*exc)
-
-    return _Session()
+    with temporary_settings({PREFECT_API_URL: api}), get_client(sync_client=True) as client:
+        yield client
 
 
 def _runs_of(client, deployment_id, state_type=None):
@@ -140,7 +112,8 @@ def test_mlflow_holds_one_completed_child_run_per_configuration_under_one_parent
         ("tanh", "standard"), ("tanh", "normalized")}
     for child in children:
         assert child.data.tags["status"] == "completed" and child.info.status == "FINISHED"
-        assert child.data.params["updates"] == "30" and "final/test_error" in child.data.metrics
+        assert child.data.params["updates"] == str(tiny.TINY_STUDY["updates"])
+        assert "final/test_error" in child.data.metrics
     assert (scaled_out["project"] / "results" / "tiny" / "summary.json").is_file()
 
 

@@ -32,6 +32,9 @@ class RecordingLogger:
     def log_probe(self, record):
         self.probes.append(record)
 
+    def flush(self):
+        self.flushes = getattr(self, "flushes", 0) + 1
+
 
 def test_short_run_learns_below_chance(data):
     # Chance on Shapeset-3x2 is an error of 1 - 1/6 = 0.833 (always answering one of the three

@@ -1,0 +1,349 @@
+"""Many configurations at once: K networks of one shape trained as one batched model.
+
+A sweep trains many networks that share a shape (depth, width, inputs, classes, batch
+size, cost) and differ only in activation, initialisation, learning rate and seed. This
+module stacks their weights, layer by layer, into ``(K, n_out, n_in)`` tensors and runs
+the paper's SGD step (Section 2.3, back-propagation as in :mod:`glorot.backprop`) for all
+of them with batched matrix products:
+
+    S^i   = Z^{i-1} W^i^T + b^i                        torch.baddbmm, (K, B, n_out)
+    Z^i   = f_k(S^i)       for each slice k            one in-place call per run of one activation
+    D^i   = (D^{i+1} W^{i+1}) * f_k'(Z^i)              torch.bmm
+    W^i  <- W^i - lr_k D^i^T Z^{i-1}                   one in-place torch.baddbmm_, lr a (K, 1, 1) tensor
+
+Every configuration keeps its own data stream (its own seed, so its own batches, stacked
+to ``(K, B, D)``), its own learning rate and its own initial weights, drawn exactly as
+:class:`glorot.nets.MLP` draws them for its seed. Each slice is therefore the same
+computation as :func:`glorot.train.train` on that configuration alone, up to float
+rounding (the batched kernels may sum in another order).
+
+Activations may differ within a group: slices are ordered by activation so that each
+activation is applied once, in place, to a contiguous view ``S[a:b]`` (no gather or
+scatter copies). The element-wise work is ~0.1% of an update's arithmetic at width 1000,
+so mixing activations costs nothing measurable (see ``docs/performance.md``).
+
+A slice whose cost becomes NaN or infinite stops, as in :func:`glorot.train.train`: the
+divergent update is not applied, the slice reports ``diverged`` and its ``diverged_at``,
+and it is *removed* from the stacked tensors (the others are compacted and redo that
+update without it). Removing it, rather than setting its learning rate to 0, keeps its
+NaN/inf activations from reaching the others' arithmetic through 0 * inf = NaN and stops
+spending work on it. A slice that reaches its own ``updates`` leaves the group likewise.
+
+Each slice is also an ordinary :class:`~glorot.nets.MLP` whose parameters are *views* of
+the stacked tensors, so evaluation (:func:`glorot.train.error_rate`) and diagnostics
+(:func:`glorot.probes.probe`) read the current weights with no copy. The returned nets own
+their weights (the views are copied out when a slice leaves the group).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from glorot.config import TrainConfig
+from glorot.data.sources import DataBundle
+from glorot.errors import GlorotError
+from glorot.nets import MLP
+from glorot.probes import probe
+from glorot.train import Logger, NullLogger, TrainResult, _due, build_net, error_rate, resolve_device
+
+#: The fields that must be equal for configurations to share a batched model and one data
+#: bundle: the tensors' shapes (dataset -> inputs and classes, depth, width, batch size),
+#: the cost, the device, and the fixed evaluation sets. Activation, init, lr, seed and the
+#: schedule fields (updates, eval_every, probe_every, probe_size, jac_examples) may differ.
+GROUP_FIELDS = ("dataset", "depth", "width", "batch_size", "cost", "device", "valid_size", "test_size")
+
+#: In-place versions of the activations of :mod:`glorot.activations` (same values).
+_INPLACE: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "tanh": torch.Tensor.tanh_,
+    "sigmoid": torch.Tensor.sigmoid_,
+    "relu": torch.Tensor.relu_,
+    "softsign": lambda s: s.div_(s.abs().add_(1)),
+}
+
+
+def group_key(config: TrainConfig) -> tuple:
+    """What configurations must share to be trained together (:data:`GROUP_FIELDS`)."""
+    return tuple(getattr(config, name) for name in GROUP_FIELDS)
+
+
+def group_configs(configs: Sequence[TrainConfig], max_group: int | None = None) -> list[list[TrainConfig]]:
+    """Split ``configs`` into groups of equal :func:`group_key`, in order of first appearance.
+
+    Within a group the input order is kept. ``max_group`` caps a group's size (a larger
+    group is cut into consecutive pieces), e.g. to bound memory: K nets of the paper's
+    shape hold K x 16.5 MB of weights.
+    """
+    if max_group is not None and max_group < 1:
+        raise GlorotError(f"invalid max_group: must be >= 1 (got {max_group})")
+    groups: dict[tuple, list[TrainConfig]] = {}
+    for config in configs:
+        groups.setdefault(group_key(config), []).append(config)
+    out: list[list[TrainConfig]] = []
+    for group in groups.values():
+        step = max_group or len(group)
+        out += [group[i:i + step] for i in range(0, len(group), step)]
+    return out
+
+
+def _runs(names: Sequence[str]) -> list[tuple[str, int, int]]:
+    """Maximal runs ``(name, start, stop)`` of equal consecutive names."""
+    runs: list[tuple[str, int, int]] = []
+    for k, name in enumerate(names):
+        if runs and runs[-1][0] == name:
+            runs[-1] = (name, runs[-1][1], k + 1)
+        else:
+            runs.append((name, k, k + 1))
+    return runs
+
+
+class BatchedMLP:
+    """K :class:`MLP` s of one shape as stacked tensors, with a batched forward pass and SGD step.
+
+    ``weights[i]`` is ``(K, n_out, n_in)`` and ``biases[i]`` is ``(K, 1, n_out)`` for
+    ``layers[i]`` of every net; ``nets[k]``'s parameters are views of slice ``k``.
+    """
+
+    def __init__(self, nets: Sequence[MLP]) -> None:
+        if not nets:
+            raise GlorotError("BatchedMLP needs at least one net")
+        shapes = {tuple(tuple(p.shape) for p in net.parameters()) for net in nets}
+        if len(shapes) != 1:
+            raise GlorotError("BatchedMLP needs nets of one shape (same depth, width, inputs and classes)")
+        self.nets = list(nets)
+        self.depth = nets[0].depth
+        n_layers = len(nets[0].layers)
+        with torch.no_grad():
+            self.weights = [torch.stack([net.layers[i].weight.detach() for net in nets]) for i in range(n_layers)]
+            self.biases = [torch.stack([net.layers[i].bias.detach() for net in nets]).unsqueeze(1)
+                           for i in range(n_layers)]
+        self._bind()
+        self.runs = _runs([net.act.name for net in nets])
+
+    def __len__(self) -> int:
+        return len(self.nets)
+
+    def _bind(self) -> None:
+        """Point every net's parameters at its slice of the stacked tensors."""
+        for k, net in enumerate(self.nets):
+            for i, layer in enumerate(net.layers):
+                layer.weight.data = self.weights[i][k]
+                layer.bias.data = self.biases[i][k, 0]
+
+    def release(self, keep: Sequence[int]) -> list[MLP]:
+        """Keep only slices ``keep`` (in that order); the others' nets get their own weights and are returned."""
+        keep = list(keep)
+        gone = [net for k, net in enumerate(self.nets) if k not in keep]
+        with torch.no_grad():
+            for net in gone:
+                for layer in net.layers:
+                    layer.weight.data = layer.weight.data.clone()
+                    layer.bias.data = layer.bias.data.clone()
+            if keep:
+                index = torch.tensor(keep, device=self.weights[0].device)
+                self.weights = [w.index_select(0, index) for w in self.weights]
+                self.biases = [b.index_select(0, index) for b in self.biases]
+        self.nets = [self.nets[k] for k in keep]
+        self.runs = _runs([net.act.name for net in self.nets])
+        if keep:
+            self._bind()
+        else:
+            self.weights, self.biases = [], []
+        return gone
+
+    def _activate_(self, s: torch.Tensor) -> torch.Tensor:
+        for name, a, b in self.runs:
+            view = s[a:b]
+            inplace = _INPLACE.get(name)
+            if inplace is not None:
+                inplace(view)
+            else:
+                view.copy_(self.nets[a].act.fn(view))
+        return s
+
+    def forward_trace(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """[Z^0 = x, Z^1, ..., Z^depth, logits], each ``(K, B, .)``, as :meth:`MLP.forward_trace` per slice."""
+        zs = [x]
+        for i in range(self.depth):
+            zs.append(self._activate_(torch.baddbmm(self.biases[i], zs[-1], self.weights[i].transpose(1, 2))))
+        zs.append(torch.baddbmm(self.biases[-1], zs[-1], self.weights[-1].transpose(1, 2)))
+        return zs
+
+    @torch.no_grad()
+    def sgd_step(self, zs: list[torch.Tensor], grad_logits: torch.Tensor, lr: torch.Tensor | float) -> None:
+        """One SGD update of every slice, top layer down, as :func:`glorot.backprop.sgd_step` per slice.
+
+        ``lr`` is a float (the same for all slices) or a ``(K, 1, 1)`` tensor of per-slice rates.
+        """
+        uniform = not isinstance(lr, torch.Tensor)
+        delta = grad_logits
+        for i in range(self.depth, -1, -1):
+            w, b = self.weights[i], self.biases[i]
+            below = None
+            if i > 0:
+                below = torch.bmm(delta, w)
+                z = zs[i]
+                for name, a, c in self.runs:
+                    below[a:c].mul_(self.nets[a].act.grad_from_output(z[a:c]))
+            if uniform:
+                w.baddbmm_(delta.transpose(1, 2), zs[i], alpha=-lr)
+                b.sub_(delta.sum(1, keepdim=True), alpha=lr)
+            else:
+                scaled = delta * lr
+                w.baddbmm_(scaled.transpose(1, 2), zs[i], alpha=-1.0)
+                b.sub_(scaled.sum(1, keepdim=True))
+            delta = below
+
+
+def batched_nll(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-slice mean negative log-likelihood ``(K,)`` of ``y`` ``(K, B)`` and its gradient
+    w.r.t. ``logits`` ``(K, B, C)``, as :func:`glorot.costs.nll` on each slice."""
+    log_p = F.log_softmax(logits, dim=2)
+    loss = -log_p.gather(2, y.unsqueeze(2)).squeeze(2).mean(1)
+    grad = log_p.exp_()
+    grad.scatter_add_(2, y.unsqueeze(2), torch.full(y.unsqueeze(2).shape, -1.0, dtype=grad.dtype, device=grad.device))
+    return loss, grad.div_(y.shape[1])
+
+
+def batched_quadratic(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-slice quadratic cost and its logit gradient, as :func:`glorot.costs.quadratic` on each slice."""
+    p = torch.softmax(logits, dim=2)
+    g = 2 * (p - F.one_hot(y, logits.shape[2]).to(p.dtype))
+    loss = (g * g).sum(2).mean(1) / 4
+    grad = p * (g - (g * p).sum(2, keepdim=True))
+    return loss, grad.div_(y.shape[1])
+
+
+BATCHED_COSTS = {"nll": batched_nll, "quadratic": batched_quadratic}
+
+
+class _Slice:
+    """The bookkeeping of one configuration while its group trains."""
+
+    def __init__(self, index: int, config: TrainConfig, net: MLP, data: DataBundle, logger: Logger,
+                 device: torch.device) -> None:
+        self.index, self.config, self.net, self.logger = index, config, net, logger
+        self.stream = data.train_stream(config.seed, config.batch_size)
+        self.probe_x = data.test.x[:config.probe_size].to(device)
+        self.probe_y = data.test.y[:config.probe_size].to(device)
+        self.result = TrainResult("completed", 0, None, math.nan, math.nan)
+        self.nll_sum, self.nll_n = 0.0, 0
+
+
+def train_group(configs: list[TrainConfig], data: DataBundle, loggers: Sequence[Logger | None] | None = None,
+                progress: bool = False) -> list[tuple[MLP, TrainResult]]:
+    """Train ``configs`` (one :func:`group_key`) together; the same results as
+    :func:`glorot.train.train` on each, up to float rounding, in the order given.
+
+    Each configuration keeps its own schedule: evaluation every ``eval_every`` updates and
+    diagnostics every ``probe_every`` (and at the start and end), reported to its own
+    logger; ``updates`` may differ (a slice that is done leaves the group). A slice that
+    diverges stops as in :func:`glorot.train.train` and leaves the others untouched.
+    ``TrainResult.seconds`` is the group's wall time until that slice left it.
+    """
+    if not configs:
+        return []
+    keys = {group_key(c) for c in configs}
+    if len(keys) != 1:
+        raise GlorotError(f"train_group needs configurations with one group_key ({', '.join(GROUP_FIELDS)}); "
+                          f"got {len(keys)} different ones: use group_configs")
+    loggers = list(loggers) if loggers is not None else [None] * len(configs)
+    if len(loggers) != len(configs):
+        raise GlorotError(f"train_group got {len(loggers)} loggers for {len(configs)} configurations")
+    device = resolve_device(configs[0].device)
+    cost = BATCHED_COSTS[configs[0].cost]
+
+    # Order the slices by activation (stable) so that each activation is one contiguous view.
+    order = sorted(range(len(configs)), key=lambda k: configs[k].activation)
+    slices = [_Slice(k, configs[k], build_net(configs[k], data).to(device), data, loggers[k] or NullLogger(), device)
+              for k in order]
+    model = BatchedMLP([s.net for s in slices])
+    lr = torch.tensor([s.config.lr for s in slices], device=device).view(-1, 1, 1)
+    bar = tqdm(total=sum(c.updates for c in configs), disable=not progress, unit="upd", dynamic_ncols=True)
+
+    def evaluate(s: _Slice, update: int, train_nll: float) -> None:
+        point = {"update": update, "train/nll": train_nll,
+                 "valid/error": error_rate(s.net, data.valid, device),
+                 "test/error": error_rate(s.net, data.test, device)}
+        s.result.curve.append(point)
+        s.logger.log_metrics({k: v for k, v in point.items() if k != "update" and not math.isnan(v)}, update)
+
+    def diagnose(s: _Slice, update: int) -> None:
+        record = probe(s.net, s.probe_x, s.probe_y, update, s.config.cost, s.config.jac_examples)
+        s.result.probes.append(record)
+        s.logger.log_probe(record)
+
+    start = time.perf_counter()
+    finished: list[_Slice] = []
+
+    def leave(keep: list[int]) -> None:
+        nonlocal slices, lr
+        model.release(keep)
+        now = time.perf_counter() - start
+        for k, s in enumerate(slices):
+            if k not in keep:
+                s.result.seconds = now
+                finished.append(s)
+        slices = [slices[k] for k in keep]
+        lr = lr[keep] if keep else lr[:0]
+
+    for s in slices:
+        evaluate(s, 0, math.nan)
+        diagnose(s, 0)
+    leave([k for k, s in enumerate(slices) if s.config.updates > 0])
+    update = 0
+    with torch.no_grad():
+        while slices:
+            update += 1
+            batches = [next(s.stream) for s in slices]
+            x = torch.from_numpy(np.stack([b[0] for b in batches])).to(device)
+            y = torch.from_numpy(np.stack([b[1] for b in batches])).to(device)
+            while True:
+                zs = model.forward_trace(x)
+                loss, grad_logits = cost(zs[-1], y)
+                values = loss.tolist()
+                bad = [k for k, v in enumerate(values) if not math.isfinite(v)]
+                if not bad:
+                    break
+                for k in bad:
+                    s = slices[k]
+                    s.result.status, s.result.diverged_at = "diverged", update
+                    s.logger.log_metrics({"diverged_at": float(update)}, update)
+                keep = [k for k in range(len(slices)) if k not in bad]
+                leave(keep)
+                if not slices:
+                    break
+                x, y = x[keep], y[keep]
+            if not slices:
+                break
+            model.sgd_step(zs, grad_logits, lr if len(set(s.config.lr for s in slices)) > 1 else slices[0].config.lr)
+            done = []
+            for k, s in enumerate(slices):
+                s.result.updates = update
+                s.nll_sum, s.nll_n = s.nll_sum + values[k], s.nll_n + 1
+                if _due(update, s.config.eval_every, s.config.updates):
+                    evaluate(s, update, s.nll_sum / s.nll_n)
+                    s.nll_sum, s.nll_n = 0.0, 0
+                if _due(update, s.config.probe_every, s.config.updates):
+                    diagnose(s, update)
+                if update == s.config.updates:
+                    done.append(k)
+            bar.update(len(slices))
+            if done:
+                leave([k for k in range(len(slices)) if k not in done])
+    bar.close()
+    for s in finished:
+        s.result.valid_error = error_rate(s.net, data.valid, device)
+        s.result.test_error = error_rate(s.net, data.test, device)
+        flush = getattr(s.logger, "flush", None)
+        if flush is not None:
+            flush()
+    by_index = {s.index: (s.net, s.result) for s in finished}
+    return [by_index[k] for k in range(len(configs))]

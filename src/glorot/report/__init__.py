@@ -1,0 +1,13 @@
+"""The report stage: Table 1, Figures 2-12, theory vs measurement and a verdict per claim,
+rebuilt from what MLflow holds for a study's latest sweep.
+
+* :mod:`~glorot.report.collect`      runs, metric histories and histograms from MLflow
+* :mod:`~glorot.report.table1`       Table 1 (learning rate chosen on validation error)
+* :mod:`~glorot.report.significance` Welch t-test and two-proportion z-test (p = 0.005)
+* :mod:`~glorot.report.figures`      the paper's figures from the diagnostics
+* :mod:`~glorot.report.costsurface`  Figure 5's own small experiment
+* :mod:`~glorot.report.theory`       the variance argument against the measurements
+* :mod:`~glorot.report.verdicts`     reproduced / not reproduced / not run, per claim
+* :mod:`~glorot.report.render`       report.md and a self-contained report.html
+* :mod:`~glorot.report.build`        puts them together; :mod:`~glorot.report.commands` is ``glorot report``
+"""

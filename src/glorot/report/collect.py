@@ -1,0 +1,146 @@
+"""Read one study's latest sweep back from MLflow as plain records.
+
+Everything the report shows comes from the tracking store: the sweep's parent run and its
+child runs (params, tags, final metrics), the step-indexed metric histories (learning
+curves and per-layer diagnostics) and, for the histogram figures, each run's
+``diagnostics.npz`` artifact downloaded through the client. MLflow is reached only through
+:class:`glorot.tracking.Tracker` and the ``MlflowClient`` it holds (``tracker.client``).
+
+A run record is a plain dict (what the table, figures, theory and verdicts take):
+``run_id, network, activation, init, dataset, depth, width, lr, seed, updates, status,
+diverged_at, valid_error, test_error (fractions), valid_n, test_n, probe_size``; a
+diagnostics record adds ``series``: {metric key: [[step, value], ...]}.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from glorot.config import DATASET_TITLES
+from glorot.errors import GlorotError
+from glorot.probes import SCALARS
+from glorot.tracking import Tracker
+
+CURVE_KEYS = ("train/nll", "valid/error", "test/error")
+HISTORY_THREADS = 8
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _float(value: Any) -> float | None:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def network_name(activation: str, init: str) -> str:
+    """The paper's name of a network: ``Tanh N`` for tanh with the normalized init."""
+    if init == "normalized":
+        return f"{activation.capitalize()} N"
+    if init == "standard":
+        return activation.capitalize()
+    return f"{activation}/{init}"
+
+
+def run_record(run: Any) -> dict:
+    """A child run of a sweep as a plain dict (see the module docstring)."""
+    p, m, tags = run.data.params, run.data.metrics, run.data.tags
+    activation, init = p.get("activation", "?"), p.get("init", "?")
+    cell = tags.get("paper_cell")
+    return {
+        "run_id": run.info.run_id,
+        "network": cell.split(" / ")[0] if cell else network_name(activation, init),
+        "activation": activation, "init": init, "dataset": p.get("dataset", "?"),
+        "depth": _int(p.get("depth")) or 0, "width": _int(p.get("width")) or 0,
+        "lr": _float(p.get("lr")) or 0.0, "seed": _int(p.get("seed")) or 0,
+        "updates": _int(p.get("updates")) or 0, "batch_size": _int(p.get("batch_size")),
+        "cost": p.get("cost", "nll"), "probe_size": _int(p.get("probe_size")),
+        "status": tags.get("status", run.info.status.lower()),
+        "diverged_at": _int(tags.get("diverged_at")),
+        "valid_error": m.get("final/valid_error"), "test_error": m.get("final/test_error"),
+        "valid_n": _int(tags.get("valid_n")), "test_n": _int(tags.get("test_n")),
+        "data_version": tags.get("data_version"), "git_commit": tags.get("git_commit"),
+    }
+
+
+class StudySource:
+    """One sweep of a study in MLflow: its runs as records, histories and histograms on demand."""
+
+    def __init__(self, tracker: Tracker, parent_id: str) -> None:
+        self.tracker, self.client, self.parent_id = tracker, tracker.client, parent_id
+        parent = self.client.get_run(parent_id)
+        self.parent = {"run_id": parent_id, "name": parent.info.run_name, "status": parent.info.status,
+                       "start_time": parent.info.start_time, "tags": dict(parent.data.tags)}
+        self.runs = [run_record(r) for r in tracker.child_runs(parent_id)]
+        self._npz: dict[str, dict[str, np.ndarray] | None] = {}
+
+    def series(self, record: dict) -> dict[str, list[list[float]]]:
+        """{key: [[step, value], ...]} of the run's curves and per-layer diagnostics, by step."""
+        keys = list(CURVE_KEYS) + [f"L{i}/{s}" for i in range(1, record["depth"] + 1) for s in SCALARS]
+        history = self.client.get_metric_history
+        out = {}
+        for key in keys:
+            points = sorted((m.step, m.value) for m in history(record["run_id"], key))
+            if points:
+                out[key] = [[int(s), float(v)] for s, v in points]
+        return out
+
+    def diagnostics(self, records: list[dict]) -> list[dict]:
+        """Copies of ``records`` with their ``series`` filled in (fetched in parallel)."""
+        with ThreadPoolExecutor(max_workers=HISTORY_THREADS) as pool:
+            all_series = list(pool.map(self.series, records))
+        return [dict(r, series=s) for r, s in zip(records, all_series)]
+
+    def histograms(self, run_id: str) -> dict[str, np.ndarray] | None:
+        """The run's ``diagnostics.npz`` (keys ``u{update}/L{i}/{act,dCds,dCdW}_{counts,edges}``)."""
+        if run_id not in self._npz:
+            os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+            try:
+                with tempfile.TemporaryDirectory() as tmp:
+                    path = self.client.download_artifacts(run_id, "diagnostics.npz", tmp)
+                    with np.load(path) as arrays:
+                        self._npz[run_id] = {k: arrays[k] for k in arrays.files}
+            except Exception:  # an artifact missing or unreadable: the figure is skipped, not the report
+                self._npz[run_id] = None
+        return self._npz[run_id]
+
+    def log_report(self, folder: Path, artifact_path: str = "report") -> None:
+        """Attach the report folder to the sweep's parent run."""
+        self.client.log_artifacts(self.parent_id, str(folder), artifact_path)
+        self.client.set_tag(self.parent_id, "glorot.report", f"{artifact_path}/report.html")
+
+
+def open_study(uri: str, study: str, root: str | Path, parent_id: str | None = None) -> StudySource:
+    """The study's latest sweep (or the sweep ``parent_id``) on the tracking store ``uri``."""
+    tracker = Tracker(uri, study, root)
+    if parent_id is None:
+        parent_id = tracker.latest_parent()
+        if parent_id is None:
+            raise GlorotError(f"study {study!r} has no sweep in {uri} yet: run `dvc repro` "
+                              f"(or `python flows/sweep.py --study {study}`) first")
+    else:
+        runs = tracker.client.search_runs([tracker.experiment_id], f"attributes.run_id = '{parent_id}'")
+        if not runs or runs[0].data.tags.get("glorot.kind") != "sweep":
+            raise GlorotError(f"invalid parent: {parent_id!r} is not a sweep run of study {study!r} in {uri}")
+    source = StudySource(tracker, parent_id)
+    if not source.runs:
+        raise GlorotError(f"the sweep {parent_id} of study {study!r} has no runs yet")
+    return source
+
+
+def dataset_title(dataset: str) -> str:
+    return DATASET_TITLES.get(dataset, dataset)

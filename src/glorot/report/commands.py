@@ -1,0 +1,41 @@
+"""``glorot report --study NAME``: rebuild the paper's table and figures from MLflow."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from glorot.report.build import build_report
+    from glorot.report.collect import open_study
+    from glorot.study import load_params
+    from glorot.tracking import resolve_uri
+
+    params = load_params(args.params)
+    study = params.get_study(args.study)
+    root = args.params.parent
+    uri = resolve_uri(params.tracking_uri, root)
+    source = open_study(uri, study.name, root, args.parent)
+    out = args.out if args.out is not None else root / "reports" / study.name
+    result = build_report(source, study.name, out, uri, data_dir=root / params.data_dir,
+                          log_to_mlflow=not args.no_log, progress=lambda line: print(line, flush=True))
+    counts: dict[str, int] = {}
+    for v in result["verdicts"]:
+        counts[v["status"]] = counts.get(v["status"], 0) + 1
+    print("verdicts: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    print(f"wrote {out / 'report.html'} and {out / 'report.md'}")
+    return 0
+
+
+def add_report_command(subparsers) -> argparse.ArgumentParser:
+    """Add ``report`` to the ``glorot`` command's sub-commands."""
+    report = subparsers.add_parser(
+        "report", help="Table 1, Figures 2-12 and a verdict per claim, from a study's latest sweep in MLflow")
+    report.add_argument("--study", help="study of params.yaml (default: its `study` field)")
+    report.add_argument("--params", type=Path, default=Path("params.yaml"))
+    report.add_argument("--out", type=Path, help="output folder (default: reports/<study> beside params.yaml)")
+    report.add_argument("--parent", help="the sweep's parent run id (default: the study's latest sweep)")
+    report.add_argument("--no-log", action="store_true", help="do not attach the report to the sweep's MLflow run")
+    report.set_defaults(func=cmd_report)
+    return report

@@ -1,0 +1,131 @@
+"""The paper's variance argument (Section 4.2.1; seed derivation) set against measurement.
+
+Notation: hidden layer i = 1..d has n_i units, z^0 = x has n_0 inputs, and the softmax
+layer has n_{d+1} = classes. W^i maps layer i-1 to layer i (fan-in n_{i-1}, fan-out n_i).
+In the linear regime of a symmetric activation with f'(0) = 1 (tanh, softsign) and with
+zero-mean independent weights and inputs:
+
+* forward   Var(z^i)    = Var(x) * prod_{k=1..i} n_{k-1} Var(W^k)
+* backward  Var(dC/ds^i) = Var(dC/ds^d) * prod_{k=i+1..d} n_k Var(W^k)
+
+with Var(W^k) = 1 / (3 n_{k-1}) for the standard init U[-1/sqrt(n_in), 1/sqrt(n_in)] and
+2 / (n_{k-1} + n_k) for the normalized one. So the standard init shrinks the forward
+variance by n Var(W) = 1/3 per layer, and the back-propagated one by 1/3 per layer going
+down; the normalized init keeps both near 1 when the layers have equal widths.
+
+The measured values are the diagnostics at update 0: ``act_std^2`` and ``dCds_std^2``.
+Two anchors are measured rather than predicted: Var(x) is the variance of every input
+value of the run's probe set (the first ``probe_size`` test examples), and Var(dC/ds^d) is
+the top hidden layer's measured ``dCds_std^2`` (so layer d matches by construction and the
+comparison is about the decay across layers).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+#: Inputs and classes of the paper's data sets (flattened images; Section 2).
+DATASET_SHAPES = {"shapeset": (1024, 9), "mnist": (784, 10), "cifar10": (3072, 10), "small_imagenet": (1369, 10)}
+#: Activations for which the linear-regime argument holds (odd, f'(0) = 1).
+LINEAR_AT_ZERO = ("tanh", "softsign")
+
+
+def weight_variance(init: str, n_in: int, n_out: int) -> float:
+    """Var(W) of the uniform initialisations: 1/(3 n_in) standard, 2/(n_in + n_out) normalized."""
+    if init == "standard":
+        return 1.0 / (3.0 * n_in)
+    if init == "normalized":
+        return 2.0 / (n_in + n_out)
+    if init == "he":
+        return 2.0 / n_in
+    raise ValueError(f"no variance formula for init {init!r}")
+
+
+def layer_sizes(n_in: int, width: int, depth: int, n_classes: int) -> list[int]:
+    """[n_0, n_1, ..., n_d, n_{d+1}]: input, ``depth`` hidden layers of ``width``, classes."""
+    return [n_in] + [width] * depth + [n_classes]
+
+
+def predicted_activation_variance(var_x: float, sizes: list[int], init: str) -> list[float]:
+    """Var(z^i) for i = 1..d (d = len(sizes) - 2): Var(x) prod_{k<=i} n_{k-1} Var(W^k)."""
+    out, v = [], var_x
+    for k in range(1, len(sizes) - 1):
+        v *= sizes[k - 1] * weight_variance(init, sizes[k - 1], sizes[k])
+        out.append(v)
+    return out
+
+
+def predicted_backprop_variance(var_top: float, sizes: list[int], init: str) -> list[float]:
+    """Var(dC/ds^i) for i = 1..d: Var(dC/ds^d) prod_{k=i+1..d} n_k Var(W^k)."""
+    d = len(sizes) - 2
+    out = [0.0] * d
+    v = var_top
+    out[d - 1] = v
+    for i in range(d - 1, 0, -1):  # layer i from layer i+1 through W^{i+1}
+        k = i + 1
+        v *= sizes[k] * weight_variance(init, sizes[k - 1], sizes[k])
+        out[i - 1] = v
+    return out
+
+
+def input_variance(data_dir: str | Path | None, dataset: str, probe_size: int) -> tuple[float | None, str]:
+    """Var(x) over the probe set (first ``probe_size`` test examples) of the prepared data.
+
+    Returns (variance or None, a note saying where it came from). Shapeset without a
+    prepared folder falls back to a fresh sample from the generator's default test seed.
+    """
+    from glorot.data.store import load_split
+    from glorot.errors import GlorotError
+
+    folder = Path(data_dir) / dataset / "test" if data_dir is not None else None
+    if folder is not None and folder.is_dir():
+        try:
+            x, _, _ = load_split(folder)
+            return float(np.var(x[:probe_size], dtype=np.float64)), f"{folder} (first {probe_size} test examples)"
+        except GlorotError as e:
+            return None, str(e)
+    if dataset == "shapeset":
+        from glorot.data import shapeset
+        from glorot.data.sources import SHAPESET_TEST_SEED
+
+        x, _ = shapeset.generate(probe_size, SHAPESET_TEST_SEED)
+        return float(np.var(x, dtype=np.float64)), f"generated Shapeset-3x2 sample ({probe_size} images, test seed)"
+    return None, f"no prepared {dataset} test split in {data_dir}"
+
+
+def _at_step0(record: dict, key: str) -> float | None:
+    points = record.get("series", {}).get(key)
+    return points[0][1] if points and points[0][0] == 0 else None
+
+
+def theory_rows(records: list[dict], var_x: dict[str, float]) -> list[dict]:
+    """Predicted vs measured variances at initialisation, per run and layer.
+
+    ``records`` are diagnostics records; only activations with f'(0) = 1 and the standard
+    or normalized init are used; ``var_x`` maps a data set to its probe-set input variance.
+    """
+    rows = []
+    for r in records:
+        if r["activation"] not in LINEAR_AT_ZERO or r["init"] not in ("standard", "normalized"):
+            continue
+        if r["dataset"] not in DATASET_SHAPES or var_x.get(r["dataset"]) is None:
+            continue
+        d = r["depth"]
+        act = [_at_step0(r, f"L{i}/act_std") for i in range(1, d + 1)]
+        dcds = [_at_step0(r, f"L{i}/dCds_std") for i in range(1, d + 1)]
+        if any(v is None for v in act + dcds):
+            continue
+        n_in, n_classes = DATASET_SHAPES[r["dataset"]]
+        sizes = layer_sizes(n_in, r["width"], d, n_classes)
+        pred_act = predicted_activation_variance(var_x[r["dataset"]], sizes, r["init"])
+        pred_back = predicted_backprop_variance(dcds[-1] ** 2, sizes, r["init"])
+        for i in range(d):
+            rows.append({
+                "network": r["network"], "dataset": r["dataset"], "init": r["init"], "depth": d,
+                "width": r["width"], "seed": r["seed"], "layer": i + 1,
+                "var_z_predicted": pred_act[i], "var_z_measured": act[i] ** 2,
+                "var_dCds_predicted": pred_back[i], "var_dCds_measured": dcds[i] ** 2,
+            })
+    return rows
