@@ -14,8 +14,10 @@ import os
 import sys
 from pathlib import Path
 
-# Prefect's server would try to send telemetry from machines that often have no internet.
+# Prefect's server would try to send telemetry from machines that often have no internet, and
+# its temporary local API gets 20 s to start by default, too little on a busy 2-core machine.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 import torch  # noqa: E402
 from prefect import flow, get_run_logger, task

@@ -9,13 +9,18 @@ of them with batched matrix products:
     S^i   = Z^{i-1} W^i^T + b^i                        torch.baddbmm, (K, B, n_out)
     Z^i   = f_k(S^i)       for each slice k            one in-place call per run of one activation
     D^i   = (D^{i+1} W^{i+1}) * f_k'(Z^i)              torch.bmm
-    W^i  <- W^i - lr_k D^i^T Z^{i-1}                   one in-place torch.baddbmm_, lr a (K, 1, 1) tensor
+    W^i  <- W^i - lr_k D^i^T Z^{i-1}                   in-place torch.baddbmm_, one per run of one rate
 
 Every configuration keeps its own data stream (its own seed, so its own batches, stacked
 to ``(K, B, D)``), its own learning rate and its own initial weights, drawn exactly as
 :class:`glorot.nets.MLP` draws them for its seed. Each slice is therefore the same
-computation as :func:`glorot.train.train` on that configuration alone, up to float
-rounding (the batched kernels may sum in another order).
+computation as :func:`glorot.train.train` on that configuration alone. On CPU it is the
+same arithmetic too: each slice of a batched product is the product the single step
+computes, and the update uses ``alpha = -lr`` exactly as :func:`glorot.backprop.sgd_step`
+does, so the weights come out bit for bit equal (observed with MKL; the tests allow float
+rounding, which other BLAS libraries or a GPU may introduce). Only the reported training
+cost is summed differently (a few ulps). A configuration's numbers therefore do not depend
+on which group a sweep put it in.
 
 Activations may differ within a group: slices are ordered by activation so that each
 activation is applied once, in place, to a contiguous view ``S[a:b]`` (no gather or
@@ -177,28 +182,44 @@ class BatchedMLP:
         return zs
 
     @torch.no_grad()
-    def sgd_step(self, zs: list[torch.Tensor], grad_logits: torch.Tensor, lr: torch.Tensor | float) -> None:
+    def sgd_step(self, zs: list[torch.Tensor], grad_logits: torch.Tensor,
+                 lr: float | Sequence[float] | torch.Tensor) -> None:
         """One SGD update of every slice, top layer down, as :func:`glorot.backprop.sgd_step` per slice.
 
-        ``lr`` is a float (the same for all slices) or a ``(K, 1, 1)`` tensor of per-slice rates.
+        ``lr`` is one float for all slices, a sequence of K floats, or a ``(K, 1, 1)`` tensor.
+        With floats, each run of equal consecutive rates is one in-place ``baddbmm_`` with
+        ``alpha = -lr``, the very arithmetic of ``addmm_(..., alpha=-lr)`` in
+        :func:`~glorot.backprop.sgd_step`, so on CPU every slice's weights come out bit for bit
+        the same as training it alone. A tensor scales the deltas first (``lr * D``) and
+        updates all slices in one call whatever their rates: fewer kernels (on a GPU with
+        many distinct rates), but rounded differently from the single-configuration step.
         """
-        uniform = not isinstance(lr, torch.Tensor)
+        if isinstance(lr, torch.Tensor):
+            runs = None
+        else:
+            rates = [float(lr)] * len(self) if isinstance(lr, (int, float)) else [float(v) for v in lr]
+            if len(rates) != len(self):
+                raise GlorotError(f"sgd_step got {len(rates)} learning rates for {len(self)} slices")
+            runs = _runs(rates)
         delta = grad_logits
         for i in range(self.depth, -1, -1):
-            w, b = self.weights[i], self.biases[i]
+            w, b, z = self.weights[i], self.biases[i], zs[i]
             below = None
             if i > 0:
                 below = torch.bmm(delta, w)
-                z = zs[i]
-                for name, a, c in self.runs:
+                for _, a, c in self.runs:
                     below[a:c].mul_(self.nets[a].act.grad_from_output(z[a:c]))
-            if uniform:
-                w.baddbmm_(delta.transpose(1, 2), zs[i], alpha=-lr)
-                b.sub_(delta.sum(1, keepdim=True), alpha=lr)
-            else:
+            if runs is None:
                 scaled = delta * lr
-                w.baddbmm_(scaled.transpose(1, 2), zs[i], alpha=-1.0)
+                w.baddbmm_(scaled.transpose(1, 2), z, alpha=-1.0)
                 b.sub_(scaled.sum(1, keepdim=True))
+            elif len(runs) == 1:
+                w.baddbmm_(delta.transpose(1, 2), z, alpha=-runs[0][0])
+                b.sub_(delta.sum(1, keepdim=True), alpha=runs[0][0])
+            else:
+                for rate, a, c in runs:
+                    w[a:c].baddbmm_(delta[a:c].transpose(1, 2), z[a:c], alpha=-rate)
+                    b[a:c].sub_(delta[a:c].sum(1, keepdim=True), alpha=rate)
             delta = below
 
 
@@ -260,12 +281,12 @@ def train_group(configs: list[TrainConfig], data: DataBundle, loggers: Sequence[
     device = resolve_device(configs[0].device)
     cost = BATCHED_COSTS[configs[0].cost]
 
-    # Order the slices by activation (stable) so that each activation is one contiguous view.
-    order = sorted(range(len(configs)), key=lambda k: configs[k].activation)
+    # Order the slices by activation, then rate (stable): each activation is one contiguous
+    # view, and each rate within it one update call.
+    order = sorted(range(len(configs)), key=lambda k: (configs[k].activation, configs[k].lr))
     slices = [_Slice(k, configs[k], build_net(configs[k], data).to(device), data, loggers[k] or NullLogger(), device)
               for k in order]
     model = BatchedMLP([s.net for s in slices])
-    lr = torch.tensor([s.config.lr for s in slices], device=device).view(-1, 1, 1)
     bar = tqdm(total=sum(c.updates for c in configs), disable=not progress, unit="upd", dynamic_ncols=True)
 
     def evaluate(s: _Slice, update: int, train_nll: float) -> None:
@@ -284,7 +305,7 @@ def train_group(configs: list[TrainConfig], data: DataBundle, loggers: Sequence[
     finished: list[_Slice] = []
 
     def leave(keep: list[int]) -> None:
-        nonlocal slices, lr
+        nonlocal slices
         model.release(keep)
         now = time.perf_counter() - start
         for k, s in enumerate(slices):
@@ -292,7 +313,6 @@ def train_group(configs: list[TrainConfig], data: DataBundle, loggers: Sequence[
                 s.result.seconds = now
                 finished.append(s)
         slices = [slices[k] for k in keep]
-        lr = lr[keep] if keep else lr[:0]
 
     for s in slices:
         evaluate(s, 0, math.nan)
@@ -323,7 +343,7 @@ def train_group(configs: list[TrainConfig], data: DataBundle, loggers: Sequence[
                 x, y = x[keep], y[keep]
             if not slices:
                 break
-            model.sgd_step(zs, grad_logits, lr if len(set(s.config.lr for s in slices)) > 1 else slices[0].config.lr)
+            model.sgd_step(zs, grad_logits, [s.config.lr for s in slices])
             done = []
             for k, s in enumerate(slices):
                 s.result.updates = update

@@ -48,6 +48,35 @@ def dvc_data_version(root: str | Path, data_dir: str, dataset: str) -> str | Non
     return None
 
 
+def verify_dvc_output(root: str | Path, out: str, md5: str) -> None:
+    """Fail before training if the files of DVC output ``out`` differ from the version ``md5``
+    that ``dvc.lock`` records, comparing each file with DVC's own listing of that version
+    (``.dvc/cache/files/md5/xx/yyy.dir``). Without that listing in the cache (data got some
+    other way than ``dvc repro`` or ``dvc pull``) there is nothing to compare and nothing is said."""
+    if not md5.endswith(".dir"):
+        return
+    listing = Path(root) / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+    if not listing.is_file():
+        return
+    expected = {e["relpath"]: e["md5"] for e in json.loads(listing.read_text())}
+    folder = Path(root) / out
+    present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    for rel in sorted(set(expected) | present):
+        path = folder / rel
+        if rel not in present or rel not in expected or _md5(path) != expected[rel]:
+            state = "is missing" if rel not in present else "is not in it" if rel not in expected else "differs"
+            raise GlorotError(f"{out}/{rel} {state}: the data differ from the version in dvc.lock ({md5}); "
+                              f"run `dvc checkout {out}` or `dvc repro`")
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def config_key(config: TrainConfig, data_version: str) -> str:
     """What identifies a configuration's result: its settings and the data it trains on."""
     text = json.dumps({"config": config.model_dump(), "data_version": data_version}, sort_keys=True)
@@ -74,8 +103,10 @@ def run_configuration(config: TrainConfig, study: str, tracking_uri: str, parent
     ``<root>/checkpoints/<key>/`` and continues the same MLflow run; a failed one is retried
     until it has been tried ``max_attempts`` times.
     """
-    data = load_data(config, Path(root) / data_dir if data_dir else None)
     dvc_version = dvc_data_version(root, data_dir, config.dataset) if data_dir else None
+    if dvc_version:
+        verify_dvc_output(root, f"{data_dir}/{config.dataset}", dvc_version)
+    data = load_data(config, Path(root) / data_dir if data_dir else None)
     key = config_key(config, dvc_version or data.version)
     tracker = Tracker(tracking_uri, study, root)
     previous = tracker.runs_with_key(parent_id, key)

@@ -86,3 +86,20 @@ def test_small_imagenet_stage_builds_from_a_user_tree(repro):
                 "--depth", "1", "--width", "16", "--updates", "20", "--eval-every", "10", "--probe-size", "10",
                 "--quiet"], project)
     assert "Tanh / Small-ImageNet: valid error" in proc.stdout
+
+
+def test_data_that_differ_from_dvc_lock_are_refused_before_training(repro, tmp_path):
+    import shutil
+
+    from glorot.config import build_config
+    from glorot.errors import GlorotError
+    from glorot.pipeline import run_configuration
+
+    project = tmp_path / "copy"
+    shutil.copytree(repro["project"], project, symlinks=True)
+    (project / "data/shapeset/samples.png").write_bytes(b"changed")
+    config = build_config(depth=1, width=8, updates=1, device="cpu")
+    with pytest.raises(GlorotError, match=r"data/shapeset/samples.png differs: the data differ from the version "
+                                          r"in dvc.lock \(.*\.dir\); run `dvc checkout data/shapeset`"):
+        run_configuration(config, "tiny", f"sqlite:///{tmp_path / 'x.db'}", root=project)
+    assert not (tmp_path / "x.db").exists()  # refused before any run was recorded

@@ -50,7 +50,16 @@ def _representatives(records: list[dict], network: str, depths: tuple[int, ...] 
     mine = [r for r in records if r["network"] == network and r["dataset"] == dataset and r.get("series")]
     available = sorted({r["depth"] for r in mine})
     wanted = [d for d in (depths or ()) if d in available] or [available[-1]]
-    return [min((r for r in mine if r["depth"] == d), key=lambda r: r["seed"]) for d in wanted]
+    return [min((r for r in mine if r["depth"] == d), key=lambda r: (-r["width"], r["seed"])) for d in wanted]
+
+
+def _table_tag(t: dict) -> str:
+    return f"d{t['depth']}" + (f"_w{t['width']}" if t.get("width") is not None else "")
+
+
+def _table_label(t: dict) -> str:
+    text = f"{t['depth']} hidden layer{'s' if t['depth'] != 1 else ''}"
+    return text + (f" of {t['width']} units" if t.get("width") is not None else "")
 
 
 def mean_curve(records: list[dict], key: str) -> tuple[list[int], list[float]]:
@@ -112,8 +121,8 @@ def _draw_figures(rep: Report, source: StudySource, records: list[dict], table: 
         hists = source.histograms(reps[0]["run_id"])
         if hists:
             last = max(int(k.split("/")[0][1:]) for k in hists)
-            fig4.append((f"{network}: activations at update {last} (end of training), {verdicts._scale(reps)}",
-                         hists, last, reps[0]["depth"]))
+            fig4.append((f"{network}: activations at update {last} (end of training), "
+                         f"{verdicts.describe_scale(reps)}", hists, last, reps[0]["depth"]))
     rep.figure("fig04_final_activation_histograms",
                "Figure 4: histograms of each layer's activations at the end of training (probe set): tanh and "
                "softsign.", (lambda p: figures.layer_histograms(fig4, "act", "activation value", p)) if fig4 else None,
@@ -125,11 +134,12 @@ def _draw_figures(rep: Report, source: StudySource, records: list[dict], table: 
         reps = _representatives(records, network)
         hists = source.histograms(reps[0]["run_id"]) if reps else None
         if hists and any(k.startswith("u0/") for k in hists):
-            init_panels.append((f"{network} ({label}) at initialisation, {verdicts._scale(reps)}", hists, 0,
+            init_panels.append((f"{network} ({label}) at initialisation, {verdicts.describe_scale(reps)}", hists, 0,
                                 reps[0]["depth"]))
-    for fig_id, quantity, xlabel, what in (("fig06_init_activations", "act", "activation value", "activation values"),
-                                           ("fig07_init_backprop_gradients", "dCds", "dC/ds", "back-propagated gradients dC/ds"),
-                                           ("fig08_init_weight_gradients", "dCdW", "dC/dW", "weight gradients dC/dW")):
+    for fig_id, quantity, xlabel, what in (
+            ("fig06_init_activations", "act", "activation value", "activation values"),
+            ("fig07_init_backprop_gradients", "dCds", "dC/ds", "back-propagated gradients dC/ds"),
+            ("fig08_init_weight_gradients", "dCdW", "dC/dW", "weight gradients dC/dW")):
         rep.figure(fig_id, f"Figure {int(fig_id[3:5])}: histograms of the {what} per layer at initialisation, "
                    "tanh with the standard (top) and normalized (bottom) initialisation.",
                    (lambda p, q=quantity, x=xlabel: figures.layer_histograms(init_panels, q, x, p, log=q != "act"))
@@ -155,7 +165,7 @@ def _draw_figures(rep: Report, source: StudySource, records: list[dict], table: 
                     runs = [r for r in records if r["run_id"] in cell["run_ids"]]
                     steps, errors = mean_curve(runs, "test/error")
                     if len(steps) >= 2:
-                        label = f"{network} d{t['depth']}" if len(table["depths"]) > 1 else network
+                        label = f"{network} {_table_tag(t)}" if len(table["tables"]) > 1 else network
                         curves.append((label, steps, [100 * e for e in errors]))
             if curves:
                 panels.append((f"{DATASET_TITLES.get(dataset, dataset)}: test error (%, mean over seeds, "
@@ -202,7 +212,7 @@ def _write_curves(folder: Path, table: dict, records: list[dict]) -> list[str]:
             w.writerow(["update", "test_error_pct", "valid_error_pct"])
             for s, e in zip(steps, test):
                 w.writerow([s, round(100 * e, 4), "" if s not in vmap else round(100 * vmap[s], 4)])
-            name = f"{dataset}_d{t['depth']}_{slug(network)}.csv"
+            name = f"{dataset}_{_table_tag(t)}_{slug(network)}.csv"
             atomic_write_text(out_dir / name, buf.getvalue())
             written.append(f"curves/{name}")
     return written
@@ -212,11 +222,15 @@ def _table_blocks(table: dict) -> list[tuple]:
     blocks: list[tuple] = []
     datasets = [d for d in table["datasets"]]
     for t in table["tables"]:
-        title = f"Table 1: test error (%), {t['depth']} hidden layer{'s' if t['depth'] != 1 else ''}"
+        title = f"Table 1: test error (%), {_table_label(t)}"
         blocks.append(("h", 3, title))
         if t["depth"] != 5:
             blocks.append(("p", "The paper's values are for 5 hidden layers: at this depth the difference is "
                                 "not like-for-like."))
+        trained = [c for c in t["cells"].values() if c["state"] == OK]
+        if trained and all(c["updates"] == 0 for c in trained):
+            blocks.append(("p", "This study only measures networks at initialisation (0 updates): the errors "
+                                "are those of untrained networks, not a reproduction of Table 1."))
         header = ["network"]
         for d in datasets:
             header += [f"{DATASET_TITLES.get(d, d)} (ours)", "paper", "Δ"]
@@ -355,7 +369,7 @@ def build_blocks(study: str, source: StudySource, table: dict, verdict_list: lis
     for t in table["tables"]:
         empty = [f"{n} / {DATASET_TITLES.get(d, d)}" for (n, d), c in t["cells"].items() if c["state"] == "not run"]
         if empty:
-            missing.append(f"Table 1 cells at depth {t['depth']} not run: " + ", ".join(empty))
+            missing.append(f"Table 1 cells ({_table_label(t)}) not run: " + ", ".join(empty))
     missing += [f"verdict '{v['claim']}': {v['evidence']}" for v in verdict_list if v["status"] == verdicts.NOT_RUN]
     blocks.append(("list", missing or ["nothing: every figure and verdict had data"]))
     blocks.append(("h", 2, "Rules and thresholds"))
@@ -397,7 +411,8 @@ def build_report(source: StudySource, study: str, out: str | Path, uri: str, dat
         _draw_figures(rep, source, records, table, surface, theory_rows)
         progress(f"drew {len(rep.figures)} figures ({len(rep.skipped)} not run)")
         curves = _write_curves(tmp, table, records)
-        atomic_write_text(tmp / "table1.json", json.dumps(metrics_json(table, study, source.parent_id), indent=2) + "\n")
+        metrics = metrics_json(table, study, source.parent_id)
+        atomic_write_text(tmp / "table1.json", json.dumps(metrics, indent=2) + "\n")
         atomic_write_text(tmp / "verdicts.json", json.dumps(verdict_list, indent=2) + "\n")
         atomic_write_text(tmp / "theory.json", json.dumps({"var_x": var_x, "var_x_source": var_x_notes,
                                                            "rows": theory_rows}, indent=2) + "\n")

@@ -8,7 +8,8 @@ curves and per-layer diagnostics) and, for the histogram figures, each run's
 
 A run record is a plain dict (what the table, figures, theory and verdicts take):
 ``run_id, network, activation, init, dataset, depth, width, lr, seed, updates, status,
-diverged_at, valid_error, test_error (fractions), valid_n, test_n, probe_size``; a
+diverged_at, valid_error, test_error (fractions), valid_n, test_n, probe_size, config_key``
+(one record per configuration: the latest attempt, see :func:`latest_attempts`); a
 diagnostics record adds ``series``: {metric key: [[step, value], ...]}.
 """
 
@@ -74,7 +75,20 @@ def run_record(run: Any) -> dict:
         "valid_error": m.get("final/valid_error"), "test_error": m.get("final/test_error"),
         "valid_n": _int(tags.get("valid_n")), "test_n": _int(tags.get("test_n")),
         "data_version": tags.get("data_version"), "git_commit": tags.get("git_commit"),
+        "config_key": tags.get("glorot.config_key", run.info.run_id),
     }
+
+
+def latest_attempts(records: list[dict]) -> list[dict]:
+    """One record per configuration (tag ``glorot.config_key``): a sweep retries failed or
+    interrupted configurations as new child runs; the one that finished (completed or
+    diverged) wins, else the latest attempt. ``records`` are oldest first."""
+    chosen: dict[str, dict] = {}
+    for r in records:
+        held = chosen.get(r["config_key"])
+        if held is None or held["status"] not in ("completed", "diverged"):
+            chosen[r["config_key"]] = r
+    return list(chosen.values())
 
 
 class StudySource:
@@ -85,7 +99,7 @@ class StudySource:
         parent = self.client.get_run(parent_id)
         self.parent = {"run_id": parent_id, "name": parent.info.run_name, "status": parent.info.status,
                        "start_time": parent.info.start_time, "tags": dict(parent.data.tags)}
-        self.runs = [run_record(r) for r in tracker.child_runs(parent_id)]
+        self.runs = latest_attempts([run_record(r) for r in tracker.child_runs(parent_id)])
         self._npz: dict[str, dict[str, np.ndarray] | None] = {}
 
     def series(self, record: dict) -> dict[str, list[list[float]]]:

@@ -36,12 +36,13 @@ def _series(record: dict, key: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _run_label(record: dict) -> str:
-    return f"{record['network']}, depth {record['depth']}, width {record['width']}, lr {record['lr']:g}, seed {record['seed']}"
+    return (f"{record['network']}, depth {record['depth']}, width {record['width']}, lr {record['lr']:g}, "
+            f"seed {record['seed']}")
 
 
 def activation_mean_std(records: list[dict], path: str | Path) -> Path:
     """Figure 2: per layer, the mean activation over training with its std as error bars (one panel per run)."""
-    fig = Figure(figsize=(7, 3.6 * len(records)))
+    fig = Figure(figsize=(7, 3.6 * len(records)), layout="constrained")
     for k, r in enumerate(records):
         ax = fig.add_subplot(len(records), 1, k + 1)
         for i, color in zip(range(1, r["depth"] + 1), _layer_colors(r["depth"])):
@@ -61,7 +62,7 @@ def activation_mean_std(records: list[dict], path: str | Path) -> Path:
 
 def saturation(panels: list[tuple[str, dict]], path: str | Path) -> Path:
     """Figures 3 and 10: 98th percentile (markers) and std (lines) of each layer's activations."""
-    fig = Figure(figsize=(7, 3.6 * len(panels)))
+    fig = Figure(figsize=(7, 3.6 * len(panels)), layout="constrained")
     for k, (title, r) in enumerate(panels):
         ax = fig.add_subplot(len(panels), 1, k + 1)
         for i, color in zip(range(1, r["depth"] + 1), _layer_colors(r["depth"])):
@@ -89,7 +90,7 @@ def _hist_lines(ax, hists: dict, prefix: str, quantity: str, depth: int) -> None
 def layer_histograms(panels: list[tuple[str, dict, int, int]], quantity: str, xlabel: str,
                      path: str | Path, log: bool = False) -> Path:
     """Figures 4 and 6-8: one line per layer of a histogram, one panel per (title, npz, update, depth)."""
-    fig = Figure(figsize=(7, 3.3 * len(panels)))
+    fig = Figure(figsize=(7, 3.3 * len(panels)), layout="constrained")
     for k, (title, hists, update, depth) in enumerate(panels):
         ax = fig.add_subplot(len(panels), 1, k + 1)
         _hist_lines(ax, hists, f"u{update}/", quantity, depth)
@@ -105,7 +106,7 @@ def layer_histograms(panels: list[tuple[str, dict, int, int]], quantity: str, xl
 
 def weight_gradient_std(panels: list[tuple[str, dict]], path: str | Path) -> Path:
     """Figure 9: std of the weight gradients of each layer during training."""
-    fig = Figure(figsize=(7, 3.3 * len(panels)))
+    fig = Figure(figsize=(7, 3.3 * len(panels)), layout="constrained")
     axes = [fig.add_subplot(len(panels), 1, k + 1) for k in range(len(panels))]
     for ax, (title, r) in zip(axes, panels):
         for i, color in zip(range(1, r["depth"] + 1), _layer_colors(r["depth"])):
@@ -122,7 +123,7 @@ def weight_gradient_std(panels: list[tuple[str, dict]], path: str | Path) -> Pat
 
 def test_error_curves(panels: list[tuple[str, list[tuple[str, list[int], list[float]]]]], path: str | Path) -> Path:
     """Figures 11-12: test error (%) against updates, one line per network, one panel per data set."""
-    fig = Figure(figsize=(7, 3.8 * len(panels)))
+    fig = Figure(figsize=(7, 3.8 * len(panels)), layout="constrained")
     for k, (title, curves) in enumerate(panels):
         ax = fig.add_subplot(len(panels), 1, k + 1)
         for label, steps, errors in curves:
@@ -154,7 +155,7 @@ def cost_surfaces(surface: dict, path: str | Path) -> Path:
 
 def theory_vs_measurement(rows: list[dict], path: str | Path) -> Path:
     """Predicted (lines) vs measured (markers) variances per layer at initialisation, by init."""
-    fig = Figure(figsize=(11, 4.2))
+    fig = Figure(figsize=(11, 4.2), layout="constrained")
     styles = {"standard": "tab:red", "normalized": "tab:blue"}
     for k, (quantity, label) in enumerate((("var_z", "Var(z^i): activations"),
                                            ("var_dCds", "Var(dC/ds^i): back-propagated gradients"))):

@@ -1,12 +1,14 @@
-"""Table 1 from a sweep's runs: test error (%) per network x data set, per depth.
+"""Table 1 from a sweep's runs: test error (%) per network x data set, per depth (and width).
 
 The paper chose each model's learning rate on the validation error (Section 2.3). Here,
 for each cell (network x data set x depth) and each learning rate the study tried, the
 mean final validation error over the seeds whose runs completed is computed; the learning
 rate with the lowest one is chosen (diverged and failed runs never count), and the cell
 reports the mean and standard deviation over seeds of the *test* error at that learning
-rate. A cell the study did not run is ``not run`` and never filled in; a cell whose every
-run diverged is ``diverged`` (``failed`` when they failed for another reason).
+rate. A study that sweeps several widths gets one table per depth and width (layer width
+changes the model as much as depth does). A cell the study did not run is ``not run`` and
+never filled in; a cell whose every run diverged is ``diverged`` (``failed`` when they
+failed for another reason).
 
 Every cell carries the paper's value (Table 1 is for 5 hidden layers) and the difference.
 Significance (see :mod:`glorot.report.significance`): per data set and depth, every other
@@ -68,10 +70,11 @@ def select_lr(runs: list[dict]) -> tuple[float | None, dict[float, dict]]:
     return chosen, summary
 
 
-def build_cell(network: str, dataset: str, depth: int, runs: list[dict]) -> dict:
+def build_cell(network: str, dataset: str, depth: int, runs: list[dict], width: int | None = None) -> dict:
     """One cell of the table from the runs of that network x data set x depth (maybe none)."""
     paper = table1_error(network, dataset)
-    cell = {"network": network, "dataset": dataset, "depth": depth, "state": NOT_RUN, "paper_pct": paper,
+    cell = {"network": network, "dataset": dataset, "depth": depth, "width": width, "state": NOT_RUN,
+            "paper_pct": paper,
             "like_for_like": depth == PAPER_DEPTH, "n_runs": len(runs)}
     if not runs:
         return cell
@@ -100,20 +103,32 @@ def build_table(runs: list[dict]) -> dict:
     """Every cell (network x data set x depth) of the study's runs, with significance per column.
 
     Rows: the paper's five networks, then any other network the study ran; columns: the
-    paper's four data sets; one table per depth the study ran (depth 5 if it ran none).
+    paper's four data sets; one table per depth the study ran (depth 5 if it ran none), and
+    per width when the study ran several (``width`` is None in a table otherwise).
     """
-    groups: dict[tuple[str, str, int], list[dict]] = defaultdict(list)
+    widths = sorted({r.get("width") for r in runs})
+    several_widths = len(widths) > 1
+    groups: dict[tuple, list[dict]] = defaultdict(list)
     for run in runs:
-        groups[(run["network"], run["dataset"], run["depth"])].append(run)
+        groups[(run["network"], run["dataset"], run["depth"], run.get("width") if several_widths else None)].append(run)
     networks = list(TABLE1_NETWORKS) + sorted({r["network"] for r in runs} - set(TABLE1_NETWORKS))
     datasets = list(DATASETS) + sorted({r["dataset"] for r in runs} - set(DATASETS))
     depths = sorted({r["depth"] for r in runs}) or [PAPER_DEPTH]
     tables = []
     for depth in depths:
-        cells = {(n, d): build_cell(n, d, depth, groups.get((n, d, depth), [])) for n in networks for d in datasets}
-        significance = {d: column_significance([cells[(n, d)] for n in networks]) for d in datasets}
-        tables.append({"depth": depth, "cells": cells, "significance": significance})
+        for width in (widths if several_widths else [None]):
+            cells = {(n, d): build_cell(n, d, depth, groups.get((n, d, depth, width), []), width)
+                     for n in networks for d in datasets}
+            if width is not None and not any(c["n_runs"] for c in cells.values()):
+                continue
+            significance = {d: column_significance([cells[(n, d)] for n in networks]) for d in datasets}
+            tables.append({"depth": depth, "width": width, "cells": cells, "significance": significance})
     return {"networks": networks, "datasets": datasets, "depths": depths, "alpha": ALPHA, "tables": tables}
+
+
+def table_key(table: dict) -> str:
+    """``depth_5``, or ``depth_5_width_1000`` when the study swept several widths."""
+    return f"depth_{table['depth']}" + (f"_width_{table['width']}" if table.get("width") is not None else "")
 
 
 def column_significance(cells: list[dict]) -> dict:
@@ -144,7 +159,7 @@ def cell_text(cell: dict) -> str:
 
 
 def metrics_json(table: dict, study: str, parent_run_id: str) -> dict:
-    """The table as DVC metrics: ``depth_<d>.<dataset>.<network>.{test_error_pct, ...}``."""
+    """The table as DVC metrics: ``<table_key>.<data set>.<network>.{test_error_pct, ...}``."""
     doc: dict = {"study": study, "parent_run_id": parent_run_id, "alpha": table["alpha"]}
     for t in table["tables"]:
         block: dict = {}
@@ -168,5 +183,5 @@ def metrics_json(table: dict, study: str, parent_run_id: str) -> dict:
                     })
                 column[network] = entry
             block[DATASET_TITLES.get(dataset, dataset)] = column
-        doc[f"depth_{t['depth']}"] = block
+        doc[table_key(t)] = block
     return doc

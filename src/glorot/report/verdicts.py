@@ -48,7 +48,8 @@ def _dataset_order(dataset: str) -> int:
     return DATASETS.index(dataset) if dataset in DATASETS else len(DATASETS)
 
 
-def _scale(runs: list[dict]) -> str:
+def describe_scale(runs: list[dict]) -> str:
+    """The scale a verdict rests on: data set, depth, width, updates, seeds, learning rate."""
     if not runs:
         return ""
     r = runs[0]
@@ -63,7 +64,7 @@ def _with_series(records: list[dict], network: str) -> list[dict]:
 
 def pick_runs(records: list[dict], network: str, prefer_depth: int | None = None) -> list[dict]:
     """The runs of ``network`` on one data set (Shapeset-3x2 first) at one depth
-    (``prefer_depth`` if run, else the deepest), all seeds, sorted by seed."""
+    (``prefer_depth`` if run, else the deepest) and width (the widest), all seeds, by seed."""
     runs = _with_series(records, network)
     if not runs:
         return []
@@ -71,19 +72,22 @@ def pick_runs(records: list[dict], network: str, prefer_depth: int | None = None
     runs = [r for r in runs if r["dataset"] == dataset]
     depths = {r["depth"] for r in runs}
     depth = prefer_depth if prefer_depth in depths else max(depths)
-    return sorted((r for r in runs if r["depth"] == depth), key=lambda r: r["seed"])
+    width = max(r["width"] for r in runs if r["depth"] == depth)
+    return sorted((r for r in runs if r["depth"] == depth and r["width"] == width), key=lambda r: r["seed"])
 
 
 def pick_pair(records: list[dict], a: str, b: str) -> tuple[list[dict], list[dict]]:
-    """Runs of networks ``a`` and ``b`` on a data set and depth both have (Shapeset, deepest first)."""
+    """Runs of networks ``a`` and ``b`` on a data set, depth and width both have (Shapeset, deepest,
+    widest first)."""
     ra, rb = _with_series(records, a), _with_series(records, b)
-    common = {(r["dataset"], r["depth"]) for r in ra} & {(r["dataset"], r["depth"]) for r in rb}
+    common = ({(r["dataset"], r["depth"], r["width"]) for r in ra}
+              & {(r["dataset"], r["depth"], r["width"]) for r in rb})
     if not common:
         return [], []
-    dataset, depth = min(common, key=lambda k: (_dataset_order(k[0]), -k[1]))
+    key = min(common, key=lambda k: (_dataset_order(k[0]), -k[1], -k[2]))
 
     def keep(runs: list[dict]) -> list[dict]:
-        return sorted((r for r in runs if r["dataset"] == dataset and r["depth"] == depth), key=lambda r: r["seed"])
+        return sorted((r for r in runs if (r["dataset"], r["depth"], r["width"]) == key), key=lambda r: r["seed"])
     return keep(ra), keep(rb)
 
 
@@ -144,12 +148,12 @@ def sigmoid_top_layer_saturates(records: list[dict]) -> dict:
             "lower_min_act_mean": None if lower[first] is None else round(lower[first], 4),
             "saturated": hit_step is not None}
     if not measured:
-        return _verdict("fig2_sigmoid_saturation", claim, "Figure 2", NOT_RUN, rule, scale=_scale(runs),
+        return _verdict("fig2_sigmoid_saturation", claim, "Figure 2", NOT_RUN, rule, scale=describe_scale(runs),
                         evidence=f"no diagnostics probe within the first {SIGMOID_EARLY_FRACTION:.0%} of training")
     status = REPRODUCED if _majority(hits, measured) else NOT_REPRODUCED
     return _verdict("fig2_sigmoid_saturation", claim, "Figure 2", status, rule, per_seed,
                     f"{hits} of {measured} seed(s) saturate the top layer (layer {runs[0]['depth']}) early",
-                    _scale(runs))
+                    describe_scale(runs))
 
 
 # --- Figure 3 -----------------------------------------------------------------------------
@@ -179,7 +183,7 @@ def tanh_saturates_layer_by_layer(records: list[dict]) -> dict:
     status = REPRODUCED if _majority(hits, len(runs)) else NOT_REPRODUCED
     return _verdict("fig3_tanh_sequential", claim, "Figure 3", status, rule, per_seed,
                     f"update of first act_p98 >= {TANH_P98_SATURATED} per layer (None: never); "
-                    f"{hits} of {len(runs)} seed(s) saturate in layer order", _scale(runs))
+                    f"{hits} of {len(runs)} seed(s) saturate in layer order", describe_scale(runs))
 
 
 # --- Figures 6-8: at initialisation, standard vs normalized ---------------------------------
@@ -210,12 +214,12 @@ def _flatter_with_normalized(vid: str, claim: str, source: str, records: list[di
     num, den = (top, l1) if top_over_l1 else (l1, top)
     rs, rn = _ratio_at_init(std_runs, key, num, den), _ratio_at_init(norm_runs, key, num, den)
     if rs is None or rn is None:
-        return _verdict(vid, claim, source, NOT_RUN, rule, scale=_scale(std_runs),
+        return _verdict(vid, claim, source, NOT_RUN, rule, scale=describe_scale(std_runs),
                         evidence=f"{key} at update 0 not recorded")
     ok = abs(math.log(rn)) < abs(math.log(rs)) and (rs < 1 or not standard_below_one)
     return _verdict(vid, claim, source, REPRODUCED if ok else NOT_REPRODUCED, rule,
                     {"ratio_standard": round(rs, 4), "ratio_normalized": round(rn, 4)},
-                    f"{ratio_name}: standard {rs:.3f}, normalized {rn:.3f}", _scale(std_runs))
+                    f"{ratio_name}: standard {rs:.3f}, normalized {rn:.3f}", describe_scale(std_runs))
 
 
 def activations_shrink_with_standard_init(records: list[dict]) -> dict:
@@ -238,7 +242,8 @@ def weight_gradients_do_not_shrink(records: list[dict]) -> dict:
     """Figure 8: with the standard init, dC/dW does not shrink across layers the way dC/ds does."""
     claim = ("At initialisation (standard init) the weight gradients dC/dW do not shrink towards the input "
              "the way the back-propagated gradients dC/ds do")
-    rule = "L1 / L_top ratio at update 0 of dCdW_std vs dCds_std (Tanh); reproduced if |log| of the dCdW ratio is smaller"
+    rule = ("L1 / L_top ratio at update 0 of dCdW_std vs dCds_std (Tanh); reproduced if |log| of the dCdW ratio "
+            "is smaller")
     runs = [r for r in pick_runs(records, "Tanh") if r["depth"] >= 2]
     if not runs:
         return _verdict("fig8_weight_gradients_at_init", claim, "Figure 8", NOT_RUN, rule,
@@ -246,12 +251,12 @@ def weight_gradients_do_not_shrink(records: list[dict]) -> dict:
     l1, top = (lambda d: 1), (lambda d: d)
     rw, rs = _ratio_at_init(runs, "dCdW_std", l1, top), _ratio_at_init(runs, "dCds_std", l1, top)
     if rw is None or rs is None:
-        return _verdict("fig8_weight_gradients_at_init", claim, "Figure 8", NOT_RUN, rule, scale=_scale(runs),
-                        evidence="gradient stds at update 0 not recorded")
+        return _verdict("fig8_weight_gradients_at_init", claim, "Figure 8", NOT_RUN, rule,
+                        scale=describe_scale(runs), evidence="gradient stds at update 0 not recorded")
     ok = abs(math.log(rw)) < abs(math.log(rs))
     return _verdict("fig8_weight_gradients_at_init", claim, "Figure 8", REPRODUCED if ok else NOT_REPRODUCED,
                     rule, {"ratio_dCdW": round(rw, 4), "ratio_dCds": round(rs, 4)},
-                    f"L1/L_top: dC/dW {rw:.3f} vs dC/ds {rs:.3f}", _scale(runs))
+                    f"L1/L_top: dC/dW {rw:.3f} vs dC/ds {rs:.3f}", describe_scale(runs))
 
 
 # --- Figure 9 -----------------------------------------------------------------------------
@@ -271,7 +276,8 @@ def _spread_during_training(runs: list[dict]) -> float | None:
 
 def normalized_equalises_weight_gradients(records: list[dict]) -> dict:
     """Figure 9: during training the normalized init keeps weight-gradient stds closer across layers."""
-    claim = "During training the normalized init keeps the weight-gradient std more equal across layers than the standard init"
+    claim = ("During training the normalized init keeps the weight-gradient std more equal across layers than the "
+             "standard init")
     rule = ("spread = max/min over layers of dCdW_std at each probe after update 0, geometric mean over probes "
             "and seeds; reproduced if Tanh N's spread is smaller than Tanh's")
     std_runs, norm_runs = pick_pair(records, "Tanh", "Tanh N")
@@ -283,7 +289,7 @@ def normalized_equalises_weight_gradients(records: list[dict]) -> dict:
                         evidence="needs trained Tanh and Tanh N runs (2+ hidden layers, probes after update 0)")
     return _verdict("fig9_weight_gradients_training", claim, "Figure 9", REPRODUCED if sn < ss else NOT_REPRODUCED,
                     rule, {"spread_standard": round(ss, 4), "spread_normalized": round(sn, 4)},
-                    f"max/min across layers: standard {ss:.3f}, normalized {sn:.3f}", _scale(std_runs))
+                    f"max/min across layers: standard {ss:.3f}, normalized {sn:.3f}", describe_scale(std_runs))
 
 
 # --- Section 4.2.2 --------------------------------------------------------------------------
@@ -302,7 +308,8 @@ def _jacobian_mean(runs: list[dict]) -> float | None:
 
 def jacobian_singular_values(records: list[dict]) -> dict:
     """Section 4.2.2: mean singular value of the layer Jacobian ~0.5 standard vs ~0.8 normalized (tanh)."""
-    claim = "At initialisation the mean singular value of the layer Jacobian is about 0.5 (standard) vs 0.8 (normalized), tanh"
+    claim = ("At initialisation the mean singular value of the layer Jacobian is about 0.5 (standard) vs 0.8 "
+             "(normalized), tanh")
     rule = (f"jac_sv_mean at update 0, mean over the hidden-to-hidden layers 2..d (layer 1 if d = 1) and seeds; "
             f"reproduced if standard is within {JACOBIAN_TOLERANCE} of {JACOBIAN_PAPER['standard']}, normalized "
             f"within {JACOBIAN_TOLERANCE} of {JACOBIAN_PAPER['normalized']}, and normalized > standard")
@@ -316,18 +323,20 @@ def jacobian_singular_values(records: list[dict]) -> dict:
     return _verdict("sec422_jacobian", claim, "Section 4.2.2", REPRODUCED if ok else NOT_REPRODUCED, rule,
                     {"standard": round(js, 4), "normalized": round(jn, 4)},
                     f"mean singular value: standard {js:.3f}, normalized {jn:.3f} (paper 0.5 vs 0.8)",
-                    _scale(std_runs))
+                    describe_scale(std_runs))
 
 
 # --- Table 1 --------------------------------------------------------------------------------
 
 def _column(cells: list[dict], dataset: str) -> tuple[int | None, dict[str, dict]]:
-    """The deepest depth (5 first) at which ``dataset`` has results, and its cells by network."""
-    depths = sorted({c["depth"] for c in cells if c["dataset"] == dataset and c["state"] == "ok"},
-                    key=lambda d: (d != 5, -d))
-    if not depths:
+    """The depth (5 first, else the deepest) and width (the widest) at which ``dataset`` has
+    results, and that column's cells by network."""
+    keys = sorted({(c["depth"], c.get("width") or 0) for c in cells if c["dataset"] == dataset and c["state"] == "ok"},
+                  key=lambda k: (k[0] != 5, -k[0], -k[1]))
+    if not keys:
         return None, {}
-    return depths[0], {c["network"]: c for c in cells if c["dataset"] == dataset and c["depth"] == depths[0]}
+    return keys[0][0], {c["network"]: c for c in cells
+                        if c["dataset"] == dataset and (c["depth"], c.get("width") or 0) == keys[0]}
 
 
 def _cell_scale(cell: dict) -> str:

@@ -1,0 +1,222 @@
+"""Sweep throughput (configuration-updates per second for the whole machine), as ratios
+against the naive sequential sweep measured in the same run.
+
+The sweep is the paper's Table 1 networks (Softsign, Softsign N, Tanh, Tanh N, Sigmoid) on
+a ``1024-width x depth-9`` net at mini-batch 10; each configuration has its own seed and
+its own pre-generated Shapeset batches (generation is outside the timings; see
+``data_speed.py`` for its cost). Ways of running it:
+
+* (a) naive:    nn.Sequential + torch.optim.SGD + nn.CrossEntropyLoss, configuration after configuration
+* (b) glorot:   MLP.forward_trace + costs.nll + backprop.sgd_step, configuration after configuration
+* (c) batched:  glorot.batched.BatchedMLP, the K = 5 networks as one model; and K = 10
+                (the 5 networks x a grid of 2 learning rates)
+* (d) 2 procs:  (b) in 2 processes at once, torch.set_num_threads(1) each; each process
+                trains all 5 networks, so the machine runs a sweep of 10 configurations
+
+(a)-(c) run at torch's default thread count and at 1 thread (``[t=N]`` in the output).
+Repeats are interleaved (a, b, c, d, a, b, ...) and the fastest of each is kept, since the
+machine may be shared. Ratios are against (a) at the default thread count.
+
+    python benchmarks/sweep_speed.py [--width 1000] [--depth 5] [--updates 20] [--repeats 3]
+    python benchmarks/sweep_speed.py --width 200 --updates 50     # a quick run
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import time
+
+import torch
+from torch import nn
+
+from glorot.backprop import sgd_step
+from glorot.batched import BatchedMLP, batched_nll
+from glorot.costs import nll
+from glorot.data import shapeset
+from glorot.nets import MLP
+
+TABLE1 = [("softsign", "standard"), ("softsign", "normalized"), ("tanh", "standard"),
+          ("tanh", "normalized"), ("sigmoid", "standard")]
+LRS = (0.01, 0.03)
+BATCH = 10
+TORCH_ACT = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "softsign": nn.Softsign}
+
+
+def make_configs(n_lrs: int) -> list[tuple[str, str, float, int]]:
+    """(activation, init, lr, seed) of the Table 1 networks, for the first ``n_lrs`` rates of :data:`LRS`."""
+    return [(act, init, lr, seed) for seed, (act, init) in enumerate(TABLE1) for lr in LRS[:n_lrs]]
+
+
+def make_batches(seed: int, updates: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    x, y = shapeset.generate(updates * BATCH, seed=1000 + seed)
+    return list(zip(torch.from_numpy(x).split(BATCH), torch.from_numpy(y).split(BATCH)))
+
+
+def make_net(cfg, depth: int, width: int) -> MLP:
+    act, init, _, seed = cfg
+    return MLP(1024, 9, depth, width, act, init, seed=seed)
+
+
+def naive_twin(net: MLP) -> nn.Sequential:
+    """The textbook nn.Sequential with ``net``'s weights."""
+    mods: list[nn.Module] = []
+    for layer in net.hidden:
+        mods += [nn.Linear(layer.in_features, layer.out_features), TORCH_ACT[net.act.name]()]
+    mods.append(nn.Linear(net.layers[-1].in_features, net.layers[-1].out_features))
+    seq = nn.Sequential(*mods)
+    for dst, src in zip([m for m in seq if isinstance(m, nn.Linear)], net.layers):
+        dst.load_state_dict(src.state_dict())
+    return seq
+
+
+def run_naive(cfgs, data, depth, width) -> float:
+    total = 0.0
+    for cfg, batches in zip(cfgs, data):
+        seq = naive_twin(make_net(cfg, depth, width))
+        opt, loss_fn = torch.optim.SGD(seq.parameters(), lr=cfg[2]), nn.CrossEntropyLoss()
+        start = time.perf_counter()
+        for x, y in batches:
+            opt.zero_grad()
+            loss = loss_fn(seq(x), y)
+            loss.backward()
+            loss.item()
+            opt.step()
+        total += time.perf_counter() - start
+    return total
+
+
+def run_glorot(cfgs, data, depth, width) -> float:
+    total = 0.0
+    for cfg, batches in zip(cfgs, data):
+        net = make_net(cfg, depth, width)
+        start = time.perf_counter()
+        with torch.no_grad():
+            for x, y in batches:
+                zs = net.forward_trace(x)
+                loss, grad = nll(zs[-1], y)
+                loss.item()
+                sgd_step(net, zs, grad, cfg[2])
+        total += time.perf_counter() - start
+    return total
+
+
+def run_batched(cfgs, data, depth, width) -> float:
+    # The group is ordered by activation, as train_group orders it.
+    order = sorted(range(len(cfgs)), key=lambda k: cfgs[k][0])
+    model = BatchedMLP([make_net(cfgs[k], depth, width) for k in order])
+    lr = torch.tensor([cfgs[k][2] for k in order]).view(-1, 1, 1)
+    xs = torch.stack([torch.stack([data[k][u][0] for k in order]) for u in range(len(data[0]))])
+    ys = torch.stack([torch.stack([data[k][u][1] for k in order]) for u in range(len(data[0]))])
+    start = time.perf_counter()
+    with torch.no_grad():
+        for x, y in zip(xs, ys):
+            zs = model.forward_trace(x)
+            loss, grad = batched_nll(zs[-1], y)
+            loss.tolist()
+            model.sgd_step(zs, grad, lr)
+    return time.perf_counter() - start
+
+
+def _worker(inbox, outbox, depth: int, width: int, updates: int) -> None:
+    """One sweep process: 1 torch thread, trains the 5 networks with (b) on each command."""
+    torch.set_num_threads(1)
+    cfgs = make_configs(1)
+    data = [make_batches(cfg[3], updates) for cfg in cfgs]
+    run_glorot(cfgs[:1], [data[0][:3]], depth, width)  # warm-up
+    outbox.put("ready")
+    while inbox.get() == "run":
+        start = time.time()
+        run_glorot(cfgs, data, depth, width)
+        outbox.put((start, time.time()))
+
+
+class ProcessPair:
+    """Two persistent worker processes started by a barrier-like command, timed in wall-clock time."""
+
+    def __init__(self, depth: int, width: int, updates: int, n: int = 2) -> None:
+        ctx = mp.get_context("spawn")
+        self.inboxes = [ctx.Queue() for _ in range(n)]
+        self.outbox = ctx.Queue()
+        self.procs = [ctx.Process(target=_worker, args=(q, self.outbox, depth, width, updates), daemon=True)
+                      for q in self.inboxes]
+        for p in self.procs:
+            p.start()
+        for _ in self.procs:
+            assert self.outbox.get(timeout=600) == "ready"
+
+    def run(self) -> float:
+        for q in self.inboxes:
+            q.put("run")
+        spans = [self.outbox.get(timeout=3600) for _ in self.procs]
+        return max(end for _, end in spans) - min(start for start, _ in spans)
+
+    def close(self) -> None:
+        for q in self.inboxes:
+            q.put("stop")
+        for p in self.procs:
+            p.join(timeout=30)
+
+
+def update_flops(depth: int, width: int) -> float:
+    """FLOPs of one update: forward, back-propagated deltas (not into the input) and weight gradients."""
+    sizes = [1024] + [width] * depth + [9]
+    macs = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    return 2 * BATCH * (3 * macs - sizes[0] * sizes[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--width", type=int, default=1000)
+    parser.add_argument("--depth", type=int, default=5)
+    parser.add_argument("--updates", type=int, default=20, help="updates per configuration per repeat")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-processes", action="store_true", help="skip (d)")
+    args = parser.parse_args()
+    default_threads = torch.get_num_threads()
+    d, w, u = args.depth, args.width, args.updates
+    cfg5, cfg10 = make_configs(1), make_configs(2)
+    data5 = [make_batches(c[3], u) for c in cfg5]
+    data10 = [make_batches(c[3], u) for c in cfg10]  # the same batches for both learning rates of a net
+
+    threads_list = sorted({default_threads, 1}, reverse=True)
+    methods: dict[str, tuple] = {}
+    for t in threads_list:
+        methods[f"(a) naive, sequential [t={t}]"] = (t, run_naive, cfg5, data5)
+        methods[f"(b) glorot, sequential [t={t}]"] = (t, run_glorot, cfg5, data5)
+        methods[f"(c) batched K=5 [t={t}]"] = (t, run_batched, cfg5, data5)
+        methods[f"(c) batched K=10 (lr grid) [t={t}]"] = (t, run_batched, cfg10, data10)
+    pair = None if args.no_processes else ProcessPair(d, w, u)
+    times: dict[str, list[float]] = {name: [] for name in methods}
+    counts = {name: len(m[2]) * u for name, m in methods.items()}
+    if pair:
+        name = "(d) glorot, 2 processes x 1 thread"
+        times[name], counts[name] = [], 2 * len(cfg5) * u
+
+    for t in threads_list:  # warm-up
+        torch.set_num_threads(t)
+        run_glorot(cfg5[:1], [data5[0][:3]], d, w)
+        run_batched(cfg5, [b[:2] for b in data5], d, w)
+    for _ in range(args.repeats):
+        for name, (t, fn, cfgs, data) in methods.items():
+            torch.set_num_threads(t)
+            times[name].append(fn(cfgs, data, d, w))
+        if pair:
+            times["(d) glorot, 2 processes x 1 thread"].append(pair.run())
+    torch.set_num_threads(default_threads)
+    if pair:
+        pair.close()
+
+    rate = {name: counts[name] / min(ts) for name, ts in times.items()}
+    base = rate[f"(a) naive, sequential [t={default_threads}]"]
+    base1 = rate["(a) naive, sequential [t=1]"]
+    flops = update_flops(d, w)
+    print(f"net 1024-{w}x{d}-9, batch {BATCH}, {u} updates per configuration, best of {args.repeats}; "
+          f"torch default threads {default_threads}; {flops / 1e6:.0f} MFLOP per update")
+    print(f"{'':40s} {'cfg-upd/s':>10s} {'GFLOP/s':>8s} {'vs (a)':>7s} {'vs (a) t=1':>10s}")
+    for name, r in rate.items():
+        print(f"{name:40s} {r:10.1f} {r * flops / 1e9:8.1f} {r / base:6.2f}x {r / base1:9.2f}x")
+
+
+if __name__ == "__main__":
+    main()

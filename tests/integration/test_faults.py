@@ -1,0 +1,183 @@
+"""Faults injected into real processes: SIGKILL mid-training, a tracking server that goes
+away and comes back, and several processes logging to one server at once. Each test counts
+what was recovered and checks that nothing was lost or logged twice."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from .project import BIN, env
+from .servers import BIN as SERVER_BIN
+from .servers import free_port, process, wait_healthy
+
+pytestmark = pytest.mark.integration
+
+TRAIN = ["--depth", "2", "--width", "48", "--updates", "3000", "--eval-every", "300", "--probe-every", "300",
+         "--probe-size", "20", "--valid-size", "300", "--test-size", "300", "--seed", "4", "--quiet"]
+
+RUN_CONFIG = """
+import sys
+from glorot.config import build_config
+from glorot.pipeline import run_configuration
+config = build_config(depth=2, width=48, updates={updates}, eval_every=100, probe_every=100, probe_size=20,
+                      valid_size=300, test_size=300, seed={seed}, device="cpu")
+print(run_configuration(config, "{study}", sys.argv[1], root=sys.argv[2], data_dir=None, checkpoint_every=100))
+"""
+
+
+def _wait_for(predicate, timeout=120.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _kill_when(proc, predicate, what):
+    try:
+        _wait_for(lambda: predicate() or proc.poll() is not None, what=what)
+    finally:
+        assert proc.poll() is None, f"the process ended before {what}"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+
+def test_sigkill_during_training_then_resume_matches_uninterrupted_run(tmp_path):
+    glorot = str(BIN / "glorot")
+    subprocess.run([glorot, "train", *TRAIN, "--out", str(tmp_path / "ref")], check=True, env=env())
+    ckdir = tmp_path / "ck"
+    cmd = [glorot, "train", *TRAIN, "--checkpoint-dir", str(ckdir), "--checkpoint-every", "250",
+           "--out", str(tmp_path / "resumed")]
+    proc = subprocess.Popen(cmd, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _kill_when(proc, lambda: (ckdir / "checkpoint.pt").is_file(), "the first checkpoint")
+    assert not (tmp_path / "resumed").exists()
+    out = subprocess.run(cmd, check=True, env=env(), capture_output=True, text=True).stdout
+    assert "resuming from" in out
+    for name in ("curve.json", "diagnostics.json"):
+        assert (tmp_path / "ref" / name).read_text() == (tmp_path / "resumed" / name).read_text()
+    ref, resumed = (json.loads((tmp_path / d / "result.json").read_text()) for d in ("ref", "resumed"))
+    assert (ref["valid_error"], ref["test_error"]) == (resumed["valid_error"], resumed["test_error"])
+    assert not (ckdir / "checkpoint.pt").exists()
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A restartable ``mlflow server``: yields (uri, start, stop)."""
+    port, procs = free_port(), []
+    cmd = [str(SERVER_BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+           "--backend-store-uri", f"sqlite:///{tmp_path / 'mlflow.db'}",
+           "--artifacts-destination", str(tmp_path / "artifacts")]
+    uri = f"http://127.0.0.1:{port}"
+
+    def start():
+        ctx = process(cmd, tmp_path / f"mlflow-{len(procs)}.log")
+        proc = ctx.__enter__()
+        procs.append(ctx)
+        wait_healthy(f"{uri}/health", proc, tmp_path / f"mlflow-{len(procs) - 1}.log")
+
+    def stop():
+        procs.pop().__exit__(None, None, None)
+
+    start()
+    yield uri, start, stop
+    while procs:
+        stop()
+
+
+def _run_config_cmd(study, seed, updates, uri, root):
+    return [sys.executable, "-c", RUN_CONFIG.format(study=study, seed=seed, updates=updates), uri, str(root)]
+
+
+def _metric_steps(client, run_id):
+    run = client.get_run(run_id)
+    return {key: [m.step for m in client.get_metric_history(run_id, key)] for key in run.data.metrics}
+
+
+def test_killed_pipeline_run_resumes_the_same_mlflow_run_without_duplicates(server, tmp_path):
+    uri, _, _ = server
+    client = MlflowClient(uri)
+    subprocess.run(_run_config_cmd("ref", 7, 900, uri, tmp_path / "ref"), check=True, env=env(), capture_output=True)
+    root = tmp_path / "proj"
+    cmd = _run_config_cmd("faults", 7, 900, uri, root)
+    proc = subprocess.Popen(cmd, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoint = lambda: list(root.glob("checkpoints/*/checkpoint.pt"))  # noqa: E731
+    _kill_when(proc, lambda: any(p.stat().st_size > 0 for p in checkpoint()) and
+               time.sleep(1.5) is None, "a checkpoint and some training after it")
+    run_id = json.loads(next(root.glob("checkpoints/*/run.json")).read_text())["run_id"]
+    assert client.get_run(run_id).info.status == "RUNNING"
+    out = subprocess.run(cmd, check=True, env=env(), capture_output=True, text=True).stdout
+    assert f"'run_id': '{run_id}'" in out and "'resumed': True" in out
+    runs = client.search_runs([client.get_experiment_by_name("glorot-faults").experiment_id])
+    assert [r.info.run_id for r in runs] == [run_id]
+    steps = _metric_steps(client, run_id)
+    assert steps["valid/error"] == list(range(0, 901, 100))
+    assert steps["L1/act_std"] == list(range(0, 901, 100))
+    assert all(len(s) == len(set(s)) for s in steps.values()), "a metric step was logged twice"
+    ref = client.search_runs([client.get_experiment_by_name("glorot-ref").experiment_id])[0]
+    done = client.get_run(run_id)
+    assert done.data.tags["status"] == "completed" and done.data.tags["glorot.attempts"] == "2"
+    for key in ("final/valid_error", "final/test_error", "L2/dCds_std"):
+        assert done.data.metrics[key] == ref.data.metrics[key]
+
+
+def test_tracking_server_restart_mid_run_loses_no_metric(server, tmp_path):
+    uri, start, stop = server
+    client = MlflowClient(uri)
+    root = tmp_path / "proj"
+    proc = subprocess.Popen(_run_config_cmd("restart", 3, 1500, uri, root), env=env(MLFLOW_HTTP_REQUEST_TIMEOUT="5"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for(lambda: any(r.data.tags.get("glorot.flushed_through") for r in client.search_runs(
+        [e.experiment_id for e in client.search_experiments()])), what="a first flush")
+    stop()
+    time.sleep(4)
+    start()
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err[-3000:]
+    runs = client.search_runs([client.get_experiment_by_name("glorot-restart").experiment_id])
+    assert len(runs) == 1 and runs[0].data.tags["status"] == "completed"
+    steps = _metric_steps(client, runs[0].info.run_id)
+    assert steps["valid/error"] == list(range(0, 1501, 100))
+    assert all(s == list(range(0, 1501, 100)) for k, s in steps.items() if k.startswith("L"))
+
+
+CONCURRENT = """
+import sys
+from mlflow.tracking import MlflowClient
+from glorot.tracking import MlflowLogger
+client = MlflowClient(sys.argv[1])
+experiment = client.get_experiment_by_name("glorot-load").experiment_id
+for r in range(int(sys.argv[3])):
+    run_id = client.create_run(experiment, run_name=f"w{sys.argv[2]}-r{r}", tags={"worker": sys.argv[2]}).info.run_id
+    logger = MlflowLogger(client, run_id)
+    for step in range(int(sys.argv[4])):
+        logger.log_metrics({f"m{k}": step * 0.5 + k for k in range(30)}, step)
+        if step % 50 == 49:
+            logger.flush()
+    logger.flush()
+    client.set_terminated(run_id)
+"""
+
+
+def test_concurrent_loggers_lose_nothing(server):
+    uri, _, _ = server
+    client = MlflowClient(uri)
+    client.create_experiment("glorot-load")
+    workers, runs_each, steps = 4, 3, 200
+    procs = [subprocess.Popen([sys.executable, "-c", CONCURRENT, uri, str(w), str(runs_each), str(steps)], env=env(),
+                              stderr=subprocess.PIPE, text=True) for w in range(workers)]
+    for p in procs:
+        assert p.wait(timeout=600) == 0, p.stderr.read()[-2000:]
+    runs = client.search_runs([client.get_experiment_by_name("glorot-load").experiment_id], max_results=1000)
+    assert len(runs) == workers * runs_each
+    for run in runs:
+        for k in (0, 17, 29):
+            history = client.get_metric_history(run.info.run_id, f"m{k}")
+            assert sorted(m.step for m in history) == list(range(steps))
+        assert len(run.data.metrics) == 30

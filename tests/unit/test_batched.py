@@ -1,0 +1,212 @@
+"""Batched training of many configurations: the same numbers as training them one by one."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from glorot.backprop import sgd_step
+from glorot.batched import BatchedMLP, batched_nll, batched_quadratic, group_configs, group_key, train_group
+from glorot.config import build_config
+from glorot.costs import nll, quadratic
+from glorot.data.shapeset import generate
+from glorot.data.sources import EpochStream, load_data
+from glorot.errors import GlorotError
+from glorot.nets import MLP
+from glorot.train import train
+
+SMALL = dict(depth=3, width=32, updates=300, eval_every=100, probe_every=150, probe_size=40,
+             valid_size=400, test_size=300, device="cpu")
+# Mixed activations (interleaved, so that the group has to reorder them), inits, rates and seeds.
+MIXED = [("tanh", "standard", 0.1, 0), ("sigmoid", "normalized", 0.5, 1), ("softsign", "normalized", 0.05, 2),
+         ("tanh", "normalized", 0.1, 3), ("relu", "he", 0.02, 4), ("sigmoid", "standard", 0.5, 5)]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    # One thread: fast on a shared machine, and the single and batched BLAS calls then do
+    # the same arithmetic (with more threads they split the work differently and round
+    # differently, still well within the tolerances below).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def data():
+    # Shapeset's online stream would generate 10,000 fresh images per configuration; a seeded
+    # epoch stream over a fixed pool (the image sets' code path) keeps the tests fast.
+    bundle = load_data(build_config(**SMALL))
+    x, y = generate(1000, seed=77)
+    return dataclasses.replace(bundle, stream_factory=lambda seed, batch: EpochStream(x, y, seed, batch))
+
+
+class RecordingLogger:
+    def __init__(self):
+        self.metrics, self.probes, self.flushed = [], [], 0
+
+    def log_metrics(self, metrics, step):
+        self.metrics.append((step, metrics))
+
+    def log_probe(self, record):
+        self.probes.append(record)
+
+    def flush(self):
+        self.flushed += 1
+
+
+def _configs(rows, **extra):
+    return [build_config(**dict(SMALL, activation=a, init=i, lr=lr, seed=s, **extra)) for a, i, lr, s in rows]
+
+
+def _assert_same_run(got, ref):
+    (net, res), (ref_net, ref_res) = got, ref
+    assert (res.status, res.updates, res.diverged_at) == (ref_res.status, ref_res.updates, ref_res.diverged_at)
+    for p, q in zip(net.parameters(), ref_net.parameters()):
+        p, q = p.detach(), q.detach()
+        finite = q[torch.isfinite(q)]  # a diverged run may end with infinite weights
+        scale = float(finite.abs().max()) if finite.numel() else 1.0
+        torch.testing.assert_close(p, q, rtol=0, atol=1e-4 * scale + 1e-7, equal_nan=True)
+    assert [c["update"] for c in res.curve] == [c["update"] for c in ref_res.curve]
+    for c, r in zip(res.curve, ref_res.curve):
+        assert c["train/nll"] == pytest.approx(r["train/nll"], rel=1e-4, abs=1e-6, nan_ok=True)
+        # An example exactly on a decision boundary could flip: allow one of the evaluation set.
+        assert abs(c["valid/error"] - r["valid/error"]) <= 1 / SMALL["valid_size"] + 1e-12
+        assert abs(c["test/error"] - r["test/error"]) <= 1 / SMALL["test_size"] + 1e-12
+    assert [p.update for p in res.probes] == [p.update for p in ref_res.probes]
+    for p, r in zip(res.probes, ref_res.probes):
+        for layer, ref_layer in zip(p.layers, r.layers):
+            for key, value in layer.items():
+                assert value == pytest.approx(ref_layer[key], rel=1e-3, abs=1e-6), key
+    assert abs(res.valid_error - ref_res.valid_error) <= 1 / SMALL["valid_size"] + 1e-12
+
+
+def test_group_equals_one_by_one_training(data):
+    configs = _configs(MIXED)
+    got = train_group(configs, data)
+    assert len(got) == len(configs)
+    for config, run in zip(configs, got):
+        assert run[0].act.name == config.activation
+        _assert_same_run(run, train(config, data, progress=False))
+
+
+def test_group_with_one_learning_rate_and_the_quadratic_cost(data):
+    configs = _configs([(a, i, 0.3, s) for a, i, _, s in MIXED[:4]], cost="quadratic", updates=200)
+    for config, run in zip(configs, train_group(configs, data)):
+        _assert_same_run(run, train(config, data, progress=False))
+
+
+def test_initial_weights_are_those_of_mlp_with_the_same_seed(data):
+    configs = _configs(MIXED, updates=0)
+    for config, (net, result) in zip(configs, train_group(configs, data)):
+        ref = MLP(data.n_in, data.n_classes, config.depth, config.width, config.activation, config.init, config.seed)
+        assert result.updates == 0 and result.status == "completed"
+        for p, q in zip(net.parameters(), ref.parameters()):
+            assert torch.equal(p, q)
+
+
+def test_diverging_slice_stops_and_leaves_the_others_untouched(data):
+    configs = _configs([MIXED[0], ("relu", "he", 1e6, 7), MIXED[2]])
+    loggers = [RecordingLogger() for _ in configs]
+    got = train_group(configs, data, loggers)
+    _, bad = got[1]
+    assert bad.status == "diverged" and 1 <= bad.diverged_at <= SMALL["updates"]
+    assert bad.updates == bad.diverged_at - 1
+    assert loggers[1].metrics[-1] == (bad.diverged_at, {"diverged_at": float(bad.diverged_at)})
+    assert all(log.flushed == 1 for log in loggers)
+    for config, run in zip(configs, got):
+        _assert_same_run(run, train(config, data, progress=False))
+    assert got[0][1].status == got[2][1].status == "completed"
+
+
+def test_slices_with_their_own_schedules(data):
+    configs = [build_config(**dict(SMALL, activation="tanh", seed=1, updates=120, eval_every=40, probe_every=0)),
+               build_config(**dict(SMALL, activation="softsign", seed=2, updates=250, eval_every=50, probe_every=100)),
+               build_config(**dict(SMALL, activation="tanh", seed=3, updates=60, eval_every=30, probe_every=30))]
+    loggers = [RecordingLogger() for _ in configs]
+    got = train_group(configs, data, loggers)
+    for config, run, log in zip(configs, got, loggers):
+        ref_log = RecordingLogger()
+        ref = train(config, data, ref_log, progress=False)
+        _assert_same_run(run, ref)
+        assert [step for step, _ in log.metrics] == [step for step, _ in ref_log.metrics]
+        assert [r.update for r in log.probes] == [r.update for r in ref_log.probes]
+
+
+@pytest.mark.parametrize("as_tensor", [False, True])
+def test_batched_step_equals_the_single_step_in_double_precision(as_tensor):
+    acts = ["sigmoid", "tanh", "tanh", "softsign"]
+    nets = [MLP(12, 5, depth=2, width=8, activation=a, init="normalized", seed=k).double() for k, a in enumerate(acts)]
+    refs = [MLP(12, 5, depth=2, width=8, activation=a, init="normalized", seed=k).double() for k, a in enumerate(acts)]
+    model = BatchedMLP(nets)
+    lrs = [0.1, 0.2, 0.2, 0.4]
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(20):
+        x = torch.randn(4, 10, 12, generator=gen, dtype=torch.float64)
+        y = torch.randint(0, 5, (4, 10), generator=gen)
+        with torch.no_grad():
+            zs = model.forward_trace(x)
+            _, g = batched_nll(zs[-1], y)
+            model.sgd_step(zs, g, torch.tensor(lrs, dtype=torch.float64).view(-1, 1, 1) if as_tensor else lrs)
+            for k, ref in enumerate(refs):
+                rz = ref.forward_trace(x[k])
+                sgd_step(ref, rz, nll(rz[-1], y[k])[1], lrs[k])
+    for net, ref in zip(nets, refs):
+        for p, q in zip(net.parameters(), ref.parameters()):
+            torch.testing.assert_close(p, q, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("batched, single", [(batched_nll, nll), (batched_quadratic, quadratic)])
+def test_batched_costs_equal_the_costs_per_slice(batched, single):
+    logits, y = torch.randn(3, 10, 9, dtype=torch.float64), torch.randint(0, 9, (3, 10))
+    loss, grad = batched(logits, y)
+    for k in range(3):
+        ref_loss, ref_grad = single(logits[k], y[k])
+        assert float(loss[k]) == pytest.approx(float(ref_loss))
+        torch.testing.assert_close(grad[k], ref_grad)
+
+
+def test_grouping_rules():
+    base = build_config(**SMALL)
+    same = [base.model_copy(update=u) for u in ({"activation": "sigmoid"}, {"init": "normalized"}, {"lr": 0.5},
+                                                 {"seed": 9}, {"updates": 7}, {"eval_every": 3},
+                                                 {"probe_every": 0}, {"probe_size": 5}, {"jac_examples": 1})]
+    assert all(group_key(c) == group_key(base) for c in same)
+    other = [base.model_copy(update=u) for u in ({"depth": 2}, {"width": 16}, {"batch_size": 20}, {"cost": "quadratic"},
+                                                  {"dataset": "mnist"}, {"device": "auto"}, {"valid_size": 10},
+                                                  {"test_size": 10})]
+    assert all(group_key(c) != group_key(base) for c in other)
+    assert len({group_key(c) for c in other}) == len(other)
+    mixed = [same[0], other[0], same[1], other[1], other[0], same[2]]
+    groups = group_configs(mixed)
+    assert groups == [[same[0], same[1], same[2]], [other[0], other[0]], [other[1]]]
+    assert group_configs(mixed, max_group=2) == [[same[0], same[1]], [same[2]], [other[0], other[0]], [other[1]]]
+    assert group_configs([]) == []
+    with pytest.raises(GlorotError, match="max_group"):
+        group_configs(mixed, max_group=0)
+
+
+def test_train_group_rejects_incompatible_input(data):
+    a, b = _configs(MIXED[:2])
+    with pytest.raises(GlorotError, match="group_key"):
+        train_group([a, b.model_copy(update={"depth": 2})], data)
+    with pytest.raises(GlorotError, match="loggers"):
+        train_group([a, b], data, loggers=[None])
+    with pytest.raises(GlorotError, match="one shape"):
+        BatchedMLP([MLP(4, 2, depth=1, width=3), MLP(4, 2, depth=1, width=5)])
+    assert train_group([], data) == []
+
+
+def test_returned_nets_own_their_weights(data):
+    configs = _configs(MIXED[:2], updates=10)
+    for net, _ in train_group(configs, data):
+        for p in net.parameters():  # not views of the group's stacked tensors
+            assert p.untyped_storage().nbytes() == p.numel() * p.element_size()
+
+
+def test_group_on_the_online_shapeset_stream():
+    bundle = load_data(build_config(**SMALL))
+    configs = _configs(MIXED[:2], updates=30, eval_every=10, probe_every=0)
+    for config, run in zip(configs, train_group(configs, bundle)):
+        _assert_same_run(run, train(config, bundle, progress=False))

@@ -1,0 +1,59 @@
+"""The variance predictions of Section 4.2.1 against their closed forms."""
+
+import math
+
+import numpy as np
+import pytest
+
+from glorot.report.theory import (input_variance, layer_sizes, predicted_activation_variance,
+                                  predicted_backprop_variance, theory_rows, weight_variance)
+
+
+def test_weight_variances_are_the_init_formulas():
+    assert weight_variance("standard", 1000, 500) == pytest.approx(1 / 3000)
+    assert weight_variance("normalized", 1000, 500) == pytest.approx(2 / 1500)
+
+
+def test_standard_init_shrinks_by_a_third_per_layer():
+    sizes = layer_sizes(1000, 1000, 5, 10)
+    var_z = predicted_activation_variance(0.5, sizes, "standard")
+    assert var_z == pytest.approx([0.5 / 3 ** i for i in range(1, 6)])
+    var_ds = predicted_backprop_variance(2.0, sizes, "standard")
+    assert var_ds == pytest.approx([2.0 / 3 ** (5 - i) for i in range(1, 6)])
+
+
+def test_normalized_init_general_products():
+    sizes = layer_sizes(1024, 1000, 3, 9)
+    var_z = predicted_activation_variance(0.4, sizes, "normalized")
+    first = 1024 * 2 / (1024 + 1000)
+    assert var_z == pytest.approx([0.4 * first, 0.4 * first, 0.4 * first])  # n Var(W) = 1 between equal layers
+    uneven = [10, 20, 40, 5]  # n_0 = 10, two hidden layers of 20 and 40, 5 classes
+    expected_z2 = 0.3 * (10 * 2 / 30) * (20 * 2 / 60)
+    assert predicted_activation_variance(0.3, uneven, "normalized")[1] == pytest.approx(expected_z2)
+    # Var(ds^1) = Var(ds^2) * n_2 Var(W^2) = v * 40 * 2 / (20 + 40)
+    assert predicted_backprop_variance(1.0, uneven, "normalized") == pytest.approx([40 * 2 / 60, 1.0])
+
+
+def test_theory_rows_pair_prediction_and_measurement():
+    series = {f"L{i}/act_std": [[0, math.sqrt(0.5 / 3 ** i)], [10, 0.9]] for i in (1, 2)}
+    series.update({f"L{i}/dCds_std": [[0, 0.1 * i]] for i in (1, 2)})
+    record = {"network": "Tanh", "activation": "tanh", "init": "standard", "dataset": "shapeset", "depth": 2,
+              "width": 1000, "seed": 0, "series": series}
+    sigmoid = dict(record, network="Sigmoid", activation="sigmoid")
+    rows = theory_rows([record, sigmoid], {"shapeset": 0.5 * 3 / (1024 / 1024)})
+    assert [r["layer"] for r in rows] == [1, 2]  # sigmoid: not in the linear regime at 0, skipped
+    assert rows[1]["var_dCds_predicted"] == pytest.approx(0.04) and rows[1]["var_dCds_measured"] == pytest.approx(0.04)
+    assert rows[0]["var_dCds_predicted"] == pytest.approx(0.04 * 1000 / 3000)
+    assert rows[0]["var_z_predicted"] == pytest.approx(1.5 * 1024 / (3 * 1024))
+    assert rows[0]["var_z_measured"] == pytest.approx(0.5 / 3)
+
+
+def test_input_variance_from_a_prepared_split(tmp_path):
+    from glorot.data.store import save_split
+
+    x = np.random.default_rng(0).uniform(-1, 1, (50, 8)).astype(np.float32)
+    save_split(tmp_path / "shapeset" / "test", x, np.zeros(50, dtype=np.int64), {})
+    var, note = input_variance(tmp_path, "shapeset", 20)
+    assert var == pytest.approx(float(np.var(x[:20], dtype=np.float64)))
+    assert "first 20 test examples" in note
+    assert input_variance(tmp_path, "mnist", 20)[0] is None
