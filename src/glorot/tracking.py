@@ -171,19 +171,25 @@ class Tracker:
 
     def finish_child(self, run_id: str, config: TrainConfig, result: TrainResult, net: MLP,
                      example: np.ndarray) -> str:
-        """Log the run's outcome, diagnostics, figures and model; returns the model's URI."""
-        status_tags = [RunTag("status", result.status)]
-        if result.diverged_at is not None:
-            status_tags.append(RunTag("diverged_at", str(result.diverged_at)))
-        final = [Metric("final/valid_error", result.valid_error, int(time.time() * 1000), result.updates),
-                 Metric("final/test_error", result.test_error, int(time.time() * 1000), result.updates),
-                 Metric("updates_per_s", result.updates / result.seconds if result.seconds else 0.0,
-                        int(time.time() * 1000), result.updates)]
-        self.client.log_batch(run_id, metrics=final, tags=status_tags)
+        """Log the run's outcome, diagnostics, figures and model; returns the model's URI.
+
+        Safe to repeat after a kill: final metrics already recorded are not logged twice,
+        artifacts are overwritten, and the status tag is set last, with the run's end.
+        """
+        if "final/valid_error" not in self.client.get_run(run_id).data.metrics:
+            now = int(time.time() * 1000)
+            speed = result.updates / result.seconds if result.seconds else 0.0
+            self.client.log_batch(run_id, metrics=[
+                Metric("final/valid_error", result.valid_error, now, result.updates),
+                Metric("final/test_error", result.test_error, now, result.updates),
+                Metric("updates_per_s", speed, now, result.updates)])
         with tempfile.TemporaryDirectory() as tmp:
             self._log_diagnostics(run_id, config, result, Path(tmp))
         model_uri = self._log_model(run_id, net, example)
-        self.client.set_tag(run_id, "model_uri", model_uri)
+        tags = [RunTag("status", result.status), RunTag("model_uri", model_uri)]
+        if result.diverged_at is not None:
+            tags.append(RunTag("diverged_at", str(result.diverged_at)))
+        self.client.log_batch(run_id, tags=tags)
         self.client.set_terminated(run_id, "FINISHED")
         return model_uri
 

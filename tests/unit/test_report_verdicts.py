@@ -172,6 +172,13 @@ def test_tanh_n_beats_tanh():
                                 cell("Tanh", [20.0], dataset="mnist")])["status"] == V.NOT_RUN
 
 
+def test_table_verdicts_need_trained_networks():
+    untrained = [dict(cell("Tanh N", [15.0]), updates=0), dict(cell("Tanh", [27.0]), updates=0),
+                 dict(cell("Sigmoid", [88.0]), updates=0)]
+    assert V.tanh_n_beats_tanh(untrained)["status"] == V.NOT_RUN
+    assert V.sigmoid_worst_on_shapeset(untrained)["status"] == V.NOT_RUN
+
+
 def test_tanh_n_beats_tanh_uses_depth_5_when_several():
     cells = [cell("Tanh N", [15.0], depth=5), cell("Tanh", [27.0], depth=5),
              cell("Tanh N", [40.0], depth=4), cell("Tanh", [20.0], depth=4)]

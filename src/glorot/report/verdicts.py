@@ -330,8 +330,9 @@ def jacobian_singular_values(records: list[dict]) -> dict:
 
 def _column(cells: list[dict], dataset: str) -> tuple[int | None, dict[str, dict]]:
     """The depth (5 first, else the deepest) and width (the widest) at which ``dataset`` has
-    results, and that column's cells by network."""
-    keys = sorted({(c["depth"], c.get("width") or 0) for c in cells if c["dataset"] == dataset and c["state"] == "ok"},
+    results of trained networks (an init-only study has none), and that column's cells by network."""
+    keys = sorted({(c["depth"], c.get("width") or 0) for c in cells
+                   if c["dataset"] == dataset and c["state"] == "ok" and c.get("updates", 0) > 0},
                   key=lambda k: (k[0] != 5, -k[0], -k[1]))
     if not keys:
         return None, {}
@@ -353,7 +354,7 @@ def tanh_n_beats_tanh(cells: list[dict]) -> dict:
     tn, t = column.get("Tanh N"), column.get("Tanh")
     if tn is None or t is None or tn["state"] != "ok" or t["state"] not in ("ok", "diverged"):
         return _verdict("table1_tanh_n_vs_tanh", claim, "Table 1", NOT_RUN, rule,
-                        evidence="needs Tanh N and Tanh results on Shapeset-3x2 at the same depth")
+                        evidence="needs trained Tanh N and Tanh results on Shapeset-3x2 at the same depth")
     if t["state"] == "diverged":
         return _verdict("table1_tanh_n_vs_tanh", claim, "Table 1", REPRODUCED, rule,
                         {"tanh_n_pct": round(tn["mean_pct"], 3), "tanh": "diverged"},
@@ -377,7 +378,8 @@ def sigmoid_worst_on_shapeset(cells: list[dict]) -> dict:
     ok_cells = {n: c for n, c in column.items() if c["state"] == "ok"}
     if "Sigmoid" not in ok_cells or len(ok_cells) < 2:
         return _verdict("table1_sigmoid_worst", claim, "Table 1", NOT_RUN, rule,
-                        evidence="needs Sigmoid and at least one other network on Shapeset-3x2 at the same depth")
+                        evidence="needs trained Sigmoid and at least one other trained network on Shapeset-3x2 "
+                                 "at the same depth")
     worst = max(ok_cells.values(), key=lambda c: c["mean_pct"])
     return _verdict("table1_sigmoid_worst", claim, "Table 1",
                     REPRODUCED if worst["network"] == "Sigmoid" else NOT_REPRODUCED, rule,

@@ -1,0 +1,55 @@
+"""glorot.tracking on a local SQLite store: exactly-once metrics and repeatable run endings."""
+
+import numpy as np
+import pytest
+
+from glorot.config import build_config
+from glorot.errors import GlorotError
+from glorot.nets import MLP
+from glorot.tracking import MlflowLogger, Tracker, check_reachable, resolve_uri
+from glorot.train import TrainResult
+
+
+
+@pytest.fixture
+def tracker(tmp_path):
+    return Tracker(f"sqlite:///{tmp_path / 'mlflow.db'}", "unit", tmp_path)
+
+
+def test_resumed_logger_skips_steps_already_flushed(tracker):
+    config = build_config(depth=1, width=4)
+    run_id = tracker.start_child(None, config, {})
+    first = MlflowLogger(tracker.client, run_id)
+    for step in range(4):
+        first.log_metrics({"a": step, "b": -step}, step)
+    first.flush()
+    again = MlflowLogger(tracker.client, run_id)
+    assert again.flushed_through == 3
+    for step in range(2, 6):  # a resumed run re-creates steps 2 and 3
+        again.log_metrics({"a": step, "b": -step}, step)
+    again.flush()
+    for key in ("a", "b"):
+        assert sorted(m.step for m in tracker.client.get_metric_history(run_id, key)) == list(range(6))
+
+
+def test_finishing_a_run_twice_logs_final_metrics_once(tracker):
+    config = build_config(depth=1, width=4)
+    net = MLP(3, 2, depth=1, width=4)
+    run_id = tracker.start_child(None, config, {})
+    result = TrainResult("completed", 10, None, 0.25, 0.5, seconds=1.0)
+    example = np.zeros((2, 3), dtype=np.float32)
+    tracker.finish_child(run_id, config, result, net, example)
+    tracker.finish_child(run_id, config, result, net, example)
+    assert len(tracker.client.get_metric_history(run_id, "final/valid_error")) == 1
+    run = tracker.client.get_run(run_id)
+    assert run.info.status == "FINISHED" and run.data.tags["status"] == "completed"
+
+
+def test_uri_precedence_and_unreachable_server(monkeypatch, tmp_path):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert resolve_uri(None, tmp_path) == f"sqlite:///{tmp_path.resolve()}/mlflow.db"
+    assert resolve_uri("http://example:5000", tmp_path) == "http://example:5000"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:1")
+    assert resolve_uri("http://example:5000", tmp_path) == "http://127.0.0.1:1"
+    with pytest.raises(GlorotError, match=r"^cannot reach the MLflow tracking server at http://127.0.0.1:1: "):
+        check_reachable("http://127.0.0.1:1", timeout=2)
