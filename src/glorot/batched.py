@@ -183,7 +183,7 @@ class BatchedMLP:
 
     @torch.no_grad()
     def sgd_step(self, zs: list[torch.Tensor], grad_logits: torch.Tensor,
-                 lr: float | Sequence[float] | torch.Tensor) -> None:
+                 lr: float | Sequence[float] | torch.Tensor, alive: torch.Tensor | None = None) -> None:
         """One SGD update of every slice, top layer down, as :func:`glorot.backprop.sgd_step` per slice.
 
         ``lr`` is one float for all slices, a sequence of K floats, or a ``(K, 1, 1)`` tensor.
@@ -193,6 +193,12 @@ class BatchedMLP:
         the same as training it alone. A tensor scales the deltas first (``lr * D``) and
         updates all slices in one call whatever their rates: fewer kernels (on a GPU with
         many distinct rates), but rounded differently from the single-configuration step.
+
+        ``alive`` (K bools, on the device) freezes the slices where it is False without a
+        host-side check: their deltas and layer inputs are replaced by exact zeros, so their
+        update adds exactly 0 whatever NaN or inf their forward pass produced, and the others'
+        arithmetic is unchanged. :mod:`glorot.cuda_graphs` uses it to check divergence on
+        the device.
         """
         if isinstance(lr, torch.Tensor):
             runs = None
@@ -201,14 +207,18 @@ class BatchedMLP:
             if len(rates) != len(self):
                 raise GlorotError(f"sgd_step got {len(rates)} learning rates for {len(self)} slices")
             runs = _runs(rates)
-        delta = grad_logits
+        mask = None if alive is None else alive.view(-1, 1, 1)
+        delta = grad_logits if mask is None else torch.where(mask, grad_logits, 0)
         for i in range(self.depth, -1, -1):
-            w, b, z = self.weights[i], self.biases[i], zs[i]
+            w, b = self.weights[i], self.biases[i]
+            z = zs[i] if mask is None else torch.where(mask, zs[i], 0)
             below = None
             if i > 0:
                 below = torch.bmm(delta, w)
                 for _, a, c in self.runs:
                     below[a:c].mul_(self.nets[a].act.grad_from_output(z[a:c]))
+                if mask is not None:
+                    below = torch.where(mask, below, 0)
             if runs is None:
                 scaled = delta * lr
                 w.baddbmm_(scaled.transpose(1, 2), z, alpha=-1.0)
@@ -236,7 +246,8 @@ def batched_nll(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, to
 def batched_quadratic(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-slice quadratic cost and its logit gradient, as :func:`glorot.costs.quadratic` on each slice."""
     p = torch.softmax(logits, dim=2)
-    g = 2 * (p - F.one_hot(y, logits.shape[2]).to(p.dtype))
+    # scatter_ rather than F.one_hot, which checks the labels' range on the host (a GPU sync).
+    g = 2 * (p - torch.zeros_like(p).scatter_(2, y.unsqueeze(2), 1.0))
     loss = (g * g).sum(2).mean(1) / 4
     grad = p * (g - (g * p).sum(2, keepdim=True))
     return loss, grad.div_(y.shape[1])

@@ -134,3 +134,64 @@ def test_the_nightly_sweep_is_scheduled_by_the_server(scaled_out):
     for run in scheduled:
         start = run.expected_start_time.astimezone(datetime.timezone.utc)
         assert start > now and (start.hour, start.minute) == (hour, 0)
+
+
+def _flow_run_processes() -> list[int]:
+    """Process ids of flow runs that the worker started (``python -m prefect.engine``)."""
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"prefect.engine" in args:
+            pids.append(int(cmdline.parent.name))
+    return pids
+
+
+def test_a_killed_flow_run_is_retried_and_resumes_from_its_checkpoint(scaled_out):
+    """SIGKILL the worker's process of a configuration mid-training: the worker reports the
+    flow run crashed, the sweep's task retries it, and the new flow run resumes the same
+    MLflow run from the checkpoint instead of starting again."""
+    import os
+    import signal
+
+    import yaml
+    from mlflow.tracking import MlflowClient
+
+    tmp, project = scaled_out["tmp"], scaled_out["project"]
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["studies"]["slow"] = dict(tiny.TINY_STUDY, networks=["Softsign N"], widths=[64], updates=4000,
+                                     eval_every=400, probe_every=400)
+    (project / "slow.yaml").write_text(yaml.safe_dump(params))
+    env = dict(servers.prefect_env(tmp, scaled_out["api"]), MLFLOW_TRACKING_URI=scaled_out["mlflow_uri"])
+    log = tmp / "slow-sweep.log"
+    with open(log, "wb") as out:
+        sweep = subprocess.Popen([str(servers.BIN / "python"), str(project / "flows" / "sweep.py"), "--params",
+                                  "slow.yaml", "--study", "slow", "--deployment", TRAIN], env=env, stdout=out,
+                                 stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 240
+        while not list(project.glob("checkpoints/*/checkpoint.pt")) and time.monotonic() < deadline:
+            assert sweep.poll() is None, _tail(log)
+            time.sleep(0.3)
+        victims = _flow_run_processes()
+        assert len(victims) == 1, f"expected one running flow run, found {victims}\n{_tail(log)}"
+        os.kill(victims[0], signal.SIGKILL)
+        assert sweep.wait(timeout=420) == 0, f"{_tail(log)}\n{_tail(tmp / 'worker.log')}"
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+    client = MlflowClient(scaled_out["mlflow_uri"])
+    children = client.search_runs([client.get_experiment_by_name("glorot-slow").experiment_id],
+                                  "tags.`glorot.kind` = 'config'")
+    assert len(children) == 1, "the retry must continue the same MLflow run, not start another"
+    run = children[0]
+    assert run.data.tags["status"] == "completed" and run.data.tags["glorot.attempts"] == "2"
+    steps = [m.step for m in client.get_metric_history(run.info.run_id, "valid/error")]
+    assert steps == list(range(0, 4001, 400))
+    with _client(scaled_out["api"]) as prefect_client:
+        deployment = prefect_client.read_deployment_by_name(TRAIN)
+        states = sorted(r.state.type.value for r in _runs_of(prefect_client, deployment.id)
+                        if r.parameters["study"] == "slow")
+    assert states == ["COMPLETED", "CRASHED"]

@@ -187,7 +187,7 @@ def _draw_figures(rep: Report, source: StudySource, records: list[dict], table: 
                f"W2 = {surface['weights']['w2']}.", lambda p: figures.cost_surfaces(surface, p))
     rep.figure("theory_variances",
                "Theory vs measurement at initialisation: predicted (dashed) and measured (points) variance of the "
-               "activations and of the back-propagated gradients per layer; red standard, blue normalized init.",
+               "activations and of the back-propagated gradients per layer, one colour per run.",
                (lambda p: figures.theory_vs_measurement(theory_rows, p)) if theory_rows else None,
                "no tanh or softsign run with diagnostics at update 0")
 

@@ -154,22 +154,22 @@ def cost_surfaces(surface: dict, path: str | Path) -> Path:
 
 
 def theory_vs_measurement(rows: list[dict], path: str | Path) -> Path:
-    """Predicted (lines) vs measured (markers) variances per layer at initialisation, by init."""
+    """Predicted (dashed lines) vs measured (markers) variances per layer at initialisation, one colour per run."""
     fig = Figure(figsize=(11, 4.2), layout="constrained")
-    styles = {"standard": "tab:red", "normalized": "tab:blue"}
+    palette = colormaps["tab10"]
     for k, (quantity, label) in enumerate((("var_z", "Var(z^i): activations"),
                                            ("var_dCds", "Var(dC/ds^i): back-propagated gradients"))):
         ax = fig.add_subplot(1, 2, k + 1)
-        seen = set()
+        keys: list[tuple] = []
         for r in rows:
             key = (r["network"], r["dataset"], r["depth"], r["seed"])
-            if key in seen:
+            if key in keys:
                 continue
-            seen.add(key)
+            keys.append(key)
             mine = sorted((x for x in rows if (x["network"], x["dataset"], x["depth"], x["seed"]) == key),
                           key=lambda x: x["layer"])
             layers = [x["layer"] for x in mine]
-            color = styles.get(r["init"], "black")
+            color = palette(len(keys) - 1)
             tag = f"{r['network']} s{r['seed']}"
             ax.plot(layers, [x[f"{quantity}_predicted"] for x in mine], color=color, linestyle="--",
                     label=f"{tag} predicted")
@@ -177,6 +177,7 @@ def theory_vs_measurement(rows: list[dict], path: str | Path) -> Path:
                     marker="o", label=f"{tag} measured")
         ax.set_yscale("log")
         ax.set_xlabel("hidden layer")
+        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_title(label, fontsize=9)
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)

@@ -1,0 +1,95 @@
+"""The synchronisation-free step (any device) and its CUDA-graph capture (skipped without CUDA)."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from glorot.batched import BatchedMLP
+from glorot.config import build_config
+from glorot.cuda_graphs import DeviceStep, GraphedStep, prefetch, run
+from glorot.data.shapeset import generate
+from glorot.data.sources import EpochStream, load_data
+from glorot.errors import GlorotError
+from glorot.nets import MLP
+from glorot.train import build_net, train
+
+SMALL = dict(depth=2, width=32, updates=150, eval_every=150, probe_every=0, probe_size=10,
+             valid_size=100, test_size=100, device="cpu")
+ROWS = [("tanh", "normalized", 0.1, 0), ("relu", "he", 1e6, 1), ("sigmoid", "standard", 0.5, 2),
+        ("softsign", "normalized", 0.1, 3)]
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def data():
+    bundle = load_data(build_config(**SMALL))
+    x, y = generate(500, seed=78)
+    return dataclasses.replace(bundle, stream_factory=lambda seed, batch: EpochStream(x, y, seed, batch))
+
+
+def _group(data, device):
+    configs = [build_config(**dict(SMALL, activation=a, init=i, lr=lr, seed=s)) for a, i, lr, s in ROWS]
+    model = BatchedMLP([build_net(c, data).to(device) for c in configs])
+    step = DeviceStep(model, [c.lr for c in configs], "nll", configs[0].batch_size, data.n_in)
+    streams = [data.train_stream(c.seed, c.batch_size) for c in configs]
+    return configs, model, step, streams
+
+
+def _check_against_train(configs, model, bookkeeping, data, atol_scale, device_differs=False):
+    for k, config in enumerate(configs):
+        ref_net, ref = train(config, data, progress=False)
+        alive = bookkeeping["alive"][k]
+        assert alive == (ref.status == "completed")
+        assert bookkeeping["diverged_at"][k] == (ref.diverged_at or 0)
+        assert bookkeeping["nll_n"][k] == ref.updates
+        if not alive and device_differs:
+            continue  # a diverged slice's frozen weights may hold inf/huge values that devices round apart
+        for p, q in zip(model.nets[k].parameters(), ref_net.parameters()):
+            p, q = p.detach().cpu(), q.detach()
+            finite = q[torch.isfinite(q)]
+            scale = float(finite.abs().max()) if finite.numel() else 1.0
+            torch.testing.assert_close(p, q, rtol=0, atol=atol_scale * scale + 1e-7, equal_nan=True)
+
+
+def test_device_step_equals_train_and_freezes_a_diverged_slice_on_cpu(data):
+    configs, model, step, streams = _group(data, torch.device("cpu"))
+    x, y = prefetch(streams, SMALL["updates"], torch.device("cpu"))
+    assert x.shape == (SMALL["updates"], len(configs), 10, data.n_in) and y.shape == (SMALL["updates"], len(configs), 10)
+    run(step, x, y)
+    book = step.read()
+    assert book["updates"] == SMALL["updates"] and book["alive"] == [True, False, True, True]
+    _check_against_train(configs, model, book, data, 1e-5)
+
+
+def test_device_step_validates_its_input(data):
+    model = BatchedMLP([MLP(4, 2, depth=1, width=3)])
+    with pytest.raises(GlorotError, match="learning rates"):
+        DeviceStep(model, [0.1, 0.2], "nll", 10, 4)
+    with pytest.raises(GlorotError, match="unknown cost"):
+        DeviceStep(model, [0.1], "hinge", 10, 4)
+    if not torch.cuda.is_available():
+        with pytest.raises(GlorotError, match="CUDA"):
+            GraphedStep(DeviceStep(model, [0.1], "nll", 10, 4))
+
+
+@cuda
+def test_graphed_step_equals_eager_and_train(data):
+    torch.backends.cuda.matmul.allow_tf32 = False
+    device = torch.device("cuda")
+    configs, model, step, streams = _group(data, device)
+    x, y = prefetch(streams, SMALL["updates"], device)
+    graphed = GraphedStep(step)
+    assert step.read()["updates"] == 0  # the warm-up steps were undone
+    run(graphed, x, y)
+    book = graphed.read()
+    assert book["updates"] == SMALL["updates"] and book["alive"] == [True, False, True, True]
+    _check_against_train(configs, model, book, data, 1e-4, device_differs=True)
