@@ -64,3 +64,13 @@ def test_data_shapeset_writes_split_and_samples(tmp_path, capsys):
     assert (tmp_path / "fig1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["data", "shapeset", "--n", "0", "--seed", "1", "--out", str(tmp_path / "t")]) == 2
     assert "invalid n" in capsys.readouterr().err
+
+
+def test_unwritable_output_folder_is_one_line_and_exit_2(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where a folder should be")
+    code = main(["train", "--depth", "1", "--width", "8", "--updates", "2", "--valid-size", "20", "--test-size", "20",
+                 "--probe-size", "5", "--quiet", "--out", str(blocker / "run")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith(f"glorot: error: cannot write run output to {blocker / 'run'}")
+    assert err.count("\n") == 1
