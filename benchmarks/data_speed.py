@@ -101,7 +101,8 @@ def main() -> None:
 
     upd = {t: args.updates / min(ts) for t, ts in train_times.items()}
     consumed = max(upd.values()) * BATCH
-    print(f"net 1024-{args.width}x{args.depth}-9, batch {BATCH}, best of {args.repeats}; torch default threads {default_threads}")
+    print(f"net 1024-{args.width}x{args.depth}-9, batch {BATCH}, best of {args.repeats}; "
+          f"torch default threads {default_threads}")
     for t, u in upd.items():
         print(f"{f'training [t={t}]':34s} {u:9.1f} updates/s = {u * BATCH:.0f} images/s consumed")
     g = args.images / min(gen)

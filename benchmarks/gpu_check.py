@@ -181,11 +181,12 @@ def main() -> int:
     parser.add_argument("--cpu-dry-run", action="store_true",
                         help="run the script's plumbing on the CPU at tiny sizes (no graphs); for testing the script")
     args = parser.parse_args()
+    ks = [int(k) for k in args.ks.split(",") if k]
     if args.cpu_dry_run:
         torch.set_num_threads(1)
-        out = {"cuda": False, "dry_run": True,
-               "check": check(args.check_width, args.check_updates, torch.device("cpu")),
-               "speed": speed(args.updates, [int(k) for k in args.ks.split(",") if k], 1, torch.device("cpu"), width=64)}
+        cpu = torch.device("cpu")
+        out = {"cuda": False, "dry_run": True, "check": check(args.check_width, args.check_updates, cpu),
+               "speed": speed(args.updates, ks, 1, cpu, width=64)}
         print(json.dumps(out, indent=1))
         return 0 if out["check"]["pass"] else 1
     if not torch.cuda.is_available():
@@ -199,7 +200,7 @@ def main() -> int:
     gpu = torch.device("cuda")
     summary["check"] = check(args.check_width, args.check_updates, gpu)
     print(json.dumps({"check": summary["check"]}), flush=True)
-    summary["speed"] = speed(args.updates, [int(k) for k in args.ks.split(",") if k], args.repeats, gpu)
+    summary["speed"] = speed(args.updates, ks, args.repeats, gpu)
     print(json.dumps(summary, indent=1))
     return 0 if summary["check"]["pass"] else 1
 

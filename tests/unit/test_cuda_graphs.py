@@ -63,7 +63,8 @@ def _check_against_train(configs, model, bookkeeping, data, atol_scale, device_d
 def test_device_step_equals_train_and_freezes_a_diverged_slice_on_cpu(data):
     configs, model, step, streams = _group(data, torch.device("cpu"))
     x, y = prefetch(streams, SMALL["updates"], torch.device("cpu"))
-    assert x.shape == (SMALL["updates"], len(configs), 10, data.n_in) and y.shape == (SMALL["updates"], len(configs), 10)
+    assert x.shape == (SMALL["updates"], len(configs), 10, data.n_in)
+    assert y.shape == (SMALL["updates"], len(configs), 10)
     run(step, x, y)
     book = step.read()
     assert book["updates"] == SMALL["updates"] and book["alive"] == [True, False, True, True]
