@@ -28,11 +28,9 @@ import multiprocessing as mp
 import time
 
 import torch
-from torch import nn
+from baselines import time_glorot, time_naive
 
-from glorot.backprop import sgd_step
 from glorot.batched import BatchedMLP, batched_nll
-from glorot.costs import nll
 from glorot.data import shapeset
 from glorot.nets import MLP
 
@@ -40,7 +38,6 @@ TABLE1 = [("softsign", "standard"), ("softsign", "normalized"), ("tanh", "standa
           ("tanh", "normalized"), ("sigmoid", "standard")]
 LRS = (0.01, 0.03)
 BATCH = 10
-TORCH_ACT = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "softsign": nn.Softsign}
 
 
 def make_configs(n_lrs: int) -> list[tuple[str, str, float, int]]:
@@ -58,47 +55,12 @@ def make_net(cfg, depth: int, width: int) -> MLP:
     return MLP(1024, 9, depth, width, act, init, seed=seed)
 
 
-def naive_twin(net: MLP) -> nn.Sequential:
-    """The textbook nn.Sequential with ``net``'s weights."""
-    mods: list[nn.Module] = []
-    for layer in net.hidden:
-        mods += [nn.Linear(layer.in_features, layer.out_features), TORCH_ACT[net.act.name]()]
-    mods.append(nn.Linear(net.layers[-1].in_features, net.layers[-1].out_features))
-    seq = nn.Sequential(*mods)
-    for dst, src in zip([m for m in seq if isinstance(m, nn.Linear)], net.layers):
-        dst.load_state_dict(src.state_dict())
-    return seq
-
-
 def run_naive(cfgs, data, depth, width) -> float:
-    total = 0.0
-    for cfg, batches in zip(cfgs, data):
-        seq = naive_twin(make_net(cfg, depth, width))
-        opt, loss_fn = torch.optim.SGD(seq.parameters(), lr=cfg[2]), nn.CrossEntropyLoss()
-        start = time.perf_counter()
-        for x, y in batches:
-            opt.zero_grad()
-            loss = loss_fn(seq(x), y)
-            loss.backward()
-            loss.item()
-            opt.step()
-        total += time.perf_counter() - start
-    return total
+    return sum(time_naive(make_net(cfg, depth, width), batches, cfg[2]) for cfg, batches in zip(cfgs, data))
 
 
 def run_glorot(cfgs, data, depth, width) -> float:
-    total = 0.0
-    for cfg, batches in zip(cfgs, data):
-        net = make_net(cfg, depth, width)
-        start = time.perf_counter()
-        with torch.no_grad():
-            for x, y in batches:
-                zs = net.forward_trace(x)
-                loss, grad = nll(zs[-1], y)
-                loss.item()
-                sgd_step(net, zs, grad, cfg[2])
-        total += time.perf_counter() - start
-    return total
+    return sum(time_glorot(make_net(cfg, depth, width), batches, cfg[2]) for cfg, batches in zip(cfgs, data))
 
 
 def run_batched(cfgs, data, depth, width) -> float:

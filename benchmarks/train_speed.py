@@ -18,51 +18,12 @@ import argparse
 import time
 
 import torch
-from torch import nn
+from baselines import time_glorot, time_naive
 
-from glorot.backprop import sgd_step
 from glorot.config import TrainConfig
-from glorot.costs import nll
 from glorot.data import shapeset
 from glorot.nets import MLP
 from glorot.probes import probe
-
-
-def naive_net(net: MLP) -> nn.Sequential:
-    """An nn.Sequential twin of ``net`` (same weights), the textbook way to write it."""
-    mods: list[nn.Module] = []
-    for layer in net.hidden:
-        mods += [nn.Linear(layer.in_features, layer.out_features), nn.Tanh()]
-    mods.append(nn.Linear(net.layers[-1].in_features, net.layers[-1].out_features))
-    seq = nn.Sequential(*mods)
-    linear = [m for m in seq if isinstance(m, nn.Linear)]
-    for dst, src in zip(linear, net.layers):
-        dst.load_state_dict(src.state_dict())
-    return seq
-
-
-def time_naive(net: MLP, batches, lr: float) -> float:
-    seq = naive_net(net)
-    opt, loss_fn = torch.optim.SGD(seq.parameters(), lr=lr), nn.CrossEntropyLoss()
-    start = time.perf_counter()
-    for x, y in batches:
-        opt.zero_grad()
-        loss = loss_fn(seq(x), y)
-        loss.backward()
-        loss.item()
-        opt.step()
-    return time.perf_counter() - start
-
-
-def time_glorot(net: MLP, batches, lr: float) -> float:
-    start = time.perf_counter()
-    with torch.no_grad():
-        for x, y in batches:
-            zs = net.forward_trace(x)
-            loss, grad = nll(zs[-1], y)
-            loss.item()
-            sgd_step(net, zs, grad, lr)
-    return time.perf_counter() - start
 
 
 def main() -> None:

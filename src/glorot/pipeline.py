@@ -17,6 +17,7 @@ from glorot.atomic import atomic_write_text
 from glorot.checkpoint import Checkpointer
 from glorot.config import DATASET_TITLES, TrainConfig
 from glorot.data.sources import load_data
+from glorot.data.store import file_digest
 from glorot.errors import GlorotError
 from glorot.paper import table1_error
 from glorot.study import StudyConfig
@@ -63,18 +64,10 @@ def verify_dvc_output(root: str | Path, out: str, md5: str) -> None:
     present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
     for rel in sorted(set(expected) | present):
         path = folder / rel
-        if rel not in present or rel not in expected or _md5(path) != expected[rel]:
+        if rel not in present or rel not in expected or file_digest(path, "md5") != expected[rel]:
             state = "is missing" if rel not in present else "is not in it" if rel not in expected else "differs"
             raise GlorotError(f"{out}/{rel} {state}: the data differ from the version in dvc.lock ({md5}); "
                               f"run `dvc checkout {out}` or `dvc repro`")
-
-
-def _md5(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def config_key(config: TrainConfig, data_version: str) -> str:

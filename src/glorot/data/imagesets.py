@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from glorot.data.store import MANIFEST_FILE, DATA_FILE, load_split, save_split
+from glorot.data.store import DATA_FILE, MANIFEST_FILE, file_digest, load_split, save_split
 from glorot.errors import GlorotError
 
 SPLITS = ("train", "valid", "test")
@@ -42,13 +42,8 @@ def md5_bytes(data: bytes) -> str:
 
 
 def md5_file(path: str | Path) -> str:
-    """Hex MD5 of a file, read in 1 MiB blocks."""
-    digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
+    """Hex MD5 of a file."""
+    return file_digest(path, "md5")
 
 def note(message: str) -> None:
     """Print a remark that is not the command's result (a warning, a skipped file) to stderr."""

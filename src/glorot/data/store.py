@@ -22,13 +22,10 @@ DATA_FILE = "data.npz"
 MANIFEST_FILE = "manifest.json"
 
 
-def sha256_of(path: Path) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
+def file_digest(path: str | Path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file's bytes (``sha256`` for our manifests, ``md5`` for DVC and publishers)."""
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, algorithm).hexdigest()
 
 
 def save_split(out_dir: str | Path, x: np.ndarray, y: np.ndarray, manifest: dict[str, Any]) -> Path:
@@ -45,7 +42,7 @@ def save_split(out_dir: str | Path, x: np.ndarray, y: np.ndarray, manifest: dict
         out.mkdir(parents=True, exist_ok=True)
         data_path = out / DATA_FILE
         atomic_write(data_path, lambda f: np.savez(f, x=x, y=y))
-        full = dict(manifest, n=int(x.shape[0]), dim=int(x.shape[1]), sha256=sha256_of(data_path))
+        full = dict(manifest, n=int(x.shape[0]), dim=int(x.shape[1]), sha256=file_digest(data_path))
         atomic_write_text(out / MANIFEST_FILE, json.dumps(full, indent=2, sort_keys=True) + "\n")
     except OSError as e:
         raise GlorotError(f"cannot write data split to {out}: {e.strerror or e}") from e
@@ -69,7 +66,7 @@ def load_split(split_dir: str | Path) -> tuple[np.ndarray, np.ndarray, dict[str,
     path = Path(split_dir) / DATA_FILE
     if not path.is_file():
         raise GlorotError(f"missing data file: {path}")
-    if sha256_of(path) != manifest.get("sha256"):
+    if file_digest(path) != manifest.get("sha256"):
         raise GlorotError(f"corrupt data file {path}: checksum differs from {MANIFEST_FILE}")
     with np.load(path) as arrays:
         x, y = arrays["x"], arrays["y"]
