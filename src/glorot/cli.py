@@ -125,7 +125,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     if uri.startswith(("http://", "https://")):
         print(f"the tracking store is a server: open {uri} in a browser")
         return 0
-    print(f"MLflow UI on http://{args.host}:{args.port} for {uri} (Ctrl-C stops it)")
+    print(f"MLflow UI on http://{args.host}:{args.port} for {uri} (Ctrl-C stops it)", flush=True)
     cmd = ["mlflow", "server", "--backend-store-uri", uri, "--host", args.host, "--port", str(args.port),
            "--artifacts-destination", str((root / "mlartifacts").resolve())]
     return subprocess.call(cmd, env=dict(os.environ))
