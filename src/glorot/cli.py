@@ -114,7 +114,6 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    import os
     import subprocess
 
     from glorot.study import load_params
@@ -126,9 +125,9 @@ def cmd_ui(args: argparse.Namespace) -> int:
         print(f"the tracking store is a server: open {uri} in a browser")
         return 0
     print(f"MLflow UI on http://{args.host}:{args.port} for {uri} (Ctrl-C stops it)", flush=True)
-    cmd = ["mlflow", "server", "--backend-store-uri", uri, "--host", args.host, "--port", str(args.port),
-           "--artifacts-destination", str((root / "mlartifacts").resolve())]
-    return subprocess.call(cmd, env=dict(os.environ))
+    cmd = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri, "--host", args.host,
+           "--port", str(args.port), "--artifacts-destination", str((root / "mlartifacts").resolve())]
+    return subprocess.call(cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -138,8 +139,7 @@ def run_configuration(config: TrainConfig, study: str, tracking_uri: str, parent
     except BaseException as e:
         tracker.fail(run_id, f"{type(e).__name__}: {e}")
         raise
-    checkpointer.clear()
-    run_file.unlink()
+    shutil.rmtree(folder, ignore_errors=True)  # the checkpoint, run.json and any temp file of a killed write
     return _summary(run_id, config, resumed=bool(resumable), **result.summary())
 
 
