@@ -103,13 +103,17 @@ def _metric_steps(client, run_id):
 def test_killed_pipeline_run_resumes_the_same_mlflow_run_without_duplicates(server, tmp_path):
     uri, _, _ = server
     client = MlflowClient(uri)
-    subprocess.run(_run_config_cmd("ref", 7, 900, uri, tmp_path / "ref"), check=True, env=env(), capture_output=True)
+    subprocess.run(_run_config_cmd("ref", 7, 1500, uri, tmp_path / "ref"), check=True, env=env(), capture_output=True)
     root = tmp_path / "proj"
-    cmd = _run_config_cmd("faults", 7, 900, uri, root)
+    cmd = _run_config_cmd("faults", 7, 1500, uri, root)
     proc = subprocess.Popen(cmd, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    checkpoint = lambda: list(root.glob("checkpoints/*/checkpoint.pt"))  # noqa: E731
-    _kill_when(proc, lambda: any(p.stat().st_size > 0 for p in checkpoint()) and
-               time.sleep(1.5) is None, "a checkpoint and some training after it")
+
+    def flushed_twice():
+        experiment = client.get_experiment_by_name("glorot-faults")
+        runs = client.search_runs([experiment.experiment_id]) if experiment else []
+        return bool(runs) and int(runs[0].data.tags.get("glorot.flushed_through", -1)) >= 200
+
+    _kill_when(proc, flushed_twice, "two checkpoints")
     run_id = json.loads(next(root.glob("checkpoints/*/run.json")).read_text())["run_id"]
     assert client.get_run(run_id).info.status == "RUNNING"
     out = subprocess.run(cmd, check=True, env=env(), capture_output=True, text=True).stdout
@@ -117,8 +121,8 @@ def test_killed_pipeline_run_resumes_the_same_mlflow_run_without_duplicates(serv
     runs = client.search_runs([client.get_experiment_by_name("glorot-faults").experiment_id])
     assert [r.info.run_id for r in runs] == [run_id]
     steps = _metric_steps(client, run_id)
-    assert steps["valid/error"] == list(range(0, 901, 100))
-    assert steps["L1/act_std"] == list(range(0, 901, 100))
+    assert steps["valid/error"] == list(range(0, 1501, 100))
+    assert steps["L1/act_std"] == list(range(0, 1501, 100))
     assert all(len(s) == len(set(s)) for s in steps.values()), "a metric step was logged twice"
     ref = client.search_runs([client.get_experiment_by_name("glorot-ref").experiment_id])[0]
     done = client.get_run(run_id)
