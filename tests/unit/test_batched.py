@@ -1,16 +1,14 @@
 """Batched training of many configurations: the same numbers as training them one by one."""
 
-import dataclasses
-
 import pytest
 import torch
+from pooled import pooled_data
 
 from glorot.backprop import sgd_step
 from glorot.batched import BatchedMLP, batched_nll, batched_quadratic, group_configs, group_key, train_group
 from glorot.config import build_config
 from glorot.costs import nll, quadratic
-from glorot.data.shapeset import generate
-from glorot.data.sources import EpochStream, load_data
+from glorot.data.sources import load_data
 from glorot.errors import GlorotError
 from glorot.nets import MLP
 from glorot.train import train
@@ -22,24 +20,12 @@ MIXED = [("tanh", "standard", 0.1, 0), ("sigmoid", "normalized", 0.5, 1), ("soft
          ("tanh", "normalized", 0.1, 3), ("relu", "he", 0.02, 4), ("sigmoid", "standard", 0.5, 5)]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # One thread: fast on a shared machine, and the single and batched BLAS calls then do
-    # the same arithmetic (with more threads they split the work differently and round
-    # differently, still well within the tolerances below).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
 def data():
-    # Shapeset's online stream would generate 10,000 fresh images per configuration; a seeded
-    # epoch stream over a fixed pool (the image sets' code path) keeps the tests fast.
-    bundle = load_data(build_config(**SMALL))
-    x, y = generate(1000, seed=77)
-    return dataclasses.replace(bundle, stream_factory=lambda seed, batch: EpochStream(x, y, seed, batch))
+    return pooled_data(SMALL, 1000, seed=77)
 
 
 class RecordingLogger:

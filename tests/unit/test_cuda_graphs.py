@@ -1,15 +1,12 @@
 """The synchronisation-free step (any device) and its CUDA-graph capture (skipped without CUDA)."""
 
-import dataclasses
-
 import pytest
 import torch
+from pooled import pooled_data
 
 from glorot.batched import BatchedMLP
 from glorot.config import build_config
 from glorot.cuda_graphs import DeviceStep, GraphedStep, prefetch, run
-from glorot.data.shapeset import generate
-from glorot.data.sources import EpochStream, load_data
 from glorot.errors import GlorotError
 from glorot.nets import MLP
 from glorot.train import build_net, train
@@ -21,19 +18,12 @@ ROWS = [("tanh", "normalized", 0.1, 0), ("relu", "he", 1e6, 1), ("sigmoid", "sta
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
 def data():
-    bundle = load_data(build_config(**SMALL))
-    x, y = generate(500, seed=78)
-    return dataclasses.replace(bundle, stream_factory=lambda seed, batch: EpochStream(x, y, seed, batch))
+    return pooled_data(SMALL, 500, seed=78)
 
 
 def _group(data, device):
