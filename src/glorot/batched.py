@@ -57,7 +57,7 @@ from glorot.data.sources import DataBundle
 from glorot.errors import GlorotError
 from glorot.nets import MLP
 from glorot.probes import probe
-from glorot.train import Logger, NullLogger, TrainResult, _due, build_net, error_rate, resolve_device
+from glorot.train import Logger, NullLogger, TrainResult, due, build_net, error_rate, resolve_device
 
 #: The fields that must be equal for configurations to share a batched model and one data
 #: bundle: the tensors' shapes (dataset -> inputs and classes, depth, width, batch size),
@@ -359,10 +359,10 @@ def train_group(configs: list[TrainConfig], data: DataBundle, loggers: Sequence[
             for k, s in enumerate(slices):
                 s.result.updates = update
                 s.nll_sum, s.nll_n = s.nll_sum + values[k], s.nll_n + 1
-                if _due(update, s.config.eval_every, s.config.updates):
+                if due(update, s.config.eval_every, s.config.updates):
                     evaluate(s, update, s.nll_sum / s.nll_n)
                     s.nll_sum, s.nll_n = 0.0, 0
-                if _due(update, s.config.probe_every, s.config.updates):
+                if due(update, s.config.probe_every, s.config.updates):
                     diagnose(s, update)
                 if update == s.config.updates:
                     done.append(k)

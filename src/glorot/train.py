@@ -101,7 +101,7 @@ def build_net(config: TrainConfig, data: DataBundle) -> MLP:
                config.activation, config.init, seed=config.seed)
 
 
-def _due(update: int, every: int, last: int) -> bool:
+def due(update: int, every: int, last: int) -> bool:
     """Whether a periodic action falls on ``update``: at the start, every ``every`` updates and at the end."""
     return update == 0 or update == last or (every > 0 and update % every == 0)
 
@@ -181,10 +181,10 @@ def train(config: TrainConfig, data: DataBundle, logger: Logger | None = None, p
             result.updates = update
             nll_sum, nll_n = nll_sum + value, nll_n + 1
             bar.update(1)
-            if _due(update, config.eval_every, config.updates):
+            if due(update, config.eval_every, config.updates):
                 evaluate(update, nll_sum / nll_n)
                 nll_sum, nll_n = 0.0, 0
-            if _due(update, config.probe_every, config.updates):
+            if due(update, config.probe_every, config.updates):
                 diagnose(update)
             if checkpointer and checkpointer.due(update) and update < config.updates:
                 logger.flush()
