@@ -46,6 +46,7 @@ from glorot.data.imagesets import (
     one_line,
     read_file,
     to_network_range,
+    torchvision_download,
     write_dataset,
 )
 from glorot.errors import GlorotError
@@ -190,16 +191,8 @@ def parse_meta(content: bytes, where: str) -> list[str]:
 
 def download(raw: str | Path) -> Path:
     """Download the official archive with torchvision into ``raw`` and return ``raw``."""
-    from torchvision.datasets import CIFAR10
-
-    raw = Path(raw)
-    try:
-        raw.mkdir(parents=True, exist_ok=True)
-        CIFAR10(str(raw), train=True, download=True)
-    except Exception as e:  # noqa: BLE001 - urllib, torchvision and OS errors alike mean "no data"
-        raise GlorotError(f"cannot download CIFAR-10 into {raw}: {one_line(e)} (without network, pass --source "
-                          f"with {ARCHIVE} or its extracted folder {FOLDER})") from None
-    return raw
+    return torchvision_download("CIFAR10", "CIFAR-10", raw,
+                                f"pass --source with {ARCHIVE} or its extracted folder {FOLDER}")
 
 
 def load_official(source: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -63,6 +63,20 @@ def read_file(path: Path, what: str) -> bytes:
         raise GlorotError(f"cannot read {what} {path}: {e.strerror or one_line(e)}") from None
 
 
+def torchvision_download(class_name: str, title: str, raw: str | Path, hint: str) -> Path:
+    """Download the official files of ``torchvision.datasets.<class_name>`` into ``raw``;
+    a one-line error (ending with ``hint``) when that is not possible."""
+    import torchvision.datasets
+
+    raw = Path(raw)
+    try:
+        raw.mkdir(parents=True, exist_ok=True)
+        getattr(torchvision.datasets, class_name)(str(raw), train=True, download=True)
+    except Exception as e:  # noqa: BLE001 - urllib, torchvision and OS errors alike mean "no data"
+        raise GlorotError(f"cannot download {title} into {raw}: {one_line(e)} (without network, {hint})") from None
+    return raw
+
+
 def to_network_range(pixels: np.ndarray) -> np.ndarray:
     """8-bit images (any shape ``N x ...``) as float32 rows ``N x D`` in ``[-1, 1]``."""
     if pixels.dtype != np.uint8:

@@ -43,6 +43,7 @@ from glorot.data.imagesets import (
     one_line,
     read_file,
     to_network_range,
+    torchvision_download,
     write_dataset,
 )
 from glorot.errors import GlorotError
@@ -174,16 +175,8 @@ def load_official(source: str | Path, warn=note) -> tuple[dict[str, np.ndarray],
 
 def download(raw: str | Path) -> Path:
     """Download the four official files with torchvision into ``raw`` and return their folder."""
-    from torchvision.datasets import MNIST
-
-    raw = Path(raw)
-    try:
-        raw.mkdir(parents=True, exist_ok=True)
-        MNIST(str(raw), train=True, download=True)
-    except Exception as e:  # noqa: BLE001 - urllib, torchvision and OS errors alike mean "no data"
-        raise GlorotError(f"cannot download MNIST into {raw}: {one_line(e)} (without network, pass --source DIR "
-                          f"holding the four official files)") from None
-    return raw / TORCHVISION_FOLDER
+    return torchvision_download("MNIST", "MNIST", raw, "pass --source DIR holding the four official files") \
+        / TORCHVISION_FOLDER
 
 
 def build(out: str | Path, source: str | Path | None = None, *, download_to: str | Path | None = None,
