@@ -9,7 +9,14 @@
    largest difference of any weight from the CPU's, relative to that tensor's largest
    weight, over the slices that completed, and whether every slice diverged (or not) at
    the same update as on the CPU.
-2. Speed on the ``1024-1000x5-9`` net at batch 10 (random batches already on the GPU):
+2. The pipeline's trainer: :func:`glorot.group_training.train_group` as a sweep runs it on
+   the device (sync-free loop, CUDA graph, batches prefetched), on the same six
+   configurations with evaluations and probes, against :func:`glorot.train.train` on the
+   CPU per configuration: same status and divergence update, curves within one example
+   of the evaluation sets, weights within 1e-3. Then its end-to-end speed at the paper's
+   width, K configurations, on a pre-generated Shapeset pool and on the online Shapeset
+   stream (which shows what the CPU generator allows).
+3. Speed on the ``1024-1000x5-9`` net at batch 10 (random batches already on the GPU):
    single configuration, updates/s, eager with ``loss.item()`` after every update (what
    :func:`glorot.train.train` does) vs eager without it vs graph; and batched
    configuration-updates/s for K = 5, 20, 100, eager vs graph. Ratios are against the
@@ -20,11 +27,13 @@ On a machine without CUDA it prints ``no CUDA, skipped`` and a JSON line saying 
 Exit status 1 if the correctness check fails.
 
     python benchmarks/gpu_check.py [--check-width 256] [--check-updates 300] [--updates 200] [--ks 5,20,100]
+                                   [--trainer-k 20] [--trainer-updates 1000]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
@@ -34,10 +43,14 @@ import torch
 
 from glorot.backprop import sgd_step
 from glorot.batched import BatchedMLP
+from glorot.config import build_config
 from glorot.costs import nll
 from glorot.cuda_graphs import DeviceStep, GraphedStep, run
 from glorot.data import shapeset
+from glorot.data.sources import EpochStream, load_data
+from glorot.group_training import train_group
 from glorot.nets import MLP
+from glorot.train import train
 
 CHECK = [("softsign", "standard", 0.01), ("softsign", "normalized", 0.01), ("tanh", "standard", 0.01),
          ("tanh", "normalized", 0.01), ("sigmoid", "standard", 0.1), ("relu", "he", 1e6)]
@@ -100,6 +113,51 @@ def check(width: int, updates: int, gpu: torch.device) -> dict:
         out[mode] = {"max_rel_diff": _max_rel_diff(nets, refs, completed),
                      "same_divergence": book["diverged_at"] == ref_div}
     out["pass"] = all(out[m]["max_rel_diff"] <= 1e-3 and out[m]["same_divergence"] for m in modes)
+    return out
+
+
+def _pooled(settings: dict, n: int):
+    """Shapeset data whose training batches come from a pre-generated pool of ``n`` images."""
+    bundle = load_data(build_config(**settings))
+    x, y = shapeset.generate(n, seed=99)
+    return dataclasses.replace(bundle, stream_factory=lambda seed, batch: EpochStream(x, y, seed, batch))
+
+
+def trainer_check(width: int, updates: int, device: torch.device) -> dict:
+    """train_group on ``device`` (the sweep's path there) against train() on the CPU."""
+    settings = dict(depth=5, width=width, updates=updates, eval_every=max(1, updates // 3),
+                    probe_every=max(1, updates // 2), probe_size=100, valid_size=1000, test_size=1000, device="cpu")
+    data = _pooled(settings, 5000)
+    configs = [build_config(**dict(settings, activation=a, init=i, lr=lr, seed=k))
+               for k, (a, i, lr) in enumerate(CHECK)]
+    on_device = train_group([c.model_copy(update={"device": device.type}) for c in configs], data,
+                            sync_free=True)
+    out = {"width": width, "updates": updates, "configs": []}
+    for config, (net, res) in zip(configs, on_device):
+        ref_net, ref = train(config, data, progress=False)
+        row = {"status": [res.status, ref.status], "diverged_at": [res.diverged_at, ref.diverged_at],
+               "curve_updates_equal": [c["update"] for c in res.curve] == [c["update"] for c in ref.curve],
+               "max_valid_error_diff": max((abs(a["valid/error"] - b["valid/error"])
+                                            for a, b in zip(res.curve, ref.curve)), default=0.0)}
+        row["max_rel_diff"] = _max_rel_diff([net], [ref_net], [ref.status == "completed"])
+        row["pass"] = (res.status == ref.status and res.diverged_at == ref.diverged_at and row["curve_updates_equal"]
+                       and row["max_valid_error_diff"] <= 1 / 1000 + 1e-12 and row["max_rel_diff"] <= 1e-3)
+        out["configs"].append(row)
+    out["pass"] = all(r["pass"] for r in out["configs"])
+    return out
+
+
+def trainer_speed(width: int, updates: int, k: int, device: torch.device) -> dict:
+    """End-to-end configuration-updates/s of train_group (evaluations at the start and the end,
+    probes too), on a pre-generated pool and on the online Shapeset stream."""
+    settings = dict(depth=5, width=width, updates=updates, eval_every=updates, probe_every=0, probe_size=100,
+                    valid_size=1000, test_size=1000, device=device.type)
+    configs = [build_config(**dict(settings, activation=CHECK[i % 5][0], init=CHECK[i % 5][1], lr=1e-3, seed=i))
+               for i in range(k)]
+    out = {"width": width, "updates": updates, "k": k}
+    for name, data in (("pool", _pooled(settings, 20000)), ("online_shapeset", load_data(configs[0]))):
+        seconds = _timed(lambda: train_group(configs, data, sync_free=True), device)
+        out[f"{name}_cfg_updates_per_s"] = round(k * updates / seconds, 1)
     return out
 
 
@@ -178,6 +236,8 @@ def main() -> int:
     parser.add_argument("--updates", type=int, default=200, help="updates per timing")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--ks", default="5,20,100", help="batched group sizes to time")
+    parser.add_argument("--trainer-k", type=int, default=20, help="configurations in the trainer's speed run")
+    parser.add_argument("--trainer-updates", type=int, default=1000, help="updates of the trainer's speed run")
     parser.add_argument("--cpu-dry-run", action="store_true",
                         help="run the script's plumbing on the CPU at tiny sizes (no graphs); for testing the script")
     args = parser.parse_args()
@@ -186,9 +246,11 @@ def main() -> int:
         torch.set_num_threads(1)
         cpu = torch.device("cpu")
         out = {"cuda": False, "dry_run": True, "check": check(args.check_width, args.check_updates, cpu),
+               "trainer_check": trainer_check(args.check_width, args.check_updates, cpu),
+               "trainer_speed": trainer_speed(64, args.trainer_updates, args.trainer_k, cpu),
                "speed": speed(args.updates, ks, 1, cpu, width=64)}
         print(json.dumps(out, indent=1))
-        return 0 if out["check"]["pass"] else 1
+        return 0 if out["check"]["pass"] and out["trainer_check"]["pass"] else 1
     if not torch.cuda.is_available():
         print("no CUDA, skipped")
         print(json.dumps({"cuda": False, "skipped": "no CUDA"}))
@@ -200,9 +262,13 @@ def main() -> int:
     gpu = torch.device("cuda")
     summary["check"] = check(args.check_width, args.check_updates, gpu)
     print(json.dumps({"check": summary["check"]}), flush=True)
+    summary["trainer_check"] = trainer_check(args.check_width, args.check_updates, gpu)
+    print(json.dumps({"trainer_check": summary["trainer_check"]}), flush=True)
     summary["speed"] = speed(args.updates, ks, args.repeats, gpu)
+    print(json.dumps({"speed": summary["speed"]}), flush=True)
+    summary["trainer_speed"] = trainer_speed(1000, args.trainer_updates, args.trainer_k, gpu)
     print(json.dumps(summary, indent=1))
-    return 0 if summary["check"]["pass"] else 1
+    return 0 if summary["check"]["pass"] and summary["trainer_check"]["pass"] else 1
 
 
 if __name__ == "__main__":

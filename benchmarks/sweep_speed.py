@@ -12,6 +12,9 @@ its own pre-generated Shapeset batches (generation is outside the timings; see
                 (the 5 networks x a grid of 2 learning rates)
 * (d) 2 procs:  (b) in 2 processes at once, torch.set_num_threads(1) each; each process
                 trains all 5 networks, so the machine runs a sweep of 10 configurations
+* (e) planned:  what ``flows/sweep.py`` does with ``study.group: auto``: the 10 configurations
+                of (c) cut into groups of the size :mod:`glorot.grouping` measures fastest,
+                the groups trained by as many threads as cores, 1 torch thread each
 
 (a)-(c) run at torch's default thread count and at 1 thread (``[t=N]`` in the output).
 Repeats are interleaved (a, b, c, d, a, b, ...) and the fastest of each is kept, since the
@@ -25,13 +28,17 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import torch
 from baselines import time_glorot, time_naive
 
 from glorot.batched import BatchedMLP, batched_nll
+from glorot.config import build_config
 from glorot.data import shapeset
+from glorot.grouping import choose_group_size
 from glorot.nets import MLP
 
 TABLE1 = [("softsign", "standard"), ("softsign", "normalized"), ("tanh", "standard"),
@@ -77,6 +84,16 @@ def run_batched(cfgs, data, depth, width) -> float:
             loss, grad = batched_nll(zs[-1], y)
             loss.tolist()
             model.sgd_step(zs, grad, lr)
+    return time.perf_counter() - start
+
+
+def run_planned(cfgs, data, depth, width, size: int, workers: int) -> float:
+    """(e): groups of ``size`` configurations, ``workers`` groups at once (1 torch thread each)."""
+    groups = [range(a, min(a + size, len(cfgs))) for a in range(0, len(cfgs), size)]
+    train = run_glorot if size == 1 else run_batched
+    start = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(lambda g: train([cfgs[k] for k in g], [data[k] for k in g], depth, width), groups))
     return time.perf_counter() - start
 
 
@@ -148,6 +165,14 @@ def main() -> None:
         methods[f"(b) glorot, sequential [t={t}]"] = (t, run_glorot, cfg5, data5)
         methods[f"(c) batched K=5 [t={t}]"] = (t, run_batched, cfg5, data5)
         methods[f"(c) batched K=10 (lr grid) [t={t}]"] = (t, run_batched, cfg10, data10)
+    cores = os.cpu_count() or 1
+    torch.set_num_threads(1)
+    size, measured = choose_group_size(build_config(width=w, depth=d, device="cpu"), 1024, 9, len(cfg10), cores)
+    torch.set_num_threads(default_threads)
+    print("glorot.grouping measured (configuration-updates/s, " f"{cores} groups at once): "
+          + ", ".join(f"K={k}: {r:.0f}" for k, r in measured.items()) + f" -> groups of {size}")
+    planned = f"(e) planned: groups of {size}, {cores} at once x 1 thread"
+    methods[planned] = (1, lambda c, dt, dd, ww: run_planned(c, dt, dd, ww, size, cores), cfg10, data10)
     pair = None if args.no_processes else ProcessPair(d, w, u)
     times: dict[str, list[float]] = {name: [] for name in methods}
     counts = {name: len(m[2]) * u for name, m in methods.items()}
@@ -175,9 +200,9 @@ def main() -> None:
     flops = update_flops(d, w)
     print(f"net 1024-{w}x{d}-9, batch {BATCH}, {u} updates per configuration, best of {args.repeats}; "
           f"torch default threads {default_threads}; {flops / 1e6:.0f} MFLOP per update")
-    print(f"{'':40s} {'cfg-upd/s':>10s} {'GFLOP/s':>8s} {'vs (a)':>7s} {'vs (a) t=1':>10s}")
+    print(f"{'':48s} {'cfg-upd/s':>10s} {'GFLOP/s':>8s} {'vs (a)':>7s} {'vs (a) t=1':>10s}")
     for name, r in rate.items():
-        print(f"{name:40s} {r:10.1f} {r * flops / 1e9:8.1f} {r / base:6.2f}x {r / base1:9.2f}x")
+        print(f"{name:48s} {r:10.1f} {r * flops / 1e9:8.1f} {r / base:6.2f}x {r / base1:9.2f}x")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
 
 Two deployments, both on ``--pool``:
 
-* ``glorot-train-config/train-config``: one configuration per flow run, what
+* ``glorot-train-config/train-config``: one group of configurations per flow run, what
   ``python flows/sweep.py --deployment glorot-train-config/train-config`` fans out to;
 * ``glorot-sweep/nightly``: the sweep of ``--study`` on a cron schedule (default every day
   at 02:00 UTC), itself fanning out to ``train-config``.
@@ -100,7 +100,7 @@ def deploy(pool: str, source: str, cron: str, study: str) -> list[str]:
     train = flow.from_source(source=source, entrypoint=f"{ENTRYPOINT}:train_config")
     train.deploy(name=TRAIN_NAME, work_pool_name=pool, build=False, push=False, print_next_steps=False,
                  ignore_warnings=True, tags=["glorot"],
-                 description="One configuration of a study: trained and recorded as an MLflow child run.")
+                 description="A group of configurations of a study (one batched model, or one alone): each trained and recorded as an MLflow child run.")
     sweep = flow.from_source(source=source, entrypoint=f"{ENTRYPOINT}:sweep")
     sweep.deploy(name=SWEEP_NAME, work_pool_name=pool, build=False, push=False, print_next_steps=False,
                  ignore_warnings=True, tags=["glorot"], cron=cron,

@@ -28,7 +28,9 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from glorot.config import TrainConfig
 from glorot.errors import GlorotError
-from glorot.pipeline import (dvc_data_version, format_rows, git_commit, require_data, run_configuration,
+from glorot.data.sources import load_data
+from glorot.grouping import plan_groups
+from glorot.pipeline import (dvc_data_version, format_rows, git_commit, require_data, run_configurations,
                              sweep_key, sweep_rows, write_summary)
 from glorot.study import StudyConfig, load_params
 from glorot.tracking import Tracker, resolve_uri
@@ -41,23 +43,43 @@ def _label(config: TrainConfig) -> str:
     return f"{config.paper_cell} d{config.depth} w{config.width} lr={config.lr:g} s{config.seed}"
 
 
+def _group_label(configs: list[TrainConfig]) -> str:
+    return _label(configs[0]) + (f" (+{len(configs) - 1} batched)" if len(configs) > 1 else "")
+
+
+def set_threads(threads: int | None) -> None:
+    """Set torch's threads per process deliberately (``None``: leave torch's default).
+
+    A configuration's numbers depend on the thread count (products split their sums
+    differently), so the count is recorded on every MLflow run (tag ``torch_threads``).
+    """
+    if threads is not None:
+        if threads < 1:
+            raise GlorotError(f"invalid threads: must be >= 1 (got {threads})")
+        torch.set_num_threads(threads)
+
+
 @task(retries=2, retry_delay_seconds=10, task_run_name="{label}")
-def train_task(config: dict, study: str, tracking_uri: str, parent_id: str | None, root: str,
-               data_dir: str, label: str) -> dict:
-    """Train one configuration and record it in MLflow (retried on transient failures)."""
-    return run_configuration(TrainConfig(**config), study, tracking_uri, parent_id, root, data_dir)
+def train_task(configs: list[dict], study: str, tracking_uri: str, parent_id: str | None, root: str,
+               data_dir: str, label: str) -> list[dict]:
+    """Train a group of configurations (one batched model, or one alone) and record each in
+    MLflow (retried on transient failures; finished members are skipped on a retry)."""
+    return run_configurations([TrainConfig(**c) for c in configs], study, tracking_uri, parent_id, root, data_dir)
 
 
-@flow(name="glorot-train-config", flow_run_name="{study}: {config[activation]}/{config[init]} lr={config[lr]}")
-def train_config(config: dict, study: str, tracking_uri: str, parent_id: str | None = None,
-                 root: str = str(ROOT), data_dir: str = "data") -> dict:
-    """One configuration as its own flow: what the ``train-config`` deployment runs on a worker."""
-    return train_task(config, study, tracking_uri, parent_id, root, data_dir, _label(TrainConfig(**config)))
+@flow(name="glorot-train-config", flow_run_name="{study}: {label}")
+def train_config(configs: list[dict], study: str, tracking_uri: str, parent_id: str | None = None,
+                 root: str = str(ROOT), data_dir: str = "data", label: str = "configurations",
+                 threads: int | None = None) -> list[dict]:
+    """A group of configurations as its own flow: what the ``train-config`` deployment runs on a worker."""
+    set_threads(threads)
+    return train_task(configs, study, tracking_uri, parent_id, root, data_dir,
+                      _group_label([TrainConfig(**c) for c in configs]))
 
 
 @task(retries=1, retry_delay_seconds=10, task_run_name="remote {label}")
 def remote_task(deployment: str, parameters: dict, label: str) -> dict:
-    """Run one configuration as a flow run of ``deployment`` on its work pool and wait for it."""
+    """Run one group of configurations as a flow run of ``deployment`` on its work pool and wait for it."""
     run = run_deployment(deployment, parameters=parameters, timeout=None, poll_interval=2)
     if not run.state or not run.state.is_completed():
         raise RuntimeError(f"flow run {run.name} of {deployment} ended {run.state.name if run.state else 'unknown'}")
@@ -76,12 +98,17 @@ def prepare(study_name: str | None, params_file: str = "params.yaml") -> tuple[S
 
 @flow(name="glorot-sweep", task_runner=ThreadPoolTaskRunner(max_workers=os.cpu_count()))
 def sweep(study: str | None = None, params_file: str = "params.yaml", deployment: str | None = None,
-          summary_path: str | None = None, fresh: bool = False) -> dict:
+          summary_path: str | None = None, fresh: bool = False, concurrency: int | None = None) -> dict:
     """Train every configuration of ``study``; register the best model per data set; write a summary.
 
     Rerunning the same sweep (same study settings, data versions and code) continues its
     MLflow parent run: finished configurations are skipped, interrupted ones resume from
     their checkpoints, failed ones are retried. ``fresh`` starts a new parent run instead.
+
+    Compatible configurations are trained as batched groups of the study's ``group`` size
+    (``auto``: the size measured fastest here, :mod:`glorot.grouping`). ``concurrency``
+    is how many groups train at once (the task runner's workers, default: the number of
+    cores); each gets ``cores // concurrency`` torch threads.
     """
     logger = get_run_logger()
     spec, uri, data_dir = prepare(study, params_file)
@@ -96,23 +123,43 @@ def sweep(study: str | None = None, params_file: str = "params.yaml", deployment
         parent_id = tracker.start_parent({"git_commit": commit, "n_configs": str(len(configs)),
                                           "glorot.sweep_key": key})
     logger.info("study %s: %d configurations, MLflow parent run %s at %s", spec.name, len(configs), parent_id, uri)
+    cores = os.cpu_count() or 1
+    parallel = concurrency or cores
+    set_threads(max(1, cores // parallel))
+    group = spec.group
+    if deployment and group == "auto":
+        group = 1
+        logger.info("study.group is `auto`, but the group size can only be measured where training runs: "
+                    "with a deployment each configuration is its own flow run; set study.group to batch them")
+    bundles: dict[str, tuple[int, int]] = {}
+
+    def shape(config: TrainConfig) -> tuple[int, int]:
+        if config.dataset not in bundles:
+            bundle = load_data(config, ROOT / data_dir)
+            bundles[config.dataset] = (bundle.n_in, bundle.n_classes)
+        return bundles[config.dataset]
+
+    groups = plan_groups(configs, group, shape, parallel, logger.info)
+    logger.info("%d configurations in %d groups, %d at once, %d torch thread(s) each", len(configs), len(groups),
+                parallel, torch.get_num_threads())
     progress = create_progress_artifact(0.0, key=f"glorot-{spec.name.replace('_', '-')}-progress",
                                         description=f"configurations of study {spec.name} finished")
-    futures = []
-    for config in configs:
-        label = _label(config)
+    futures = {}
+    for members in groups:
+        label, dumped = _group_label(members), [c.model_dump() for c in members]
         if deployment:
-            parameters = {"config": config.model_dump(), "study": spec.name, "tracking_uri": uri,
-                          "parent_id": parent_id, "root": str(ROOT), "data_dir": data_dir}
-            futures.append(remote_task.submit(deployment, parameters, label))
+            parameters = {"configs": dumped, "study": spec.name, "tracking_uri": uri, "parent_id": parent_id,
+                          "root": str(ROOT), "data_dir": data_dir, "label": label}
+            future = remote_task.submit(deployment, parameters, label)
         else:
-            futures.append(train_task.submit(config.model_dump(), spec.name, uri, parent_id, str(ROOT),
-                                             data_dir, label))
-    failed = 0
-    for done, future in enumerate(as_completed(futures), 1):
+            future = train_task.submit(dumped, spec.name, uri, parent_id, str(ROOT), data_dir, label)
+        futures[future] = len(members)
+    failed, done = 0, 0
+    for future in as_completed(futures):
         if future.state.is_failed():
-            failed += 1
-        update_progress_artifact(progress, 100.0 * done / len(futures))
+            failed += futures[future]
+        done += futures[future]
+        update_progress_artifact(progress, 100.0 * done / len(configs))
     registered = tracker.register_best(parent_id)
     rows = sweep_rows(tracker, parent_id)
     tracker.client.set_terminated(parent_id, "FAILED" if failed else "FINISHED")
@@ -120,7 +167,8 @@ def sweep(study: str | None = None, params_file: str = "params.yaml", deployment
                          rows, registered)
     logger.info("summary written to %s; registered models: %s", path, registered or "none")
     if failed:
-        raise RuntimeError(f"{failed} of {len(futures)} configurations failed; see the MLflow parent run {parent_id}")
+        raise RuntimeError(f"{failed} of {len(configs)} configurations failed (counting every member of a failed "
+                           f"group); see the MLflow parent run {parent_id}")
     return {"parent_run_id": parent_id, "rows": rows, "registered": registered}
 
 
@@ -129,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--study", help="study of params.yaml (default: its `study` field)")
     parser.add_argument("--params", default="params.yaml", help="parameters file, relative to the project")
     parser.add_argument("--concurrency", type=int, default=os.cpu_count(),
-                        help="configurations trained at once locally (default: the number of cores)")
+                        help="groups of configurations trained at once locally (default: the number of cores)")
     parser.add_argument("--deployment", help=f"fan out to this deployment's work pool, e.g. {TRAIN_DEPLOYMENT}")
     parser.add_argument("--summary", help="summary JSON path (default: results/<study>/summary.json)")
     parser.add_argument("--fresh", action="store_true", help="start a new sweep instead of continuing this one")
@@ -138,10 +186,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.concurrency < 1:
             raise GlorotError(f"invalid concurrency: must be >= 1 (got {args.concurrency})")
         prepare(args.study, args.params)
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // args.concurrency))
         result = sweep.with_options(task_runner=ThreadPoolTaskRunner(max_workers=args.concurrency))(
             study=args.study, params_file=args.params, deployment=args.deployment, summary_path=args.summary,
-            fresh=args.fresh)
+            fresh=args.fresh, concurrency=args.concurrency)
     except GlorotError as e:
         print(f"glorot: error: {e}", file=sys.stderr)
         return 2

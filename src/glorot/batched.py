@@ -27,37 +27,25 @@ activation is applied once, in place, to a contiguous view ``S[a:b]`` (no gather
 scatter copies). The element-wise work is ~0.1% of an update's arithmetic at width 1000,
 so mixing activations costs nothing measurable (see ``docs/performance.md``).
 
-A slice whose cost becomes NaN or infinite stops, as in :func:`glorot.train.train`: the
-divergent update is not applied, the slice reports ``diverged`` and its ``diverged_at``,
-and it is *removed* from the stacked tensors (the others are compacted and redo that
-update without it). Removing it, rather than setting its learning rate to 0, keeps its
-NaN/inf activations from reaching the others' arithmetic through 0 * inf = NaN and stops
-spending work on it. A slice that reaches its own ``updates`` leaves the group likewise.
-
-Each slice is also an ordinary :class:`~glorot.nets.MLP` whose parameters are *views* of
-the stacked tensors, so evaluation (:func:`glorot.train.error_rate`) and diagnostics
-(:func:`glorot.probes.probe`) read the current weights with no copy. The returned nets own
-their weights (the views are copied out when a slice leaves the group).
+Training a group, with each configuration's own schedule, divergence, checkpoints and
+logger, is :func:`glorot.group_training.train_group`. Each slice is also an ordinary
+:class:`~glorot.nets.MLP` whose parameters are *views* of the stacked tensors, so
+evaluation (:func:`glorot.train.error_rate`) and diagnostics (:func:`glorot.probes.probe`)
+read the current weights with no copy; :meth:`BatchedMLP.release` drops slices from the
+stack (a slice that diverged or finished), giving their nets their own weights.
 """
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Sequence
 from typing import Callable
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from glorot.config import TrainConfig
-from glorot.data.sources import DataBundle
 from glorot.errors import GlorotError
 from glorot.nets import MLP
-from glorot.probes import probe
-from glorot.train import Logger, NullLogger, TrainResult, due, build_net, error_rate, resolve_device
 
 #: The fields that must be equal for configurations to share a batched model and one data
 #: bundle: the tensors' shapes (dataset -> inputs and classes, depth, width, batch size),
@@ -254,127 +242,3 @@ def batched_quadratic(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tens
 
 
 BATCHED_COSTS = {"nll": batched_nll, "quadratic": batched_quadratic}
-
-
-class _Slice:
-    """The bookkeeping of one configuration while its group trains."""
-
-    def __init__(self, index: int, config: TrainConfig, net: MLP, data: DataBundle, logger: Logger,
-                 device: torch.device) -> None:
-        self.index, self.config, self.net, self.logger = index, config, net, logger
-        self.stream = data.train_stream(config.seed, config.batch_size)
-        self.probe_x = data.test.x[:config.probe_size].to(device)
-        self.probe_y = data.test.y[:config.probe_size].to(device)
-        self.result = TrainResult("completed", 0, None, math.nan, math.nan)
-        self.nll_sum, self.nll_n = 0.0, 0
-
-
-def train_group(configs: list[TrainConfig], data: DataBundle, loggers: Sequence[Logger | None] | None = None,
-                progress: bool = False) -> list[tuple[MLP, TrainResult]]:
-    """Train ``configs`` (one :func:`group_key`) together; the same results as
-    :func:`glorot.train.train` on each, up to float rounding, in the order given.
-
-    Each configuration keeps its own schedule: evaluation every ``eval_every`` updates and
-    diagnostics every ``probe_every`` (and at the start and end), reported to its own
-    logger; ``updates`` may differ (a slice that is done leaves the group). A slice that
-    diverges stops as in :func:`glorot.train.train` and leaves the others untouched.
-    ``TrainResult.seconds`` is the group's wall time until that slice left it.
-    """
-    if not configs:
-        return []
-    keys = {group_key(c) for c in configs}
-    if len(keys) != 1:
-        raise GlorotError(f"train_group needs configurations with one group_key ({', '.join(GROUP_FIELDS)}); "
-                          f"got {len(keys)} different ones: use group_configs")
-    loggers = list(loggers) if loggers is not None else [None] * len(configs)
-    if len(loggers) != len(configs):
-        raise GlorotError(f"train_group got {len(loggers)} loggers for {len(configs)} configurations")
-    device = resolve_device(configs[0].device)
-    cost = BATCHED_COSTS[configs[0].cost]
-
-    # Order the slices by activation, then rate (stable): each activation is one contiguous
-    # view, and each rate within it one update call.
-    order = sorted(range(len(configs)), key=lambda k: (configs[k].activation, configs[k].lr))
-    slices = [_Slice(k, configs[k], build_net(configs[k], data).to(device), data, loggers[k] or NullLogger(), device)
-              for k in order]
-    model = BatchedMLP([s.net for s in slices])
-    bar = tqdm(total=sum(c.updates for c in configs), disable=not progress, unit="upd", dynamic_ncols=True)
-
-    def evaluate(s: _Slice, update: int, train_nll: float) -> None:
-        point = {"update": update, "train/nll": train_nll,
-                 "valid/error": error_rate(s.net, data.valid, device),
-                 "test/error": error_rate(s.net, data.test, device)}
-        s.result.curve.append(point)
-        s.logger.log_metrics({k: v for k, v in point.items() if k != "update" and not math.isnan(v)}, update)
-
-    def diagnose(s: _Slice, update: int) -> None:
-        record = probe(s.net, s.probe_x, s.probe_y, update, s.config.cost, s.config.jac_examples)
-        s.result.probes.append(record)
-        s.logger.log_probe(record)
-
-    start = time.perf_counter()
-    finished: list[_Slice] = []
-
-    def leave(keep: list[int]) -> None:
-        nonlocal slices
-        model.release(keep)
-        now = time.perf_counter() - start
-        for k, s in enumerate(slices):
-            if k not in keep:
-                s.result.seconds = now
-                finished.append(s)
-        slices = [slices[k] for k in keep]
-
-    for s in slices:
-        evaluate(s, 0, math.nan)
-        diagnose(s, 0)
-    leave([k for k, s in enumerate(slices) if s.config.updates > 0])
-    update = 0
-    with torch.no_grad():
-        while slices:
-            update += 1
-            batches = [next(s.stream) for s in slices]
-            x = torch.from_numpy(np.stack([b[0] for b in batches])).to(device)
-            y = torch.from_numpy(np.stack([b[1] for b in batches])).to(device)
-            while True:
-                zs = model.forward_trace(x)
-                loss, grad_logits = cost(zs[-1], y)
-                values = loss.tolist()
-                bad = [k for k, v in enumerate(values) if not math.isfinite(v)]
-                if not bad:
-                    break
-                for k in bad:
-                    s = slices[k]
-                    s.result.status, s.result.diverged_at = "diverged", update
-                    s.logger.log_metrics({"diverged_at": float(update)}, update)
-                keep = [k for k in range(len(slices)) if k not in bad]
-                leave(keep)
-                if not slices:
-                    break
-                x, y = x[keep], y[keep]
-            if not slices:
-                break
-            model.sgd_step(zs, grad_logits, [s.config.lr for s in slices])
-            done = []
-            for k, s in enumerate(slices):
-                s.result.updates = update
-                s.nll_sum, s.nll_n = s.nll_sum + values[k], s.nll_n + 1
-                if due(update, s.config.eval_every, s.config.updates):
-                    evaluate(s, update, s.nll_sum / s.nll_n)
-                    s.nll_sum, s.nll_n = 0.0, 0
-                if due(update, s.config.probe_every, s.config.updates):
-                    diagnose(s, update)
-                if update == s.config.updates:
-                    done.append(k)
-            bar.update(len(slices))
-            if done:
-                leave([k for k in range(len(slices)) if k not in done])
-    bar.close()
-    for s in finished:
-        s.result.valid_error = error_rate(s.net, data.valid, device)
-        s.result.test_error = error_rate(s.net, data.test, device)
-        flush = getattr(s.logger, "flush", None)
-        if flush is not None:
-            flush()
-    by_index = {s.index: (s.net, s.result) for s in finished}
-    return [by_index[k] for k in range(len(configs))]

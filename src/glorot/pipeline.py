@@ -10,11 +10,15 @@ import json
 import math
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
+import torch
 import yaml
 
 from glorot.atomic import atomic_write_text
+from glorot.batched import group_key
+from glorot.group_training import train_group
 from glorot.checkpoint import Checkpointer
 from glorot.config import DATASET_TITLES, TrainConfig
 from glorot.data.sources import load_data
@@ -23,7 +27,7 @@ from glorot.errors import GlorotError
 from glorot.paper import table1_error
 from glorot.study import StudyConfig
 from glorot.tracking import MlflowLogger, Tracker
-from glorot.train import train
+from glorot.train import resolve_device, train
 
 
 def git_commit(root: str | Path = ".") -> str:
@@ -87,60 +91,109 @@ def _summary(run_id: str, config: TrainConfig, **fields) -> dict:
     return {"run_id": run_id, "paper_cell": config.paper_cell, **fields}
 
 
+@dataclass
+class _Member:
+    """A configuration of a group that is to be trained: its MLflow run and checkpoint folder."""
+
+    index: int
+    config: TrainConfig
+    run_id: str
+    folder: Path
+    resumed: bool
+
+
+def run_configurations(configs: list[TrainConfig], study: str, tracking_uri: str, parent_id: str | None = None,
+                       root: str | Path = ".", data_dir: str | None = "data", checkpoint_every: int | None = None,
+                       max_attempts: int = 3) -> list[dict]:
+    """Train ``configs`` on their prepared data and record each as a child run; returns their summaries.
+
+    The configurations must share a :func:`glorot.batched.group_key`; those left to train
+    are trained together by :func:`glorot.group_training.train_group` (on a CPU, one left
+    is trained alone by :func:`glorot.train.train`), with the same numbers either way.
+
+    Idempotent, per configuration: one (same settings, same data version) that already
+    finished under ``parent_id`` is skipped; one whose process died resumes from its
+    checkpoint in ``<root>/checkpoints/<key>/`` and continues the same MLflow run; a failed
+    one is retried until it has been tried ``max_attempts`` times, then left out (the others
+    still train) and reported in the error raised at the end.
+    """
+    if not configs:
+        return []
+    if len({group_key(c) for c in configs}) != 1:
+        raise GlorotError("run_configurations needs configurations of one group (see glorot.batched.group_key)")
+    dataset = configs[0].dataset
+    dvc_version = dvc_data_version(root, data_dir, dataset) if data_dir else None
+    if dvc_version:
+        verify_dvc_output(root, f"{data_dir}/{dataset}", dvc_version)
+    data = load_data(configs[0], Path(root) / data_dir if data_dir else None)
+    version = dvc_version or data.version
+    tracker = Tracker(tracking_uri, study, root)
+    summaries: list[dict | None] = [None] * len(configs)
+    members: list[_Member] = []
+    given_up: list[str] = []
+    for index, config in enumerate(configs):
+        key = config_key(config, version)
+        previous = tracker.runs_with_key(parent_id, key)
+        finished = [r for r in previous if r.info.status == "FINISHED" and r.data.tags.get("status") != "failed"]
+        if finished:
+            run = finished[0]
+            summaries[index] = _summary(run.info.run_id, config, status=run.data.tags.get("status"), skipped=True)
+            continue
+        attempts = sum(int(r.data.tags.get("glorot.attempts", 1)) for r in previous)
+        if attempts >= max_attempts:
+            given_up.append(f"{config.paper_cell} (key {key}) was tried {attempts} times without finishing; "
+                            f"not retried (see its runs in MLflow, or start a fresh sweep)")
+            continue
+        folder = Path(root) / "checkpoints" / key
+        run_file = folder / "run.json"
+        resumable = json.loads(run_file.read_text())["run_id"] if run_file.is_file() else None
+        if resumable in {r.info.run_id for r in previous}:
+            tracker.reopen(resumable)
+            run_id = resumable
+        else:
+            run_id = tracker.start_child(parent_id, config, {
+                "glorot.config_key": key,
+                "data_version": version,
+                "data_version_source": "dvc.lock" if dvc_version else "content-hash",
+                "data_content_hash": data.version,
+                "valid_n": str(len(data.valid.y)),
+                "test_n": str(len(data.test.y)),
+                "git_commit": git_commit(root),
+            })
+            folder.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(run_file, json.dumps({"run_id": run_id}) + "\n")
+        members.append(_Member(index, config, run_id, folder, run_id == resumable))
+    pending = list(members)
+    try:
+        for m in members:  # how this attempt runs: a configuration's numbers depend on the thread count
+            tracker.set_tags(m.run_id, {"glorot.group_size": str(len(members)),
+                                        "torch_threads": str(torch.get_num_threads())})
+        loggers = [MlflowLogger(tracker.client, m.run_id) for m in members]
+        checkpointers = [Checkpointer(m.folder, checkpoint_every or m.config.eval_every) for m in members]
+        if len(members) == 1 and resolve_device(members[0].config.device).type == "cpu":
+            runs = [train(members[0].config, data, loggers[0], False, checkpointers[0])]
+        else:
+            runs = train_group([m.config for m in members], data, loggers, False, checkpointers)
+        for m, (net, result) in zip(members, runs):
+            tracker.finish_child(m.run_id, m.config, result, net, data.test.x[:5].numpy())
+            pending.remove(m)
+            shutil.rmtree(m.folder, ignore_errors=True)  # the checkpoint, run.json and any temp file of a killed write
+            summaries[m.index] = _summary(m.run_id, m.config, resumed=m.resumed, **result.summary())
+    except BaseException as e:
+        for m in pending:
+            tracker.fail(m.run_id, f"{type(e).__name__}: {e}")
+        raise
+    if given_up:
+        raise GlorotError("; ".join(given_up))
+    return summaries
+
+
 def run_configuration(config: TrainConfig, study: str, tracking_uri: str, parent_id: str | None = None,
                       root: str | Path = ".", data_dir: str | None = "data", checkpoint_every: int | None = None,
                       max_attempts: int = 3) -> dict:
-    """Train ``config`` on its prepared data and record it as a child run; returns its summary.
-
-    Idempotent: a configuration (same settings, same data version) that already finished
-    under ``parent_id`` is skipped; one whose process died resumes from its checkpoint in
-    ``<root>/checkpoints/<key>/`` and continues the same MLflow run; a failed one is retried
-    until it has been tried ``max_attempts`` times.
-    """
-    dvc_version = dvc_data_version(root, data_dir, config.dataset) if data_dir else None
-    if dvc_version:
-        verify_dvc_output(root, f"{data_dir}/{config.dataset}", dvc_version)
-    data = load_data(config, Path(root) / data_dir if data_dir else None)
-    key = config_key(config, dvc_version or data.version)
-    tracker = Tracker(tracking_uri, study, root)
-    previous = tracker.runs_with_key(parent_id, key)
-    finished = [r for r in previous if r.info.status == "FINISHED" and r.data.tags.get("status") != "failed"]
-    if finished:
-        run = finished[0]
-        return _summary(run.info.run_id, config, status=run.data.tags.get("status"), skipped=True)
-    folder = Path(root) / "checkpoints" / key
-    run_file = folder / "run.json"
-    resumable = json.loads(run_file.read_text())["run_id"] if run_file.is_file() else None
-    if resumable not in {r.info.run_id for r in previous}:
-        resumable = None
-    attempts = sum(int(r.data.tags.get("glorot.attempts", 1)) for r in previous)
-    if attempts >= max_attempts:
-        raise GlorotError(f"{config.paper_cell} (key {key}) was tried {attempts} times without finishing; "
-                          f"not retried (see its runs in MLflow, or start a fresh sweep)")
-    if resumable:
-        run_id = resumable
-        tracker.reopen(run_id)
-    else:
-        run_id = tracker.start_child(parent_id, config, {
-            "glorot.config_key": key,
-            "data_version": dvc_version or data.version,
-            "data_version_source": "dvc.lock" if dvc_version else "content-hash",
-            "data_content_hash": data.version,
-            "valid_n": str(len(data.valid.y)),
-            "test_n": str(len(data.test.y)),
-            "git_commit": git_commit(root),
-        })
-        folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(run_file, json.dumps({"run_id": run_id}) + "\n")
-    checkpointer = Checkpointer(folder, checkpoint_every or config.eval_every)
-    try:
-        net, result = train(config, data, MlflowLogger(tracker.client, run_id), False, checkpointer)
-        tracker.finish_child(run_id, config, result, net, data.test.x[:5].numpy())
-    except BaseException as e:
-        tracker.fail(run_id, f"{type(e).__name__}: {e}")
-        raise
-    shutil.rmtree(folder, ignore_errors=True)  # the checkpoint, run.json and any temp file of a killed write
-    return _summary(run_id, config, resumed=bool(resumable), **result.summary())
+    """:func:`run_configurations` for one configuration."""
+    return run_configurations([config], study, tracking_uri, parent_id, root, data_dir, checkpoint_every,
+                              max_attempts)[0]
 
 
 def sweep_rows(tracker: Tracker, parent_id: str) -> list[dict]:

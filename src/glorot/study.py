@@ -62,6 +62,9 @@ class StudyConfig(BaseModel):
     jac_examples: int = 2
     device: Literal["auto", "cpu", "cuda"] = "auto"
     init_only: bool = Field(False, description="only the diagnostics at initialisation (Figures 6-8)")
+    group: int | str = Field(
+        "auto", description="configurations trained as one batched model: at most this many, or `auto` to "
+                            "measure the fastest size (glorot.grouping); the numbers are the same either way")
 
     @field_validator("datasets")
     @classmethod
@@ -70,6 +73,13 @@ class StudyConfig(BaseModel):
         if bad:
             raise ValueError(f"unknown dataset {bad[0]!r}; valid: {', '.join(DATASETS)}")
         return v
+
+    @field_validator("group", mode="before")
+    @classmethod
+    def _group(cls, v: Any) -> Any:
+        if v == "auto" or (isinstance(v, int) and not isinstance(v, bool) and v >= 1):
+            return v
+        raise ValueError(f"must be `auto` or an integer >= 1 (got {v!r})")
 
     @field_validator("networks")
     @classmethod

@@ -206,6 +206,10 @@ class Tracker:
         self.client.update_run(run_id, status="RUNNING")
         self.client.log_batch(run_id, tags=[RunTag("status", "running"), RunTag("glorot.attempts", str(attempts + 1))])
 
+    def set_tags(self, run_id: str, tags: dict[str, str]) -> None:
+        """Set (or overwrite) tags of a run, e.g. how an attempt was executed."""
+        self.client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+
     def fail(self, run_id: str, message: str) -> None:
         """Mark a run FAILED with the error that stopped it."""
         self.client.set_tag(run_id, "status", "failed")

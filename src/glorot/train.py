@@ -106,8 +106,9 @@ def due(update: int, every: int, last: int) -> bool:
     return update == 0 or update == last or (every > 0 and update % every == 0)
 
 
-def _state(update: int, net: MLP, stream, result: TrainResult, nll_sum: float, nll_n: int,
+def train_state(update: int, net: MLP, stream, result: TrainResult, nll_sum: float, nll_n: int,
            seconds: float) -> TrainState:
+    """What a checkpoint holds after ``update`` updates (see :mod:`glorot.checkpoint`)."""
     return TrainState(
         update=update, weights={k: v.detach().cpu().clone() for k, v in net.state_dict().items()},
         batches_served=stream.batches_served, curve=list(result.curve),
@@ -116,7 +117,8 @@ def _state(update: int, net: MLP, stream, result: TrainResult, nll_sum: float, n
         nll_sum=nll_sum, nll_n=nll_n, seconds=seconds, rng=torch.get_rng_state())
 
 
-def _restore(state: TrainState, net: MLP, stream, result: TrainResult) -> None:
+def restore_state(state: TrainState, net: MLP, stream, result: TrainResult) -> None:
+    """Put ``net``, ``stream`` and ``result`` back where ``state`` was saved."""
     net.load_state_dict(state.weights)
     stream.skip(state.batches_served)
     result.updates, result.curve = state.update, list(state.curve)
@@ -160,7 +162,7 @@ def train(config: TrainConfig, data: DataBundle, logger: Logger | None = None, p
 
     nll_sum, nll_n, elapsed = 0.0, 0, 0.0
     if saved:
-        _restore(saved, net, stream, result)
+        restore_state(saved, net, stream, result)
         nll_sum, nll_n, elapsed = saved.nll_sum, saved.nll_n, saved.seconds
     else:
         evaluate(0, math.nan)
@@ -188,7 +190,7 @@ def train(config: TrainConfig, data: DataBundle, logger: Logger | None = None, p
                 diagnose(update)
             if checkpointer and checkpointer.due(update) and update < config.updates:
                 logger.flush()
-                checkpointer.save(config, _state(update, net, stream, result, nll_sum, nll_n,
+                checkpointer.save(config, train_state(update, net, stream, result, nll_sum, nll_n,
                                                  time.perf_counter() - start))
     bar.close()
     result.seconds = time.perf_counter() - start

@@ -1,5 +1,6 @@
 """A mini-sweep through Prefect's local API into a real ``mlflow server`` (SQLite backend)."""
 
+import os
 import sys
 
 import mlflow
@@ -58,6 +59,8 @@ def test_child_runs_hold_params_curves_diagnostics_and_tags(sweep):
                 assert [m.step for m in client.get_metric_history(child.info.run_id, f"L{i}/{name}")] == [0, 20, 40]
         tags = child.data.tags
         assert tags["status"] == "completed" and len(tags["git_commit"]) >= 7 and tags["data_version"]
+        # --concurrency 2: the cores split between two groups; the group size was measured (study.group: auto).
+        assert tags["torch_threads"] == str(max(1, os.cpu_count() // 2)) and tags["glorot.group_size"] in {"1", "2"}
         artifacts = {a.path for a in client.list_artifacts(child.info.run_id)}
         assert {"diagnostics.npz", "diagnostics.json", "curve.json", "learning_curve.png", "figures"} <= artifacts
         figures = {a.path for a in client.list_artifacts(child.info.run_id, "figures")}

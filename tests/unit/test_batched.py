@@ -5,7 +5,9 @@ import torch
 from pooled import pooled_data
 
 from glorot.backprop import sgd_step
-from glorot.batched import BatchedMLP, batched_nll, batched_quadratic, group_configs, group_key, train_group
+from glorot.checkpoint import Checkpointer
+from glorot.batched import BatchedMLP, batched_nll, batched_quadratic, group_configs, group_key
+from glorot.group_training import train_group
 from glorot.config import build_config
 from glorot.costs import nll, quadratic
 from glorot.data.sources import load_data
@@ -23,16 +25,30 @@ MIXED = [("tanh", "standard", 0.1, 0), ("sigmoid", "normalized", 0.5, 1), ("soft
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
+@pytest.fixture(params=[False, True], ids=["eager", "sync-free"])
+def sync_free(request):
+    """Both loops of train_group: the eager one (CPU default) and the sync-free one (CUDA default)."""
+    return request.param
+
+
 @pytest.fixture(scope="module")
 def data():
     return pooled_data(SMALL, 1000, seed=77)
 
 
+class Interrupt(Exception):
+    pass
+
+
 class RecordingLogger:
-    def __init__(self):
-        self.metrics, self.probes, self.flushed = [], [], 0
+    """Records what a run logs; raises :class:`Interrupt` (a kill) when metrics for ``stop_at`` arrive."""
+
+    def __init__(self, stop_at=None):
+        self.metrics, self.probes, self.flushed, self.stop_at = [], [], 0, stop_at
 
     def log_metrics(self, metrics, step):
+        if step == self.stop_at:
+            raise Interrupt
         self.metrics.append((step, metrics))
 
     def log_probe(self, record):
@@ -68,34 +84,34 @@ def _assert_same_run(got, ref):
     assert abs(res.valid_error - ref_res.valid_error) <= 1 / SMALL["valid_size"] + 1e-12
 
 
-def test_group_equals_one_by_one_training(data):
+def test_group_equals_one_by_one_training(data, sync_free):
     configs = _configs(MIXED)
-    got = train_group(configs, data)
+    got = train_group(configs, data, sync_free=sync_free)
     assert len(got) == len(configs)
     for config, run in zip(configs, got):
         assert run[0].act.name == config.activation
         _assert_same_run(run, train(config, data, progress=False))
 
 
-def test_group_with_one_learning_rate_and_the_quadratic_cost(data):
+def test_group_with_one_learning_rate_and_the_quadratic_cost(data, sync_free):
     configs = _configs([(a, i, 0.3, s) for a, i, _, s in MIXED[:4]], cost="quadratic", updates=200)
-    for config, run in zip(configs, train_group(configs, data)):
+    for config, run in zip(configs, train_group(configs, data, sync_free=sync_free)):
         _assert_same_run(run, train(config, data, progress=False))
 
 
-def test_initial_weights_are_those_of_mlp_with_the_same_seed(data):
+def test_initial_weights_are_those_of_mlp_with_the_same_seed(data, sync_free):
     configs = _configs(MIXED, updates=0)
-    for config, (net, result) in zip(configs, train_group(configs, data)):
+    for config, (net, result) in zip(configs, train_group(configs, data, sync_free=sync_free)):
         ref = MLP(data.n_in, data.n_classes, config.depth, config.width, config.activation, config.init, config.seed)
         assert result.updates == 0 and result.status == "completed"
         for p, q in zip(net.parameters(), ref.parameters()):
             assert torch.equal(p, q)
 
 
-def test_diverging_slice_stops_and_leaves_the_others_untouched(data):
+def test_diverging_slice_stops_and_leaves_the_others_untouched(data, sync_free):
     configs = _configs([MIXED[0], ("relu", "he", 1e6, 7), MIXED[2]])
     loggers = [RecordingLogger() for _ in configs]
-    got = train_group(configs, data, loggers)
+    got = train_group(configs, data, loggers, sync_free=sync_free)
     _, bad = got[1]
     assert bad.status == "diverged" and 1 <= bad.diverged_at <= SMALL["updates"]
     assert bad.updates == bad.diverged_at - 1
@@ -106,12 +122,12 @@ def test_diverging_slice_stops_and_leaves_the_others_untouched(data):
     assert got[0][1].status == got[2][1].status == "completed"
 
 
-def test_slices_with_their_own_schedules(data):
+def test_slices_with_their_own_schedules(data, sync_free):
     configs = [build_config(**dict(SMALL, activation="tanh", seed=1, updates=120, eval_every=40, probe_every=0)),
                build_config(**dict(SMALL, activation="softsign", seed=2, updates=250, eval_every=50, probe_every=100)),
                build_config(**dict(SMALL, activation="tanh", seed=3, updates=60, eval_every=30, probe_every=30))]
     loggers = [RecordingLogger() for _ in configs]
-    got = train_group(configs, data, loggers)
+    got = train_group(configs, data, loggers, sync_free=sync_free)
     for config, run, log in zip(configs, got, loggers):
         ref_log = RecordingLogger()
         ref = train(config, data, ref_log, progress=False)
@@ -184,15 +200,51 @@ def test_train_group_rejects_incompatible_input(data):
     assert train_group([], data) == []
 
 
-def test_returned_nets_own_their_weights(data):
+def test_returned_nets_own_their_weights(data, sync_free):
     configs = _configs(MIXED[:2], updates=10)
-    for net, _ in train_group(configs, data):
+    for net, _ in train_group(configs, data, sync_free=sync_free):
         for p in net.parameters():  # not views of the group's stacked tensors
             assert p.untyped_storage().nbytes() == p.numel() * p.element_size()
 
 
-def test_group_on_the_online_shapeset_stream():
+def test_group_on_the_online_shapeset_stream(sync_free):
     bundle = load_data(build_config(**SMALL))
     configs = _configs(MIXED[:2], updates=30, eval_every=10, probe_every=0)
-    for config, run in zip(configs, train_group(configs, bundle)):
+    for config, run in zip(configs, train_group(configs, bundle, sync_free=sync_free)):
         _assert_same_run(run, train(config, bundle, progress=False))
+
+
+def _checkpointers(root, configs, every=25):
+    return [Checkpointer(root / f"c{k}", every) for k in range(len(configs))]
+
+
+def test_killed_group_resumes_from_its_checkpoints(tmp_path, data, sync_free):
+    configs = _configs(MIXED[:3], updates=200, eval_every=40, probe_every=60)
+    checkpointers = _checkpointers(tmp_path, configs)
+    loggers = [RecordingLogger(), RecordingLogger(stop_at=120), RecordingLogger()]
+    with pytest.raises(Interrupt):
+        train_group(configs, data, loggers, checkpointers=checkpointers, sync_free=sync_free)
+    saved = [c.load(config) for c, config in zip(checkpointers, configs)]
+    assert [s.update for s in saved] == [100, 100, 100]
+    loggers = [RecordingLogger() for _ in configs]
+    got = train_group(configs, data, loggers, checkpointers=checkpointers, sync_free=sync_free)
+    for config, run, log in zip(configs, got, loggers):
+        assert min(step for step, _ in log.metrics) > 100  # nothing before the checkpoint is logged again
+        _assert_same_run(run, train(config, data, progress=False))
+
+
+def test_a_configuration_moves_between_a_group_and_training_alone(tmp_path, data, sync_free):
+    """Checkpoints have one format: a run started alone resumes in a group at its own update,
+    beside a fresh one, and a group's checkpoint resumes alone."""
+    configs = _configs(MIXED[:2], updates=150, eval_every=50, probe_every=50)
+    checkpointers = _checkpointers(tmp_path, configs)
+    with pytest.raises(Interrupt):
+        train(configs[0], data, RecordingLogger(stop_at=100), progress=False, checkpointer=checkpointers[0])
+    assert checkpointers[0].load(configs[0]).update == 75
+    with pytest.raises(Interrupt):  # slice 0 at 75 + k, slice 1 at k: killed when slice 1 reaches 50
+        train_group(configs, data, [RecordingLogger(), RecordingLogger(stop_at=50)], checkpointers=checkpointers,
+                    sync_free=sync_free)
+    assert [c.load(config).update for c, config in zip(checkpointers, configs)] == [100, 25]
+    for config, checkpointer in zip(configs, checkpointers):
+        _assert_same_run(train(config, data, progress=False, checkpointer=checkpointer),
+                         train(config, data, progress=False))

@@ -1,5 +1,10 @@
 """The synchronisation-free step (any device) and its CUDA-graph capture (skipped without CUDA)."""
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 from pooled import pooled_data
@@ -8,6 +13,7 @@ from glorot.batched import BatchedMLP
 from glorot.config import build_config
 from glorot.cuda_graphs import DeviceStep, GraphedStep, prefetch, run
 from glorot.errors import GlorotError
+from glorot.group_training import train_group
 from glorot.nets import MLP
 from glorot.train import build_net, train
 
@@ -84,3 +90,30 @@ def test_graphed_step_equals_eager_and_train(data):
     book = graphed.read()
     assert book["updates"] == SMALL["updates"] and book["alive"] == [True, False, True, True]
     _check_against_train(configs, model, book, data, 1e-4, device_differs=True)
+
+
+@cuda
+def test_train_group_on_cuda_takes_the_graphed_sync_free_path_and_equals_train(data):
+    torch.backends.cuda.matmul.allow_tf32 = False
+    configs = [build_config(**dict(SMALL, activation=a, init=i, lr=lr, seed=s, eval_every=50, probe_every=75))
+               for a, i, lr, s in ROWS]
+    for config, (net, res) in zip(configs, train_group([c.model_copy(update={"device": "cuda"}) for c in configs],
+                                                       data)):
+        ref_net, ref = train(config, data, progress=False)
+        assert (res.status, res.diverged_at) == (ref.status, ref.diverged_at)
+        assert [c["update"] for c in res.curve] == [c["update"] for c in ref.curve]
+        assert [p.update for p in res.probes] == [p.update for p in ref.probes]
+        if ref.status == "completed":
+            for p, q in zip(net.parameters(), ref_net.parameters()):
+                torch.testing.assert_close(p.detach().cpu(), q.detach(), rtol=0, atol=1e-4 * float(q.abs().max()))
+
+
+def test_the_gpu_check_script_runs_its_plumbing_on_the_cpu():
+    """benchmarks/gpu_check.py is the one script a GPU session runs: keep it working."""
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "gpu_check.py"
+    proc = subprocess.run([sys.executable, str(script), "--cpu-dry-run", "--check-width", "16", "--check-updates",
+                           "60", "--updates", "10", "--ks", "3", "--trainer-k", "2", "--trainer-updates", "30"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout)
+    assert out["check"]["pass"] and out["trainer_check"]["pass"] and out["trainer_speed"]["pool_cfg_updates_per_s"] > 0

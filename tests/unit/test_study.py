@@ -65,6 +65,9 @@ def test_unknown_study_names_the_valid_ones():
     (lambda p: p["studies"]["quick"].update(depths=[0]), "studies.quick: invalid depth: Input should be greater"),
     (lambda p: p["studies"]["quick"].update(lrs=[-0.1]), "studies.quick: invalid lr: Input should be greater than 0"),
     (lambda p: p["studies"]["quick"].update(colour="red"), "studies.quick: invalid colour: unknown field"),
+    (lambda p: p["studies"]["quick"].update(group=0), "studies.quick: invalid group: must be `auto` or an integer >= 1"),
+    (lambda p: p["studies"]["quick"].update(group=2.5), "studies.quick: invalid group: must be `auto` or an integer"),
+    (lambda p: p["studies"]["quick"].update(group="fast"), "studies.quick: invalid group: must be `auto` or an"),
 ])
 def test_invalid_study_fields_are_one_line_errors(tmp_path, mutate, message):
     with pytest.raises(GlorotError) as err:

@@ -1,0 +1,81 @@
+"""Grouping a sweep's configurations: sizes chosen by measurement, and the pipeline's groups
+recording the same numbers as configurations trained alone."""
+
+import math
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from glorot.batched import group_key
+from glorot.config import build_config
+from glorot.grouping import choose_group_size, measure, pick, plan_groups
+from glorot.pipeline import run_configuration, run_configurations
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+TINY = dict(depth=2, width=16, updates=60, eval_every=20, probe_every=30, probe_size=20, valid_size=200,
+            test_size=200, device="cpu", lr=0.1)
+
+
+def test_pick_prefers_the_smaller_size_unless_a_larger_one_is_clearly_faster():
+    assert pick({1: 100.0}) == 1
+    assert pick({1: 100.0, 2: 104.0, 4: 90.0}) == 1
+    assert pick({1: 100.0, 2: 120.0, 4: 130.0}) == 4
+    assert pick({1: 100.0, 2: 127.0, 4: 130.0}) == 2
+
+
+def test_measurement_stops_at_the_first_slower_size_and_at_the_limit():
+    tried = []
+
+    def rate(k):
+        tried.append(k)
+        return {1: 100.0, 2: 180.0, 4: 300.0, 8: 250.0, 16: 900.0}[k]
+
+    config = build_config(**TINY)
+    assert choose_group_size(config, 1024, 9, limit=50, rate=rate) == (4, {1: 100.0, 2: 180.0, 4: 300.0, 8: 250.0})
+    assert tried == [1, 2, 4, 8]
+    assert choose_group_size(config, 1024, 9, limit=3, rate=rate)[1] == {1: 100.0, 2: 180.0}
+    assert choose_group_size(config, 1024, 9, limit=1, rate=rate) == (1, {1: 100.0})
+
+
+@pytest.mark.parametrize("k, parallel", [(1, 1), (3, 2)])
+def test_measure_times_real_steps(k, parallel):
+    rate = measure(build_config(**TINY), 1024, 9, k, parallel, updates=2, repeats=1)
+    assert math.isfinite(rate) and rate > 0
+
+
+def test_plan_groups_partitions_the_configurations_into_compatible_groups():
+    configs = [build_config(**dict(TINY, activation=a, seed=s, width=w))
+               for a in ("tanh", "softsign") for s in (0, 1, 2) for w in (16, 24)]
+    fixed = plan_groups(configs, 2, shape=lambda c: pytest.fail("a fixed size needs no measurement"))
+    assert [len(g) for g in fixed] == [2, 2, 2, 2, 2, 2]
+    lines = []
+    auto = plan_groups(configs, "auto", shape=lambda c: (1024, 9), report=lines.append)
+    assert sorted(c.model_dump_json() for g in auto for c in g) == sorted(c.model_dump_json() for c in configs)
+    assert all(len({group_key(c) for c in g}) == 1 for g in auto)
+    assert len(lines) == 2 and all("measured configuration-updates/s: K=1:" in line for line in lines)
+    alone = plan_groups(configs, 1, shape=lambda c: (1024, 9))
+    assert all(len(g) == 1 for g in alone) and sorted(g[0].seed for g in alone) == sorted(c.seed for c in configs)
+
+
+def test_a_group_records_the_same_numbers_as_its_configurations_trained_alone(tmp_path):
+    configs = [build_config(**dict(TINY, activation=a, init=i, seed=s))
+               for a, i, s in (("tanh", "standard", 0), ("softsign", "normalized", 1))]
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    grouped = run_configurations(configs, "grouped", uri, root=tmp_path, data_dir=None)
+    alone = [run_configuration(c, "alone", uri, root=tmp_path, data_dir=None) for c in configs]
+    client = MlflowClient(uri)
+    for g, a in zip(grouped, alone):
+        run_g, run_a = client.get_run(g["run_id"]), client.get_run(a["run_id"])
+        assert (run_g.data.tags["glorot.group_size"], run_a.data.tags["glorot.group_size"]) == ("2", "1")
+        assert run_g.data.tags["torch_threads"] == "1"
+        for name in ("final/valid_error", "final/test_error"):
+            assert run_g.data.metrics[name] == run_a.data.metrics[name]
+        for name in ("valid/error", "train/nll", "L2/act_std"):
+            hist_g = [(m.step, m.value) for m in client.get_metric_history(g["run_id"], name)]
+            hist_a = [(m.step, m.value) for m in client.get_metric_history(a["run_id"], name)]
+            assert [s for s, _ in hist_g] == [s for s, _ in hist_a]
+            assert [v for _, v in hist_g] == pytest.approx([v for _, v in hist_a], rel=1e-4, abs=1e-7)
+    assert not list((tmp_path / "checkpoints").glob("*/checkpoint.pt"))
+    again = run_configurations(configs, "grouped", uri, root=tmp_path, data_dir=None)
+    assert [r["run_id"] for r in again] == [r["run_id"] for r in grouped] and all(r["skipped"] for r in again)
