@@ -70,43 +70,63 @@ def run_glorot(cfgs, data, depth, width) -> float:
     return sum(time_glorot(make_net(cfg, depth, width), batches, cfg[2]) for cfg, batches in zip(cfgs, data))
 
 
-def run_batched(cfgs, data, depth, width) -> float:
+def batched_runner(cfgs, data, nets):
+    """A function that trains ``nets`` (of ``cfgs``, on ``data``) as one batched model and
+    returns its seconds; the model and stacked batches are built here, outside the timing."""
     # The group is ordered by activation, as train_group orders it.
     order = sorted(range(len(cfgs)), key=lambda k: cfgs[k][0])
-    model = BatchedMLP([make_net(cfgs[k], depth, width) for k in order])
+    model = BatchedMLP([nets[k] for k in order])
     lr = torch.tensor([cfgs[k][2] for k in order]).view(-1, 1, 1)
     xs = torch.stack([torch.stack([data[k][u][0] for k in order]) for u in range(len(data[0]))])
     ys = torch.stack([torch.stack([data[k][u][1] for k in order]) for u in range(len(data[0]))])
-    start = time.perf_counter()
-    with torch.no_grad():
-        for x, y in zip(xs, ys):
-            zs = model.forward_trace(x)
-            loss, grad = batched_nll(zs[-1], y)
-            loss.tolist()
-            model.sgd_step(zs, grad, lr)
-    return time.perf_counter() - start
+
+    def run() -> float:
+        start = time.perf_counter()
+        with torch.no_grad():
+            for x, y in zip(xs, ys):
+                zs = model.forward_trace(x)
+                loss, grad = batched_nll(zs[-1], y)
+                loss.tolist()
+                model.sgd_step(zs, grad, lr)
+        return time.perf_counter() - start
+    return run
 
 
-def run_planned(cfgs, data, depth, width, size: int, workers: int) -> float:
-    """(e): groups of ``size`` configurations, ``workers`` groups at once (1 torch thread each)."""
+def run_batched(cfgs, data, depth, width) -> float:
+    return batched_runner(cfgs, data, [make_net(cfg, depth, width) for cfg in cfgs])()
+
+
+def planned_runner(cfgs, data, depth, width, size: int, workers: int):
+    """(e): groups of ``size`` configurations, ``workers`` groups at once (1 torch thread each);
+    nets and groups are built here, outside the timing."""
+    nets = [make_net(cfg, depth, width) for cfg in cfgs]
     groups = [range(a, min(a + size, len(cfgs))) for a in range(0, len(cfgs), size)]
-    train = run_glorot if size == 1 else run_batched
-    start = time.perf_counter()
-    with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(lambda g: train([cfgs[k] for k in g], [data[k] for k in g], depth, width), groups))
-    return time.perf_counter() - start
+    if size == 1:
+        jobs = [lambda k=g[0]: time_glorot(nets[k], data[k], cfgs[k][2]) for g in groups]
+    else:
+        jobs = [batched_runner([cfgs[k] for k in g], [data[k] for k in g], [nets[k] for k in g]) for g in groups]
+
+    def run() -> float:
+        start = time.perf_counter()
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(lambda job: job(), jobs))
+        return time.perf_counter() - start
+    return run
 
 
 def _worker(inbox, outbox, depth: int, width: int, updates: int) -> None:
-    """One sweep process: 1 torch thread, trains the 5 networks with (b) on each command."""
+    """One sweep process: 1 torch thread, trains the 5 networks with (b) on each command
+    (the nets are built once, outside the timing)."""
     torch.set_num_threads(1)
     cfgs = make_configs(1)
     data = [make_batches(cfg[3], updates) for cfg in cfgs]
-    run_glorot(cfgs[:1], [data[0][:3]], depth, width)  # warm-up
+    nets = [make_net(cfg, depth, width) for cfg in cfgs]
+    time_glorot(nets[0], data[0][:3], cfgs[0][2])  # warm-up
     outbox.put("ready")
     while inbox.get() == "run":
         start = time.time()
-        run_glorot(cfgs, data, depth, width)
+        for net, batches, cfg in zip(nets, data, cfgs):
+            time_glorot(net, batches, cfg[2])
         outbox.put((start, time.time()))
 
 
@@ -172,7 +192,10 @@ def main() -> None:
     print("glorot.grouping measured (configuration-updates/s, " f"{cores} groups at once): "
           + ", ".join(f"K={k}: {r:.0f}" for k, r in measured.items()) + f" -> groups of {size}")
     planned = f"(e) planned: groups of {size}, {cores} at once x 1 thread"
-    methods[planned] = (1, lambda c, dt, dd, ww: run_planned(c, dt, dd, ww, size, cores), cfg10, data10)
+    torch.set_num_threads(1)
+    planned_run = planned_runner(cfg10, data10, d, w, size, cores)
+    torch.set_num_threads(default_threads)
+    methods[planned] = (1, lambda *_: planned_run(), cfg10, data10)
     pair = None if args.no_processes else ProcessPair(d, w, u)
     times: dict[str, list[float]] = {name: [] for name in methods}
     counts = {name: len(m[2]) * u for name, m in methods.items()}
