@@ -9,11 +9,16 @@ consumes (updates/s x batch size), measured in one run.
   ``torch.from_numpy`` the trainer applies
 * Training: the glorot step (forward_trace + nll + sgd_step) on the 1024-width x depth-9
   net at batch 10, at torch's default thread count and at 1 thread
+* Lookahead: the online stream generating its next chunk in a background thread (the
+  default) against the same without (``ShapesetStream(lookahead=False)``), (i) feeding
+  1-thread training of a narrower net (``--lookahead-width``, where generation matters),
+  (ii) as K = 4 streams read in turn, as a group's prefetch reads them (images/s)
 
 Every data rate is printed as a multiple of the fastest training consumption measured,
 so a ratio above 1 means the data path is not the bottleneck.
 
     python benchmarks/data_speed.py [--width 1000] [--depth 5] [--updates 30] [--repeats 3]
+                                    [--lookahead-width 200] [--lookahead-updates 3000]
 """
 
 from __future__ import annotations
@@ -65,6 +70,33 @@ def time_training(depth: int, width: int, updates: int, threads: int) -> float:
     return time.perf_counter() - start
 
 
+def time_stream_training(depth: int, width: int, updates: int, lookahead: bool) -> float:
+    """Seconds of 1-thread training on a fresh online Shapeset stream (generation included)."""
+    torch.set_num_threads(1)
+    net = MLP(1024, 9, depth, width, "tanh", "standard", seed=0)
+    stream = shapeset.ShapesetStream(seed=7, batch_size=BATCH, chunk=SHAPESET_CHUNK, lookahead=lookahead)
+    start = time.perf_counter()
+    with torch.no_grad():
+        for _ in range(updates):
+            xb, yb = next(stream)
+            zs = net.forward_trace(torch.from_numpy(xb))
+            loss, grad = nll(zs[-1], torch.from_numpy(yb))
+            loss.item()
+            sgd_step(net, zs, grad, 0.01)
+    return time.perf_counter() - start
+
+
+def time_group_streams(k: int, batches: int, lookahead: bool) -> float:
+    """Seconds to read ``batches`` batches from each of ``k`` fresh online streams in turn."""
+    streams = [shapeset.ShapesetStream(seed=s, batch_size=BATCH, chunk=SHAPESET_CHUNK, lookahead=lookahead)
+               for s in range(k)]
+    start = time.perf_counter()
+    for _ in range(batches):
+        for stream in streams:
+            next(stream)
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--width", type=int, default=1000)
@@ -72,6 +104,8 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=30, help="training updates timed per repeat")
     parser.add_argument("--images", type=int, default=10_000, help="Shapeset images generated per repeat")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--lookahead-width", type=int, default=200)
+    parser.add_argument("--lookahead-updates", type=int, default=3000, help="3 chunks of 10,000 images at batch 10")
     args = parser.parse_args()
     default_threads = torch.get_num_threads()
     threads = sorted({default_threads, 1}, reverse=True)
@@ -87,6 +121,8 @@ def main() -> None:
     time_training(args.depth, args.width, 3, default_threads)
     gen, stream, epoch = [], [], {name: [] for name in sets}
     train_times = {t: [] for t in threads}
+    lookahead: dict[bool, list[float]] = {True: [], False: []}
+    group_streams: dict[bool, list[float]] = {True: [], False: []}
     for r in range(args.repeats):
         gen.append(time_generate(args.images, seed=10 + r))
         # A fresh stream per repeat, so each repeat pays for generating its chunks.
@@ -97,6 +133,10 @@ def main() -> None:
             epoch[name].append((time_stream(s, 2 * s.per_epoch), 2 * s.per_epoch))
         for t in threads:
             train_times[t].append(time_training(args.depth, args.width, args.updates, t))
+        for ahead in (True, False):
+            lookahead[ahead].append(time_stream_training(args.depth, args.lookahead_width, args.lookahead_updates,
+                                                         ahead))
+            group_streams[ahead].append(time_group_streams(4, args.lookahead_updates, ahead))
     torch.set_num_threads(default_threads)
 
     upd = {t: args.updates / min(ts) for t, ts in train_times.items()}
@@ -114,6 +154,12 @@ def main() -> None:
         bps = n / min(t for t, _ in runs)
         print(f"{'EpochStream ' + name:34s} {bps:9.0f} batches/s = {bps * BATCH:.0f} images/s   "
               f"{bps * BATCH / consumed:.1f}x training")
+    on, off = (args.lookahead_updates / min(lookahead[a]) for a in (True, False))
+    print(f"training on the online stream [t=1, 1024-{args.lookahead_width}x{args.depth}-9, "
+          f"{args.lookahead_updates} updates]: lookahead {on:.1f} vs none {off:.1f} updates/s, {on / off:.2f}x")
+    on, off = (4 * args.lookahead_updates * BATCH / min(group_streams[a]) for a in (True, False))
+    print(f"4 online streams read in turn [{args.lookahead_updates} batches each]: lookahead {on:.0f} vs none "
+          f"{off:.0f} images/s, {on / off:.2f}x")
 
 
 if __name__ == "__main__":

@@ -40,9 +40,8 @@ from glorot.cuda_graphs import DeviceStep, GraphedStep, prefetch, run
 from glorot.data.sources import DataBundle
 from glorot.errors import GlorotError
 from glorot.nets import MLP
-from glorot.probes import probe
-from glorot.train import (Logger, NullLogger, TrainResult, build_net, due, error_rate, resolve_device, restore_state,
-                          train_state)
+from glorot.train import (Logger, NullLogger, TrainResult, build_net, due, error_rate, record_evaluation, record_probe,
+                          resolve_device, restore_state, train_state)
 
 #: Updates of training batches moved to the device at once on the sync-free path.
 PREFETCH = 256
@@ -146,17 +145,10 @@ class _Group:
         self.leave([k for k, s in enumerate(slices) if s.result.updates < s.config.updates])
 
     def evaluate(self, s: _Slice, train_nll: float) -> None:
-        point = {"update": s.result.updates, "train/nll": train_nll,
-                 "valid/error": error_rate(s.net, self.data.valid, self.device),
-                 "test/error": error_rate(s.net, self.data.test, self.device)}
-        s.result.curve.append(point)
-        s.logger.log_metrics({k: v for k, v in point.items() if k != "update" and not math.isnan(v)},
-                             s.result.updates)
+        record_evaluation(s.net, self.data, self.device, s.result.updates, train_nll, s.result, s.logger)
 
     def diagnose(self, s: _Slice) -> None:
-        record = probe(s.net, s.probe_x, s.probe_y, s.result.updates, s.config.cost, s.config.jac_examples)
-        s.result.probes.append(record)
-        s.logger.log_probe(record)
+        record_probe(s.net, s.probe_x, s.probe_y, s.result.updates, s.config, s.result, s.logger)
 
     def leave(self, keep: list[int]) -> None:
         """Keep only slices ``keep``; the others are finished."""

@@ -101,6 +101,27 @@ def build_net(config: TrainConfig, data: DataBundle) -> MLP:
                config.activation, config.init, seed=config.seed)
 
 
+def record_evaluation(net: MLP, data: DataBundle, device: torch.device, update: int, train_nll: float,
+                      result: TrainResult, logger: Logger) -> dict[str, float]:
+    """Evaluate ``net`` on the validation and test sets after ``update`` updates; add the
+    point to the learning curve and log it (``train_nll``: mean training cost since the last
+    evaluation, NaN at the start)."""
+    point = {"update": update, "train/nll": train_nll,
+             "valid/error": error_rate(net, data.valid, device),
+             "test/error": error_rate(net, data.test, device)}
+    result.curve.append(point)
+    logger.log_metrics({k: v for k, v in point.items() if k != "update" and not math.isnan(v)}, update)
+    return point
+
+
+def record_probe(net: MLP, x: torch.Tensor, y: torch.Tensor, update: int, config: TrainConfig,
+                 result: TrainResult, logger: Logger) -> None:
+    """Take the paper's diagnostics (:func:`glorot.probes.probe`) on the probe set; keep and log them."""
+    record = probe(net, x, y, update, config.cost, config.jac_examples)
+    result.probes.append(record)
+    logger.log_probe(record)
+
+
 def due(update: int, every: int, last: int) -> bool:
     """Whether a periodic action falls on ``update``: at the start, every ``every`` updates and at the end."""
     return update == 0 or update == last or (every > 0 and update % every == 0)
@@ -148,17 +169,11 @@ def train(config: TrainConfig, data: DataBundle, logger: Logger | None = None, p
                dynamic_ncols=True)
 
     def evaluate(update: int, train_nll: float) -> None:
-        point = {"update": update, "train/nll": train_nll,
-                 "valid/error": error_rate(net, data.valid, device),
-                 "test/error": error_rate(net, data.test, device)}
-        result.curve.append(point)
-        logger.log_metrics({k: v for k, v in point.items() if k != "update" and not math.isnan(v)}, update)
+        point = record_evaluation(net, data, device, update, train_nll, result, logger)
         bar.set_postfix(valid=f"{point['valid/error']:.3f}", nll=f"{train_nll:.3f}")
 
     def diagnose(update: int) -> None:
-        record = probe(net, probe_x, probe_y, update, config.cost, config.jac_examples)
-        result.probes.append(record)
-        logger.log_probe(record)
+        record_probe(net, probe_x, probe_y, update, config, result, logger)
 
     nll_sum, nll_n, elapsed = 0.0, 0, 0.0
     if saved:

@@ -249,6 +249,24 @@ def test_stream_resumes_where_it_stopped():
     assert iter(stream) is stream
 
 
+def test_lookahead_serves_the_same_batches_and_generates_the_next_chunk_early():
+    plain = ShapesetStream(seed=5, batch_size=10, chunk=40, lookahead=False)
+    ahead = ShapesetStream(seed=5, batch_size=10, chunk=40)
+    got = _take(ahead, 2)
+    assert ahead._next is None  # first half of chunk 0: nothing generated ahead yet
+    got += _take(ahead, 1)
+    assert ahead._next is not None and ahead._next[0] == 1  # chunk 1 under way
+    got += _take(ahead, 6)
+    ahead.skip(9)  # past the chunk generated ahead: that one is dropped
+    got += _take(ahead, 3)
+    expected = _take(plain, 9)
+    plain.skip(9)
+    expected += _take(plain, 3)
+    for (x, y), (x2, y2) in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(x, x2)
+        np.testing.assert_array_equal(y, y2)
+
+
 def test_stream_rejects_bad_arguments():
     with pytest.raises(GlorotError):
         ShapesetStream(seed=0, batch_size=10, chunk=25)

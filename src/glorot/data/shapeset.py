@@ -46,6 +46,8 @@ import dataclasses
 import functools
 import math
 import numbers
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -459,6 +461,15 @@ def _chunk_seed(seed: int, chunk_index: int) -> int:
     return int(sequence.generate_state(1, dtype=np.uint64)[0])
 
 
+@functools.cache
+def _background() -> ThreadPoolExecutor:
+    """The threads that generate streams' next chunks (one per core, shared by all streams)."""
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="shapeset-lookahead")
+
+
+os.register_at_fork(after_in_child=_background.cache_clear)  # a forked child starts its own threads
+
+
 class ShapesetStream:
     """Infinite online stream of fresh training images (the paper's Shapeset training set is
     an online stream, Glorot & Bengio 2010, Section 2.1).
@@ -468,10 +479,15 @@ class ShapesetStream:
     (the paper uses 10). The stream is deterministic and random-access: :meth:`skip`,
     :meth:`state` and :meth:`from_state` let a run resumed at update ``k`` see the same
     batches as an uninterrupted one.
+
+    With ``lookahead`` (the default), chunk ``c + 1`` is generated in a background thread
+    while the second half of chunk ``c`` is served (so a short run does not generate a
+    chunk it never uses), and the data are ready before training needs them when a core is
+    free; the images are the same either way (each chunk depends only on its seed).
     """
 
     def __init__(self, seed: int, batch_size: int = 10, chunk: int = 10_000,
-                 params: ShapesetParams = ShapesetParams()) -> None:
+                 params: ShapesetParams = ShapesetParams(), lookahead: bool = True) -> None:
         seed, batch_size, chunk = (_require_int("ShapesetStream seed", seed, 0),
                                    _require_int("ShapesetStream batch_size", batch_size, 1),
                                    _require_int("ShapesetStream chunk", chunk, 1))
@@ -481,7 +497,9 @@ class ShapesetStream:
             raise GlorotError(f"params must be a ShapesetParams, got {type(params).__name__}")
         self.seed, self.batch_size, self.chunk, self.params = seed, batch_size, chunk, params
         self.batches_served = 0
+        self.lookahead = lookahead
         self._cached: tuple[int, np.ndarray, np.ndarray] | None = None
+        self._next: tuple[int, Future] | None = None
 
     def __iter__(self) -> ShapesetStream:
         return self
@@ -492,12 +510,22 @@ class ShapesetStream:
         index, offset = divmod(first, self.chunk)
         x, y = self._chunk(index)
         self.batches_served += 1
+        if self.lookahead and self._next is None and 2 * offset >= self.chunk:
+            self._next = (index + 1, _background().submit(generate, self.chunk, _chunk_seed(self.seed, index + 1),
+                                                          self.params))
         return x[offset:offset + self.batch_size].copy(), y[offset:offset + self.batch_size].copy()
 
     def _chunk(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         if self._cached is None or self._cached[0] != index:
-            self._cached = (index, *generate(self.chunk, _chunk_seed(self.seed, index), self.params))
+            if self._next is not None and self._next[0] == index:
+                x, y = self._next[1].result()
+            else:
+                x, y = self._generate(index)
+            self._cached, self._next = (index, x, y), None
         return self._cached[1], self._cached[2]
+
+    def _generate(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        return generate(self.chunk, _chunk_seed(self.seed, index), self.params)
 
     def skip(self, n_batches: int) -> None:
         """Move ``n_batches`` batches ahead without generating the chunks passed over."""
