@@ -13,6 +13,7 @@ worker thread), and keeps the size with the most configuration-updates per secon
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +31,7 @@ from glorot.train import resolve_device
 #: The group sizes tried, smallest first; the measurement stops at the first that is slower.
 SIZES = (1, 2, 4, 8, 16, 32, 64)
 #: A larger group is chosen only if it is at least this much faster (the timings are noisy).
-MIN_GAIN = 1.05
+MIN_GAIN = 1.10
 
 
 def _step(config: TrainConfig, n_in: int, n_classes: int, k: int, device: torch.device) -> Callable[[], None]:
@@ -65,28 +66,37 @@ def _step(config: TrainConfig, n_in: int, n_classes: int, k: int, device: torch.
     return batched
 
 
-@torch.no_grad()
-def measure(config: TrainConfig, n_in: int, n_classes: int, k: int, parallel: int = 1, updates: int = 4,
-            repeats: int = 2) -> float:
-    """Configuration-updates per second of ``parallel`` groups of ``k`` nets training at once
-    (best of ``repeats``, after one warm-up update each)."""
-    device = resolve_device(config.device)
-    steps = [_step(config, n_in, n_classes, k, device) for _ in range(parallel)]
+class Trial:
+    """``parallel`` groups of ``k`` nets of ``config``'s shape, ready to be timed (built once,
+    so that repeated timings measure training only)."""
 
-    def run(step: Callable[[], None], n: int) -> None:
+    def __init__(self, config: TrainConfig, n_in: int, n_classes: int, k: int, parallel: int = 1) -> None:
+        self.k, self.parallel = k, parallel
+        self.device = resolve_device(config.device)
+        self.steps = [_step(config, n_in, n_classes, k, self.device) for _ in range(parallel)]
+        self.timed(1)  # warm-up
+
+    def _run(self, step: Callable[[], None], n: int) -> None:
         for _ in range(n):
             step()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
 
-    best = float("inf")
-    with ThreadPoolExecutor(parallel) as pool:
-        list(pool.map(lambda s: run(s, 1), steps))
-        for _ in range(repeats):
+    @torch.no_grad()
+    def timed(self, updates: int) -> float:
+        """Configuration-updates per second of ``updates`` updates of every group at once."""
+        with ThreadPoolExecutor(self.parallel) as pool:
             start = time.perf_counter()
-            list(pool.map(lambda s: run(s, updates), steps))
-            best = min(best, time.perf_counter() - start)
-    return parallel * k * updates / best
+            list(pool.map(lambda s: self._run(s, updates), self.steps))
+            return self.parallel * self.k * updates / (time.perf_counter() - start)
+
+
+def measure(config: TrainConfig, n_in: int, n_classes: int, k: int, parallel: int = 1, updates: int = 10,
+            repeats: int = 3) -> float:
+    """Configuration-updates per second of ``parallel`` groups of ``k`` nets training at once
+    (the best of ``repeats`` timings of ``updates`` updates)."""
+    trial = Trial(config, n_in, n_classes, k, parallel)
+    return max(trial.timed(updates) for _ in range(repeats))
 
 
 def pick(rates: dict[int, float]) -> int:
@@ -97,37 +107,66 @@ def pick(rates: dict[int, float]) -> int:
 
 
 def choose_group_size(config: TrainConfig, n_in: int, n_classes: int, limit: int, parallel: int = 1,
-                      rate: Callable[[int], float] | None = None) -> tuple[int, dict[int, float]]:
+                      rate: Callable[[int], float] | None = None, rounds: int = 3) -> tuple[int, dict[int, float]]:
     """Measure group sizes of :data:`SIZES` up to ``limit`` for ``config``'s shape and pick one;
-    returns it and the rates measured. ``rate`` (k -> configuration-updates/s) replaces the
-    measurement, for tests."""
-    rate = rate or (lambda k: measure(config, n_in, n_classes, k, parallel))
+    returns it and the rates measured (configuration-updates/s).
+
+    The first round tries sizes in increasing order and stops at the first that is slower
+    than a smaller one; ``rounds - 1`` more rounds time the sizes tried again, interleaved,
+    and each keeps its best, so that a burst of load on a shared machine does not decide
+    alone. ``rate`` (k -> configuration-updates/s of one timing) replaces the measurement,
+    for tests.
+    """
+    if rate is None:
+        trials: dict[int, Trial] = {}
+
+        def rate(k: int) -> float:
+            if k not in trials:
+                trials[k] = Trial(config, n_in, n_classes, k, parallel)
+            return trials[k].timed(10)
     rates: dict[int, float] = {}
     for k in (k for k in SIZES if k <= max(1, limit)):
         rates[k] = rate(k)
         if k > 1 and rates[k] < max(rates.values()):
             break
+    for _ in range(rounds - 1):
+        for k in rates:
+            rates[k] = max(rates[k], rate(k))
     return pick(rates), rates
+
+
+def balanced(configs: Sequence[TrainConfig], size: int) -> list[list[TrainConfig]]:
+    """``configs`` cut into the fewest groups of at most ``size``, as equal as possible and
+    the larger ones first (10 in groups of at most 4: 4 + 3 + 3, not 4 + 4 + 2), in order."""
+    n_groups = math.ceil(len(configs) / size)
+    sizes = [len(configs) // n_groups + (k < len(configs) % n_groups) for k in range(n_groups)]
+    starts = [sum(sizes[:k]) for k in range(n_groups)]
+    return [list(configs[a:a + n]) for a, n in zip(starts, sizes)]
 
 
 def plan_groups(configs: Sequence[TrainConfig], group: int | str, shape: Callable[[TrainConfig], tuple[int, int]],
                 parallel: int = 1, report: Callable[[str], None] = lambda _: None) -> list[list[TrainConfig]]:
-    """Split ``configs`` into the groups a sweep trains together.
+    """Split ``configs`` into the groups a sweep trains together, ``parallel`` at a time.
 
-    ``group`` is a size cap (1: every configuration alone) or ``"auto"``: per set of
-    compatible configurations (:func:`glorot.batched.group_key`), the size measured fastest
-    by :func:`choose_group_size`. ``shape`` gives a configuration's (inputs, classes).
-    ``report`` receives one line per measurement.
+    Per set of compatible configurations (:func:`glorot.batched.group_key`), ``group`` is
+    a size cap (1: every configuration alone) or ``"auto"``: the size measured fastest by
+    :func:`choose_group_size`, tried only up to what still gives each of the ``parallel``
+    workers a group (5 configurations on 2 workers: at most 3, since groups of 4 + 1 would
+    leave a worker idle while the 4 train). The groups are :func:`balanced`.
+    ``shape`` gives a configuration's (inputs, classes); ``report`` receives one line per
+    measurement.
     """
-    if group != "auto":
-        return group_configs(configs, max_group=int(group))
     planned: list[list[TrainConfig]] = []
     for compatible in group_configs(configs):
+        if group != "auto":
+            planned += balanced(compatible, int(group))
+            continue
         first = compatible[0]
         n_in, n_classes = shape(first)
-        size, rates = choose_group_size(first, n_in, n_classes, len(compatible), parallel)
+        limit = math.ceil(len(compatible) / parallel)
+        size, rates = choose_group_size(first, n_in, n_classes, limit, parallel)
         report(f"group size {size} for {len(compatible)} configurations of {first.dataset} d{first.depth} "
                f"w{first.width} on {resolve_device(first.device)} ({parallel} at once); measured configuration-"
                f"updates/s: " + ", ".join(f"K={k}: {r:.0f}" for k, r in rates.items()))
-        planned += group_configs(compatible, max_group=size)
+        planned += balanced(compatible, size)
     return planned

@@ -8,7 +8,8 @@ from mlflow.tracking import MlflowClient
 
 from glorot.batched import group_key
 from glorot.config import build_config
-from glorot.grouping import choose_group_size, measure, pick, plan_groups
+from glorot import grouping
+from glorot.grouping import balanced, choose_group_size, measure, pick, plan_groups
 from glorot.pipeline import run_configuration, run_configurations
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -19,9 +20,9 @@ TINY = dict(depth=2, width=16, updates=60, eval_every=20, probe_every=30, probe_
 
 def test_pick_prefers_the_smaller_size_unless_a_larger_one_is_clearly_faster():
     assert pick({1: 100.0}) == 1
-    assert pick({1: 100.0, 2: 104.0, 4: 90.0}) == 1
-    assert pick({1: 100.0, 2: 120.0, 4: 130.0}) == 4
-    assert pick({1: 100.0, 2: 127.0, 4: 130.0}) == 2
+    assert pick({1: 100.0, 2: 109.0, 4: 90.0}) == 1
+    assert pick({1: 100.0, 2: 115.0, 4: 130.0}) == 4
+    assert pick({1: 100.0, 2: 120.0, 4: 130.0}) == 2
 
 
 def test_measurement_stops_at_the_first_slower_size_and_at_the_limit():
@@ -33,9 +34,15 @@ def test_measurement_stops_at_the_first_slower_size_and_at_the_limit():
 
     config = build_config(**TINY)
     assert choose_group_size(config, 1024, 9, limit=50, rate=rate) == (4, {1: 100.0, 2: 180.0, 4: 300.0, 8: 250.0})
-    assert tried == [1, 2, 4, 8]
-    assert choose_group_size(config, 1024, 9, limit=3, rate=rate)[1] == {1: 100.0, 2: 180.0}
+    assert tried == [1, 2, 4, 8] + [1, 2, 4, 8] * 2  # then two more rounds of the sizes tried
+    assert choose_group_size(config, 1024, 9, limit=3, rate=rate, rounds=1)[1] == {1: 100.0, 2: 180.0}
     assert choose_group_size(config, 1024, 9, limit=1, rate=rate) == (1, {1: 100.0})
+
+
+def test_later_rounds_keep_each_size_at_its_best():
+    timings = {1: iter([100.0, 300.0, 120.0]), 2: iter([150.0, 160.0, 170.0])}  # size 1 was slowed in round 1
+    size, rates = choose_group_size(build_config(**TINY), 1024, 9, limit=2, rate=lambda k: next(timings[k]))
+    assert rates == {1: 300.0, 2: 170.0} and size == 1
 
 
 @pytest.mark.parametrize("k, parallel", [(1, 1), (3, 2)])
@@ -56,6 +63,29 @@ def test_plan_groups_partitions_the_configurations_into_compatible_groups():
     assert len(lines) == 2 and all("measured configuration-updates/s: K=1:" in line for line in lines)
     alone = plan_groups(configs, 1, shape=lambda c: (1024, 9))
     assert all(len(g) == 1 for g in alone) and sorted(g[0].seed for g in alone) == sorted(c.seed for c in configs)
+
+
+def test_groups_are_balanced_and_leave_no_worker_idle(monkeypatch):
+    configs = [build_config(**dict(TINY, seed=s)) for s in range(10)]
+    assert [len(g) for g in balanced(configs, 4)] == [4, 3, 3]
+    assert [len(g) for g in balanced(configs, 10)] == [10] and [len(g) for g in balanced(configs, 1)] == [1] * 10
+    assert [c.seed for g in balanced(configs, 4) for c in g] == list(range(10))
+    tried = []
+
+    class Trial:  # batching always pays here
+        def __init__(self, config, n_in, n_classes, k, parallel):
+            tried.append(k)
+            self.k = k
+
+        def timed(self, updates):
+            return 100.0 * self.k
+
+    monkeypatch.setattr(grouping, "Trial", Trial)
+    # 5 configurations on 2 workers: a group of 4 would leave one worker with 1 while the 4 train.
+    plan = plan_groups(configs[:5], "auto", shape=lambda c: (1024, 9), parallel=2)
+    assert tried == [1, 2] and [len(g) for g in plan] == [2, 2, 1]
+    # One worker: sizes up to 8 are tried (powers of two <= 10); 8 is fastest, so 10 -> 5 + 5.
+    assert [len(g) for g in plan_groups(configs, "auto", shape=lambda c: (1024, 9), parallel=1)] == [5, 5]
 
 
 def test_a_group_records_the_same_numbers_as_its_configurations_trained_alone(tmp_path):
