@@ -20,9 +20,9 @@ TINY = dict(depth=2, width=16, updates=60, eval_every=20, probe_every=30, probe_
 
 def test_pick_prefers_the_smaller_size_unless_a_larger_one_is_clearly_faster():
     assert pick({1: 100.0}) == 1
-    assert pick({1: 100.0, 2: 109.0, 4: 90.0}) == 1
-    assert pick({1: 100.0, 2: 115.0, 4: 130.0}) == 4
-    assert pick({1: 100.0, 2: 120.0, 4: 130.0}) == 2
+    assert pick({1: 100.0, 2: 124.0, 4: 90.0}) == 1
+    assert pick({1: 100.0, 2: 120.0, 4: 160.0}) == 4
+    assert pick({1: 100.0, 2: 130.0, 4: 160.0}) == 2
 
 
 def test_measurement_stops_at_the_first_slower_size_and_at_the_limit():
