@@ -109,3 +109,20 @@ def test_a_group_records_the_same_numbers_as_its_configurations_trained_alone(tm
     assert not list((tmp_path / "checkpoints").glob("*/checkpoint.pt"))
     again = run_configurations(configs, "grouped", uri, root=tmp_path, data_dir=None)
     assert [r["run_id"] for r in again] == [r["run_id"] for r in grouped] and all(r["skipped"] for r in again)
+
+
+def test_a_member_out_of_attempts_is_left_out_and_named_while_the_others_train(tmp_path):
+    from glorot.data.sources import load_data
+    from glorot.errors import GlorotError
+    from glorot.pipeline import config_key
+    from glorot.tracking import Tracker
+
+    configs = [build_config(**dict(TINY, seed=s)) for s in (0, 1)]
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    tracker = Tracker(uri, "attempts", tmp_path)
+    key = config_key(configs[0], load_data(configs[0]).version)
+    tracker.fail(tracker.start_child(None, configs[0], {"glorot.config_key": key, "glorot.attempts": "3"}), "boom")
+    with pytest.raises(GlorotError, match=rf"Tanh / Shapeset-3x2 \(key {key}\) was tried 3 times"):
+        run_configurations(configs, "attempts", uri, root=tmp_path, data_dir=None)
+    runs = tracker.client.search_runs([tracker.experiment_id], "tags.status = 'completed'")
+    assert [r.data.params["seed"] for r in runs] == ["1"]
