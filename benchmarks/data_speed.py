@@ -24,15 +24,15 @@ so a ratio above 1 means the data path is not the bottleneck.
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import time
 
 import numpy as np
 import torch
+from baselines import time_glorot
 
-from glorot.backprop import sgd_step
 from glorot.config import build_config
-from glorot.costs import nll
 from glorot.data import shapeset
 from glorot.data.sources import SHAPESET_CHUNK, EpochStream, load_data
 from glorot.nets import MLP
@@ -59,15 +59,7 @@ def time_training(depth: int, width: int, updates: int, threads: int) -> float:
     torch.set_num_threads(threads)
     net = MLP(1024, 9, depth, width, "tanh", "standard", seed=0)
     x, y = shapeset.generate(updates * BATCH, seed=3)
-    batches = list(zip(torch.from_numpy(x).split(BATCH), torch.from_numpy(y).split(BATCH)))
-    start = time.perf_counter()
-    with torch.no_grad():
-        for xb, yb in batches:
-            zs = net.forward_trace(xb)
-            loss, grad = nll(zs[-1], yb)
-            loss.item()
-            sgd_step(net, zs, grad, 0.01)
-    return time.perf_counter() - start
+    return time_glorot(net, list(zip(torch.from_numpy(x).split(BATCH), torch.from_numpy(y).split(BATCH))), 0.01)
 
 
 def time_stream_training(depth: int, width: int, updates: int, lookahead: bool) -> float:
@@ -75,15 +67,8 @@ def time_stream_training(depth: int, width: int, updates: int, lookahead: bool) 
     torch.set_num_threads(1)
     net = MLP(1024, 9, depth, width, "tanh", "standard", seed=0)
     stream = shapeset.ShapesetStream(seed=7, batch_size=BATCH, chunk=SHAPESET_CHUNK, lookahead=lookahead)
-    start = time.perf_counter()
-    with torch.no_grad():
-        for _ in range(updates):
-            xb, yb = next(stream)
-            zs = net.forward_trace(torch.from_numpy(xb))
-            loss, grad = nll(zs[-1], torch.from_numpy(yb))
-            loss.item()
-            sgd_step(net, zs, grad, 0.01)
-    return time.perf_counter() - start
+    batches = ((torch.from_numpy(xb), torch.from_numpy(yb)) for xb, yb in itertools.islice(stream, updates))
+    return time_glorot(net, batches, 0.01)  # the batches are drawn inside the timing
 
 
 def time_group_streams(k: int, batches: int, lookahead: bool) -> float:

@@ -28,7 +28,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from glorot.config import TrainConfig
 from glorot.errors import GlorotError
-from glorot.data.sources import load_data
+from glorot.data.sources import data_shape
 from glorot.grouping import plan_groups
 from glorot.pipeline import (dvc_data_version, format_rows, git_commit, require_data, run_configurations,
                              sweep_key, sweep_rows, write_summary)
@@ -131,15 +131,7 @@ def sweep(study: str | None = None, params_file: str = "params.yaml", deployment
         group = 1
         logger.info("study.group is `auto`, but the group size can only be measured where training runs: "
                     "with a deployment each configuration is its own flow run; set study.group to batch them")
-    bundles: dict[str, tuple[int, int]] = {}
-
-    def shape(config: TrainConfig) -> tuple[int, int]:
-        if config.dataset not in bundles:
-            bundle = load_data(config, ROOT / data_dir)
-            bundles[config.dataset] = (bundle.n_in, bundle.n_classes)
-        return bundles[config.dataset]
-
-    groups = plan_groups(configs, group, shape, parallel, logger.info)
+    groups = plan_groups(configs, group, lambda c: data_shape(c.dataset, ROOT / data_dir), parallel, logger.info)
     logger.info("%d configurations in %d groups, %d at once, %d torch thread(s) each", len(configs), len(groups),
                 parallel, torch.get_num_threads())
     progress = create_progress_artifact(0.0, key=f"glorot-{spec.name.replace('_', '-')}-progress",

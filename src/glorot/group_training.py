@@ -133,6 +133,7 @@ class _Group:
 
     def __init__(self, slices: list[_Slice], data: DataBundle, device: torch.device, progress: bool) -> None:
         self.slices, self.data, self.device = slices, data, device
+        self.cost = BATCHED_COSTS[slices[0].config.cost]
         self.model = BatchedMLP([s.net for s in slices])
         self.finished: list[_Slice] = []
         self.start = time.perf_counter()
@@ -180,14 +181,13 @@ class _Group:
 
     def run_eager(self) -> None:
         """One batched step per update; divergence is checked after each."""
-        cost = BATCHED_COSTS[self.slices[0].config.cost] if self.slices else None
         while self.slices:
             batches = [next(s.stream) for s in self.slices]
             x = torch.from_numpy(np.stack([b[0] for b in batches])).to(self.device)
             y = torch.from_numpy(np.stack([b[1] for b in batches])).to(self.device)
             while self.slices:
                 zs = self.model.forward_trace(x)
-                loss, grad_logits = cost(zs[-1], y)
+                loss, grad_logits = self.cost(zs[-1], y)
                 values = loss.tolist()
                 keep = [k for k, v in enumerate(values) if math.isfinite(v)]
                 if len(keep) == len(values):

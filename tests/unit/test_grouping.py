@@ -126,3 +126,13 @@ def test_a_member_out_of_attempts_is_left_out_and_named_while_the_others_train(t
         run_configurations(configs, "attempts", uri, root=tmp_path, data_dir=None)
     runs = tracker.client.search_runs([tracker.experiment_id], "tags.status = 'completed'")
     assert [r.data.params["seed"] for r in runs] == ["1"]
+
+
+def test_data_shape_reads_the_manifest_of_a_prepared_data_set(tmp_path):
+    from glorot.data.shapeset import write_split
+    from glorot.data.sources import data_shape, load_data
+
+    write_split(tmp_path / "shapeset" / "valid", 20, seed=1)
+    write_split(tmp_path / "shapeset" / "test", 20, seed=2)
+    bundle = load_data(build_config(**TINY), tmp_path)
+    assert data_shape("shapeset", tmp_path) == (bundle.n_in, bundle.n_classes) == (1024, 9)

@@ -24,7 +24,7 @@ import torch
 
 from glorot.config import TrainConfig
 from glorot.data import shapeset
-from glorot.data.store import load_split
+from glorot.data.store import load_manifest, load_split
 from glorot.errors import GlorotError
 
 SHAPESET_VALID_SEED = 2010_0001
@@ -137,6 +137,13 @@ def _load_prepared(config: TrainConfig, data_dir: Path | None) -> DataBundle:
                       len(rm["class_names"]), list(rm["class_names"]),
                       _version(rm["sha256"], vm["sha256"], tm["sha256"]),
                       lambda seed, batch_size: EpochStream(rx, ry, seed, batch_size))
+
+
+def data_shape(dataset: str, data_dir: str | Path) -> tuple[int, int]:
+    """(inputs, classes) of the prepared ``dataset`` in ``data_dir``, read from its validation
+    split's manifest, without loading or checksumming the data."""
+    manifest = load_manifest(Path(data_dir) / dataset / "valid")
+    return int(manifest["dim"]), len(manifest["class_names"])
 
 
 def load_data(config: TrainConfig, data_dir: str | Path | None = None) -> DataBundle:
