@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from glorot.activations import ACTIVATIONS
 from glorot.config import DATASETS, TrainConfig, build_config, describe_validation_error
@@ -121,7 +121,6 @@ class Params(BaseModel):
     tracking_uri: str | None = None
     imagesets: dict[str, dict[str, Any]] = {}
     studies: dict[str, dict[str, Any]]
-    _source: str = PrivateAttr("params.yaml")  # the file it was read from, for error messages
 
     def get_study(self, name: str | None = None) -> StudyConfig:
         """The study called ``name`` (default: the selected ``study``), validated down to each configuration."""
@@ -132,9 +131,9 @@ class Params(BaseModel):
             study = StudyConfig(name=name, **self.studies[name])
             study.configs()  # every configuration of the grid must be valid too
         except ValidationError as e:
-            raise GlorotError(f"{self._source} studies.{name}: {describe_validation_error(e)}") from None
+            raise GlorotError(f"params.yaml studies.{name}: {describe_validation_error(e)}") from None
         except GlorotError as e:
-            raise GlorotError(f"{self._source} studies.{name}: {e}") from None
+            raise GlorotError(f"params.yaml studies.{name}: {e}") from None
         return study
 
 
@@ -148,9 +147,7 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     except yaml.YAMLError as e:
         raise GlorotError(f"corrupt parameters file {path}: {str(e).splitlines()[0]}") from None
     try:
-        params = Params(**(raw or {}))
+        return Params(**(raw or {}))
     except (ValidationError, TypeError) as e:
         detail = describe_validation_error(e) if isinstance(e, ValidationError) else str(e)
         raise GlorotError(f"{path}: {detail}") from None
-    params._source = str(path)
-    return params
