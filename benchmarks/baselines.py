@@ -11,9 +11,9 @@ import time
 import torch
 from torch import nn
 
-from glorot.backprop import sgd_step
-from glorot.costs import nll
-from glorot.nets import MLP
+from glorot.paper.backprop import sgd_step
+from glorot.paper.costs import nll
+from glorot.paper.nets import MLP
 
 TORCH_ACTIVATIONS = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "softsign": nn.Softsign}
 

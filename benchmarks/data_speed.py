@@ -35,7 +35,7 @@ from baselines import time_glorot
 from glorot.config import build_config
 from glorot.data import shapeset
 from glorot.data.sources import SHAPESET_CHUNK, EpochStream, load_data
-from glorot.nets import MLP
+from glorot.paper.nets import MLP
 
 BATCH = 10
 IMAGE_SETS = {"mnist (50000x784)": (50_000, 784), "cifar10 (40000x3072)": (40_000, 3072)}

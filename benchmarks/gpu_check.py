@@ -4,21 +4,21 @@
    ``1024-check_width x 5-9`` net, ``--check-updates`` updates on their own Shapeset
    batches, trained (i) on the CPU one by one with glorot's step (the reference),
    (ii) on the GPU one by one (eager), (iii) on the GPU as one batched model, eager
-   (:class:`glorot.cuda_graphs.DeviceStep`), (iv) the same captured in a CUDA graph
-   (:class:`glorot.cuda_graphs.GraphedStep`). TF32 is switched off. For each GPU mode: the
+   (:class:`glorot.engine.steps.DeviceStep`), (iv) the same captured in a CUDA graph
+   (:class:`glorot.engine.steps.GraphedStep`). TF32 is switched off. For each GPU mode: the
    largest difference of any weight from the CPU's, relative to that tensor's largest
    weight, over the slices that completed, and whether every slice diverged (or not) at
    the same update as on the CPU.
-2. The pipeline's trainer: :func:`glorot.group_training.train_group` as a sweep runs it on
+2. The pipeline's trainer: :func:`glorot.engine.group_loop.train_group` as a sweep runs it on
    the device (sync-free loop, CUDA graph, batches prefetched), on the same six
-   configurations with evaluations and probes, against :func:`glorot.train.train` on the
+   configurations with evaluations and probes, against :func:`glorot.engine.loop.train` on the
    CPU per configuration: same status and divergence update, curves within one example
    of the evaluation sets, weights within 1e-3. Then its end-to-end speed at the paper's
    width, K configurations, on a pre-generated Shapeset pool and on the online Shapeset
    stream (which shows what the CPU generator allows).
 3. Speed on the ``1024-1000x5-9`` net at batch 10 (random batches already on the GPU):
    single configuration, updates/s, eager with ``loss.item()`` after every update (what
-   :func:`glorot.train.train` does) vs eager without it vs graph; and batched
+   :func:`glorot.engine.loop.train` does) vs eager without it vs graph; and batched
    configuration-updates/s for K = 5, 20, 100, eager vs graph. Ratios are against the
    single-configuration eager step measured in the same run.
 
@@ -41,16 +41,16 @@ import time
 
 import torch
 
-from glorot.backprop import sgd_step
-from glorot.batched import BatchedMLP
+from glorot.paper.backprop import sgd_step
+from glorot.engine.stacked import BatchedMLP
 from glorot.config import build_config
-from glorot.costs import nll
-from glorot.cuda_graphs import DeviceStep, GraphedStep, run
+from glorot.paper.costs import nll
+from glorot.engine.steps import DeviceStep, GraphedStep, run
 from glorot.data import shapeset
 from glorot.data.sources import EpochStream, load_data
-from glorot.group_training import train_group
-from glorot.nets import MLP
-from glorot.train import train
+from glorot.engine.group_loop import train_group
+from glorot.paper.nets import MLP
+from glorot.engine.loop import train
 
 CHECK = [("softsign", "standard", 0.01), ("softsign", "normalized", 0.01), ("tanh", "standard", 0.01),
          ("tanh", "normalized", 0.01), ("sigmoid", "standard", 0.1), ("relu", "he", 1e6)]

@@ -8,12 +8,12 @@ its own pre-generated Shapeset batches (generation is outside the timings; see
 
 * (a) naive:    nn.Sequential + torch.optim.SGD + nn.CrossEntropyLoss, configuration after configuration
 * (b) glorot:   MLP.forward_trace + costs.nll + backprop.sgd_step, configuration after configuration
-* (c) batched:  glorot.batched.BatchedMLP, the K = 5 networks as one model; and K = 10
+* (c) batched:  glorot.engine.stacked.BatchedMLP, the K = 5 networks as one model; and K = 10
                 (the 5 networks x a grid of 2 learning rates)
 * (d) 2 procs:  (b) in 2 processes at once, torch.set_num_threads(1) each; each process
                 trains all 5 networks, so the machine runs a sweep of 10 configurations
 * (e) planned:  what ``flows/sweep.py`` does with ``study.group: auto``: the 10 configurations
-                of (c) cut into groups of the size :mod:`glorot.grouping` measures fastest,
+                of (c) cut into groups of the size :mod:`glorot.engine.grouping` measures fastest,
                 the groups trained by as many threads as cores, 1 torch thread each
 
 (a)-(c) run at torch's default thread count and at 1 thread (``[t=N]`` in the output).
@@ -35,11 +35,11 @@ from concurrent.futures import ThreadPoolExecutor
 import torch
 from baselines import time_glorot, time_naive
 
-from glorot.batched import BatchedMLP, batched_nll
+from glorot.engine.stacked import BatchedMLP, batched_nll
 from glorot.config import build_config
 from glorot.data import shapeset
-from glorot.grouping import choose_group_size
-from glorot.nets import MLP
+from glorot.engine.grouping import choose_group_size
+from glorot.paper.nets import MLP
 
 TABLE1 = [("softsign", "standard"), ("softsign", "normalized"), ("tanh", "standard"),
           ("tanh", "normalized"), ("sigmoid", "standard")]
@@ -189,7 +189,7 @@ def main() -> None:
     torch.set_num_threads(1)
     size, measured = choose_group_size(build_config(width=w, depth=d, device="cpu"), 1024, 9, len(cfg10), cores)
     torch.set_num_threads(default_threads)
-    print("glorot.grouping measured (configuration-updates/s, " f"{cores} groups at once): "
+    print("glorot.engine.grouping measured (configuration-updates/s, " f"{cores} groups at once): "
           + ", ".join(f"K={k}: {r:.0f}" for k, r in measured.items()) + f" -> groups of {size}")
     planned = f"(e) planned: groups of {size}, {cores} at once x 1 thread"
     torch.set_num_threads(1)

@@ -22,8 +22,8 @@ from baselines import time_glorot, time_naive
 
 from glorot.config import TrainConfig
 from glorot.data import shapeset
-from glorot.nets import MLP
-from glorot.probes import probe
+from glorot.paper.nets import MLP
+from glorot.paper.probes import probe
 
 
 def main() -> None:

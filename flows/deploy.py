@@ -52,7 +52,7 @@ def check_source(source: str, study: str) -> str:
     if not (path / ENTRYPOINT).is_file():
         raise DeployError(f"invalid source: {path} has no {ENTRYPOINT}")
     from glorot.errors import GlorotError
-    from glorot.study import load_params
+    from glorot.pipeline.study import load_params
 
     try:
         load_params(path / "params.yaml").get_study(study)

@@ -29,11 +29,11 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from glorot.config import TrainConfig
 from glorot.errors import GlorotError
 from glorot.data.sources import data_shape
-from glorot.grouping import plan_groups
-from glorot.pipeline import (dvc_data_version, format_rows, git_commit, require_data, run_configurations,
+from glorot.engine.grouping import plan_groups
+from glorot.pipeline.runs import (dvc_data_version, format_rows, git_commit, require_data, run_configurations,
                              sweep_key, sweep_rows, write_summary)
-from glorot.study import StudyConfig, load_params
-from glorot.tracking import Tracker, resolve_uri
+from glorot.pipeline.study import StudyConfig, load_params
+from glorot.pipeline.tracking import Tracker, resolve_uri
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN_DEPLOYMENT = "glorot-train-config/train-config"
@@ -106,7 +106,7 @@ def sweep(study: str | None = None, params_file: str = "params.yaml", deployment
     their checkpoints, failed ones are retried. ``fresh`` starts a new parent run instead.
 
     Compatible configurations are trained as batched groups of the study's ``group`` size
-    (``auto``: the size measured fastest here, :mod:`glorot.grouping`). ``concurrency``
+    (``auto``: the size measured fastest here, :mod:`glorot.engine.grouping`). ``concurrency``
     is how many groups train at once (the task runner's workers, default: the number of
     cores); each gets ``cores // concurrency`` torch threads.
     """

@@ -43,8 +43,8 @@ def _print_curve(curve: list[dict]) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from glorot.data.sources import load_data
-    from glorot.rundir import save_run
-    from glorot.train import select_lr, train
+    from glorot.pipeline.rundir import save_run
+    from glorot.engine.loop import select_lr, train
 
     config = _config_from(args, TRAIN_FLAGS + ("device",))
     data = load_data(config, args.data_dir)
@@ -58,7 +58,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         config = config.model_copy(update={"lr": selection.best_lr})
     checkpointer = None
     if args.checkpoint_dir:
-        from glorot.checkpoint import Checkpointer
+        from glorot.engine.checkpoint import Checkpointer
 
         checkpointer = Checkpointer(args.checkpoint_dir, args.checkpoint_every or config.eval_every)
         if checkpointer.path.is_file():
@@ -78,8 +78,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
     from glorot.data.sources import load_data
-    from glorot.probes import probe
-    from glorot.train import build_net
+    from glorot.paper.probes import probe
+    from glorot.engine.loop import build_net
 
     fields = {k: getattr(args, k) for k in DIAGNOSE_FLAGS}
     config = build_config(**fields, valid_size=1, test_size=args.probe_size, device="cpu")
@@ -96,9 +96,9 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from glorot.pipeline import format_rows, sweep_rows
-    from glorot.study import load_params
-    from glorot.tracking import Tracker, resolve_uri
+    from glorot.pipeline.runs import format_rows, sweep_rows
+    from glorot.pipeline.study import load_params
+    from glorot.pipeline.tracking import Tracker, resolve_uri
 
     params = load_params(args.params)
     study = params.get_study(args.study)
@@ -116,8 +116,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
 def cmd_ui(args: argparse.Namespace) -> int:
     import subprocess
 
-    from glorot.study import load_params
-    from glorot.tracking import resolve_uri
+    from glorot.pipeline.study import load_params
+    from glorot.pipeline.tracking import resolve_uri
 
     root = args.params.parent
     uri = resolve_uri(load_params(args.params).tracking_uri, root)

@@ -11,10 +11,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from glorot.activations import ACTIVATIONS
-from glorot.costs import COSTS
+from glorot.paper.activations import ACTIVATIONS
+from glorot.paper.costs import COSTS
 from glorot.errors import GlorotError
-from glorot.init import INITS
+from glorot.paper.init import INITS
 
 #: The paper's data sets (Section 2.1-2.2) and their names in Table 1's column headers.
 DATASET_TITLES = {"shapeset": "Shapeset-3x2", "mnist": "MNIST", "cifar10": "CIFAR-10",

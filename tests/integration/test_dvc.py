@@ -93,7 +93,7 @@ def test_data_that_differ_from_dvc_lock_are_refused_before_training(repro, tmp_p
 
     from glorot.config import build_config
     from glorot.errors import GlorotError
-    from glorot.pipeline import run_configuration
+    from glorot.pipeline.runs import run_configuration
 
     project = tmp_path / "copy"
     shutil.copytree(repro["project"], project, symlinks=True)

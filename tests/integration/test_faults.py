@@ -24,7 +24,7 @@ TRAIN = ["--depth", "2", "--width", "48", "--updates", "3000", "--eval-every", "
 RUN_CONFIG = """
 import sys
 from glorot.config import build_config
-from glorot.pipeline import run_configuration
+from glorot.pipeline.runs import run_configuration
 config = build_config(depth=2, width=48, updates={updates}, eval_every=100, probe_every=100, probe_size=20,
                       valid_size=300, test_size=300, seed={seed}, device="cpu")
 print(run_configuration(config, "{study}", sys.argv[1], root=sys.argv[2], data_dir=None, checkpoint_every=100))
@@ -154,7 +154,7 @@ def test_tracking_server_restart_mid_run_loses_no_metric(server, tmp_path):
 CONCURRENT = """
 import sys
 from mlflow.tracking import MlflowClient
-from glorot.tracking import MlflowLogger
+from glorot.pipeline.tracking import MlflowLogger
 client = MlflowClient(sys.argv[1])
 experiment = client.get_experiment_by_name("glorot-load").experiment_id
 for r in range(int(sys.argv[3])):

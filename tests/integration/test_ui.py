@@ -6,7 +6,7 @@ import urllib.request
 
 import pytest
 
-from glorot.tracking import Tracker
+from glorot.pipeline.tracking import Tracker
 
 from .project import BIN, make_project
 from .servers import free_port, process, wait_healthy

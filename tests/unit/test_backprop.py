@@ -4,11 +4,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from glorot.activations import ACTIVATIONS
-from glorot.backprop import deltas, sgd_step, weight_grad
-from glorot.costs import get_cost, nll, quadratic
-from glorot.errors import GlorotError
-from glorot.nets import MLP
+from glorot.paper.activations import ACTIVATIONS
+from glorot.paper.backprop import deltas, sgd_step, weight_grad
+from glorot.paper.costs import get_cost, nll, quadratic
+from glorot.paper.nets import MLP
 
 
 def _autograd_cost(name, logits, y):
@@ -68,5 +67,5 @@ def test_quadratic_cost_is_flatter_than_nll_for_a_confident_wrong_answer():
 
 
 def test_unknown_cost_lists_valid_ones():
-    with pytest.raises(GlorotError, match="unknown cost 'hinge'; valid: nll, quadratic"):
+    with pytest.raises(ValueError, match="unknown cost 'hinge'; valid: nll, quadratic"):
         get_cost("hinge")

@@ -4,16 +4,16 @@ import pytest
 import torch
 from pooled import pooled_data
 
-from glorot.backprop import sgd_step
-from glorot.checkpoint import Checkpointer
-from glorot.batched import BatchedMLP, batched_nll, batched_quadratic, group_configs, group_key
-from glorot.group_training import train_group
+from glorot.paper.backprop import sgd_step
+from glorot.engine.checkpoint import Checkpointer
+from glorot.engine.stacked import BatchedMLP, batched_nll, batched_quadratic, group_configs, group_key
+from glorot.engine.group_loop import train_group
 from glorot.config import build_config
-from glorot.costs import nll, quadratic
+from glorot.paper.costs import nll, quadratic
 from glorot.data.sources import load_data
 from glorot.errors import GlorotError
-from glorot.nets import MLP
-from glorot.train import train
+from glorot.paper.nets import MLP
+from glorot.engine.loop import train
 
 SMALL = dict(depth=3, width=32, updates=300, eval_every=100, probe_every=150, probe_size=40,
              valid_size=400, test_size=300, device="cpu")

@@ -9,13 +9,13 @@ import pytest
 import torch
 from pooled import pooled_data
 
-from glorot.batched import BatchedMLP
+from glorot.engine.stacked import BatchedMLP
 from glorot.config import build_config
-from glorot.cuda_graphs import DeviceStep, GraphedStep, prefetch, run
+from glorot.engine.steps import DeviceStep, GraphedStep, prefetch, run
 from glorot.errors import GlorotError
-from glorot.group_training import train_group
-from glorot.nets import MLP
-from glorot.train import build_net, train
+from glorot.engine.group_loop import train_group
+from glorot.paper.nets import MLP
+from glorot.engine.loop import build_net, train
 
 SMALL = dict(depth=2, width=32, updates=150, eval_every=150, probe_every=0, probe_size=10,
              valid_size=100, test_size=100, device="cpu")

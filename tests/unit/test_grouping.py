@@ -6,11 +6,11 @@ import math
 import pytest
 from mlflow.tracking import MlflowClient
 
-from glorot.batched import group_key
+from glorot.engine.stacked import group_key
 from glorot.config import build_config
-from glorot import grouping
-from glorot.grouping import balanced, choose_group_size, measure, pick, plan_groups
-from glorot.pipeline import run_configuration, run_configurations
+from glorot.engine import grouping
+from glorot.engine.grouping import balanced, choose_group_size, measure, pick, plan_groups
+from glorot.pipeline.runs import run_configuration, run_configurations
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -114,8 +114,8 @@ def test_a_group_records_the_same_numbers_as_its_configurations_trained_alone(tm
 def test_a_member_out_of_attempts_is_left_out_and_named_while_the_others_train(tmp_path):
     from glorot.data.sources import load_data
     from glorot.errors import GlorotError
-    from glorot.pipeline import config_key
-    from glorot.tracking import Tracker
+    from glorot.pipeline.runs import config_key
+    from glorot.pipeline.tracking import Tracker
 
     configs = [build_config(**dict(TINY, seed=s)) for s in (0, 1)]
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"

@@ -21,7 +21,7 @@ from glorot.data.imagesets import write_dataset
 from glorot.data.sources import load_data
 from glorot.data.store import load_split
 from glorot.errors import GlorotError
-from glorot.train import train
+from glorot.engine.loop import train
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from glorot.data import shapeset
-from glorot.nets import MLP
-from glorot.probes import SCALARS, jacobian_sv_mean, probe
+from glorot.paper.nets import MLP
+from glorot.paper.probes import SCALARS, jacobian_sv_mean, probe
 
 
 @pytest.fixture(scope="module")

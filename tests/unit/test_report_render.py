@@ -43,9 +43,9 @@ def test_cost_surface_experiment_is_deterministic_and_shows_plateaus():
 def test_cost_surface_uses_the_projects_costs():
     import torch
 
-    from glorot.costs import nll, quadratic
+    from glorot.paper.costs import nll, quadratic
     from glorot.data import shapeset
-    from glorot.nets import MLP
+    from glorot.paper.nets import MLP
 
     s = costsurface.cost_surfaces(grid_points=3, span=2.0)
     x, y = (torch.from_numpy(v) for v in shapeset.generate(costsurface.N_EXAMPLES, costsurface.DATA_SEED))

@@ -4,8 +4,8 @@ import pytest
 import yaml
 
 from glorot.errors import GlorotError
-from glorot.paper import TABLE1, table1_error
-from glorot.study import TABLE1_NETWORKS, load_params, parse_network
+from glorot.paper.table1 import TABLE1, table1_error
+from glorot.pipeline.study import TABLE1_NETWORKS, load_params, parse_network
 
 REPO_PARAMS = "params.yaml"
 

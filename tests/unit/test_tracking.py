@@ -1,13 +1,13 @@
-"""glorot.tracking on a local SQLite store: exactly-once metrics and repeatable run endings."""
+"""glorot.pipeline.tracking on a local SQLite store: exactly-once metrics and repeatable run endings."""
 
 import numpy as np
 import pytest
 
 from glorot.config import build_config
 from glorot.errors import GlorotError
-from glorot.nets import MLP
-from glorot.tracking import MlflowLogger, Tracker, check_reachable, resolve_uri
-from glorot.train import TrainResult
+from glorot.paper.nets import MLP
+from glorot.pipeline.tracking import MlflowLogger, Tracker, check_reachable, resolve_uri
+from glorot.engine.loop import TrainResult
 
 
 

@@ -4,7 +4,7 @@ Everything the report shows comes from the tracking store: the sweep's parent ru
 child runs (params, tags, final metrics), the step-indexed metric histories (learning
 curves and per-layer diagnostics) and, for the histogram figures, each run's
 ``diagnostics.npz`` artifact downloaded through the client. MLflow is reached only through
-:class:`glorot.tracking.Tracker` and the ``MlflowClient`` it holds (``tracker.client``).
+:class:`glorot.pipeline.tracking.Tracker` and the ``MlflowClient`` it holds (``tracker.client``).
 
 A run record is a plain dict (what the table, figures, theory and verdicts take):
 ``run_id, network, activation, init, dataset, depth, width, lr, seed, updates, status,
@@ -26,8 +26,8 @@ import numpy as np
 
 from glorot.config import DATASET_TITLES
 from glorot.errors import GlorotError
-from glorot.probes import SCALARS
-from glorot.tracking import Tracker
+from glorot.paper.probes import SCALARS
+from glorot.pipeline.tracking import Tracker
 
 CURVE_KEYS = ("train/nll", "valid/error", "test/error")
 HISTORY_THREADS = 8

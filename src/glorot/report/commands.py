@@ -9,8 +9,8 @@ from pathlib import Path
 def cmd_report(args: argparse.Namespace) -> int:
     from glorot.report.build import build_report
     from glorot.report.collect import open_study
-    from glorot.study import load_params
-    from glorot.tracking import resolve_uri
+    from glorot.pipeline.study import load_params
+    from glorot.pipeline.tracking import resolve_uri
 
     params = load_params(args.params)
     study = params.get_study(args.study)

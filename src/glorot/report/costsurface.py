@@ -1,10 +1,10 @@
 """Figure 5's small experiment: the cost of a two-layer net as a function of two weights.
 
-A net with one hidden layer (``glorot.nets.MLP`` with ``depth=1``: W1 then the softmax
+A net with one hidden layer (``glorot.paper.nets.MLP`` with ``depth=1``: W1 then the softmax
 layer W2) is built with the normalized init from a fixed seed; on a fixed batch of
 Shapeset-3x2 images, one weight of each layer is swept over a grid while every other
 weight stays at its initial value, and the mean cost is evaluated with the cross-entropy
-(``glorot.costs.nll``) and the quadratic cost (``glorot.costs.quadratic``). The two
+(``glorot.paper.costs.nll``) and the quadratic cost (``glorot.paper.costs.quadratic``). The two
 weights: W1[0, p] from the input pixel p with the largest variance over the batch to
 hidden unit 0, and W2[c, 0] from hidden unit 0 to the most frequent class c.
 
@@ -19,9 +19,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from glorot.costs import nll, quadratic
+from glorot.paper.costs import nll, quadratic
 from glorot.data import shapeset
-from glorot.nets import MLP
+from glorot.paper.nets import MLP
 
 DATA_SEED = 5_2010
 INIT_SEED = 0

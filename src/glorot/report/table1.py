@@ -21,9 +21,9 @@ import math
 from collections import defaultdict
 
 from glorot.config import DATASET_TITLES, DATASETS
-from glorot.paper import table1_error
+from glorot.paper.table1 import table1_error
 from glorot.report.significance import ALPHA, compare
-from glorot.study import TABLE1_NETWORKS
+from glorot.pipeline.study import TABLE1_NETWORKS
 
 PAPER_DEPTH = 5
 OK, NOT_RUN, DIVERGED, FAILED = "ok", "not run", "diverged", "failed"

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import torch
 
-from glorot.errors import GlorotError
 
 
 @dataclass(frozen=True)
@@ -49,6 +48,6 @@ def get_activation(name: str) -> Activation:
     try:
         return ACTIVATIONS[name]
     except KeyError:
-        raise GlorotError(
+        raise ValueError(
             f"unknown activation {name!r}; valid: {', '.join(ACTIVATIONS)}"
         ) from None

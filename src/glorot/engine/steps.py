@@ -2,10 +2,10 @@
 
 At mini-batch 10 a GPU finishes the paper's 1000x1000 products in microseconds, so an
 eager step is bound by kernel launches (tens per update) and by the ``loss.item()`` that
-:func:`glorot.train.train` does after every update to detect divergence. This module
+:func:`glorot.engine.loop.train` does after every update to detect divergence. This module
 removes both:
 
-* :class:`DeviceStep` is one SGD step of a :class:`~glorot.batched.BatchedMLP` (K >= 1
+* :class:`DeviceStep` is one SGD step of a :class:`~glorot.engine.stacked.BatchedMLP` (K >= 1
   configurations) reading its batch from static buffers ``x`` ``(K, B, D)`` and ``y``
   ``(K, B)``, that keeps everything the trainer needs on the device: a per-slice ``alive``
   flag (cleared by a non-finite cost, after which the slice's update adds exactly 0, see
@@ -17,7 +17,7 @@ removes both:
   and replays it: one launch per update. Training data are prefetched to the device in
   chunks (:func:`prefetch`) and copied into the static buffers before each replay.
 
-Semantics match :func:`glorot.train.train` per slice: the update whose cost is not finite
+Semantics match :func:`glorot.engine.loop.train` per slice: the update whose cost is not finite
 is not applied and the slice stops there (``diverged_at`` is that update; its weights stay
 as they were); the others go on.
 """
@@ -29,7 +29,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from glorot.batched import BATCHED_COSTS, BatchedMLP
+from glorot.engine.stacked import BATCHED_COSTS, BatchedMLP
 from glorot.errors import GlorotError
 
 

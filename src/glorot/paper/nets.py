@@ -1,7 +1,7 @@
 """The paper's model family (Section 2.3): a feed-forward net of ``depth`` hidden layers of
 ``width`` units, z^i = f(s^i) with s^i = z^{i-1} W^i + b^i and z^0 = x, topped by a softmax
 layer softmax(z^D V + c). The net returns the softmax's logits; costs live in
-:mod:`glorot.costs`.
+:mod:`glorot.paper.costs`.
 """
 
 from __future__ import annotations
@@ -9,16 +9,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from glorot.activations import get_activation
-from glorot.errors import GlorotError
-from glorot.init import check_init, init_linear_
+from glorot.paper.activations import get_activation
+from glorot.paper.init import check_init, init_linear_
 
 
 class MLP(nn.Module):
     """``n_in`` -> ``depth`` x ``width`` hidden units of ``activation`` -> ``n_classes`` logits.
 
     ``layers[i]`` for i < depth are the hidden layers W^{i+1}; ``layers[depth]`` is the
-    softmax layer. Weights follow ``init`` (see :mod:`glorot.init`), biases are zero.
+    softmax layer. Weights follow ``init`` (see :mod:`glorot.paper.init`), biases are zero.
     """
 
     def __init__(
@@ -33,9 +32,9 @@ class MLP(nn.Module):
     ) -> None:
         super().__init__()
         if depth < 1:
-            raise GlorotError(f"depth must be >= 1 hidden layer, got {depth}")
+            raise ValueError(f"depth must be >= 1 hidden layer, got {depth}")
         if width < 1:
-            raise GlorotError(f"width must be >= 1 unit, got {width}")
+            raise ValueError(f"width must be >= 1 unit, got {width}")
         check_init(init)
         self.act = get_activation(activation)
         self.depth, self.width, self.init_scheme = depth, width, init

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from glorot.backprop import deltas, weight_grad
-from glorot.costs import get_cost
-from glorot.nets import MLP
+from glorot.paper.backprop import deltas, weight_grad
+from glorot.paper.costs import get_cost
+from glorot.paper.nets import MLP
 
 HIST_BINS = 100
 SCALARS = ("act_mean", "act_std", "act_p98", "dCds_std", "dCdW_std", "jac_sv_mean")

@@ -3,7 +3,7 @@
 A sweep trains many networks that share a shape (depth, width, inputs, classes, batch
 size, cost) and differ only in activation, initialisation, learning rate and seed. This
 module stacks their weights, layer by layer, into ``(K, n_out, n_in)`` tensors and runs
-the paper's SGD step (Section 2.3, back-propagation as in :mod:`glorot.backprop`) for all
+the paper's SGD step (Section 2.3, back-propagation as in :mod:`glorot.paper.backprop`) for all
 of them with batched matrix products:
 
     S^i   = Z^{i-1} W^i^T + b^i                        torch.baddbmm, (K, B, n_out)
@@ -13,10 +13,10 @@ of them with batched matrix products:
 
 Every configuration keeps its own data stream (its own seed, so its own batches, stacked
 to ``(K, B, D)``), its own learning rate and its own initial weights, drawn exactly as
-:class:`glorot.nets.MLP` draws them for its seed. Each slice is therefore the same
-computation as :func:`glorot.train.train` on that configuration alone. On CPU it is the
+:class:`glorot.paper.nets.MLP` draws them for its seed. Each slice is therefore the same
+computation as :func:`glorot.engine.loop.train` on that configuration alone. On CPU it is the
 same arithmetic too: each slice of a batched product is the product the single step
-computes, and the update uses ``alpha = -lr`` exactly as :func:`glorot.backprop.sgd_step`
+computes, and the update uses ``alpha = -lr`` exactly as :func:`glorot.paper.backprop.sgd_step`
 does, so the weights come out bit for bit equal (observed with MKL; the tests allow float
 rounding, which other BLAS libraries or a GPU may introduce). Only the reported training
 cost is summed differently (a few ulps). A configuration's numbers therefore do not depend
@@ -28,9 +28,9 @@ scatter copies). The element-wise work is ~0.1% of an update's arithmetic at wid
 so mixing activations costs nothing measurable (see ``docs/performance.md``).
 
 Training a group, with each configuration's own schedule, divergence, checkpoints and
-logger, is :func:`glorot.group_training.train_group`. Each slice is also an ordinary
-:class:`~glorot.nets.MLP` whose parameters are *views* of the stacked tensors, so
-evaluation (:func:`glorot.train.error_rate`) and diagnostics (:func:`glorot.probes.probe`)
+logger, is :func:`glorot.engine.group_loop.train_group`. Each slice is also an ordinary
+:class:`~glorot.paper.nets.MLP` whose parameters are *views* of the stacked tensors, so
+evaluation (:func:`glorot.engine.loop.error_rate`) and diagnostics (:func:`glorot.paper.probes.probe`)
 read the current weights with no copy; :meth:`BatchedMLP.release` drops slices from the
 stack (a slice that diverged or finished), giving their nets their own weights.
 """
@@ -45,7 +45,7 @@ import torch.nn.functional as F
 
 from glorot.config import TrainConfig
 from glorot.errors import GlorotError
-from glorot.nets import MLP
+from glorot.paper.nets import MLP
 
 #: The fields that must be equal for configurations to share a batched model and one data
 #: bundle: the tensors' shapes (dataset -> inputs and classes, depth, width, batch size),
@@ -53,7 +53,7 @@ from glorot.nets import MLP
 #: schedule fields (updates, eval_every, probe_every, probe_size, jac_examples) may differ.
 GROUP_FIELDS = ("dataset", "depth", "width", "batch_size", "cost", "device", "valid_size", "test_size")
 
-#: In-place versions of the activations of :mod:`glorot.activations` (same values).
+#: In-place versions of the activations of :mod:`glorot.paper.activations` (same values).
 _INPLACE: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "tanh": torch.Tensor.tanh_,
     "sigmoid": torch.Tensor.sigmoid_,
@@ -172,12 +172,12 @@ class BatchedMLP:
     @torch.no_grad()
     def sgd_step(self, zs: list[torch.Tensor], grad_logits: torch.Tensor,
                  lr: float | Sequence[float] | torch.Tensor, alive: torch.Tensor | None = None) -> None:
-        """One SGD update of every slice, top layer down, as :func:`glorot.backprop.sgd_step` per slice.
+        """One SGD update of every slice, top layer down, as :func:`glorot.paper.backprop.sgd_step` per slice.
 
         ``lr`` is one float for all slices, a sequence of K floats, or a ``(K, 1, 1)`` tensor.
         With floats, each run of equal consecutive rates is one in-place ``baddbmm_`` with
         ``alpha = -lr``, the very arithmetic of ``addmm_(..., alpha=-lr)`` in
-        :func:`~glorot.backprop.sgd_step`, so on CPU every slice's weights come out bit for bit
+        :func:`~glorot.paper.backprop.sgd_step`, so on CPU every slice's weights come out bit for bit
         the same as training it alone. A tensor scales the deltas first (``lr * D``) and
         updates all slices in one call whatever their rates: fewer kernels (on a GPU with
         many distinct rates), but rounded differently from the single-configuration step.
@@ -185,7 +185,7 @@ class BatchedMLP:
         ``alive`` (K bools, on the device) freezes the slices where it is False without a
         host-side check: their deltas and layer inputs are replaced by exact zeros, so their
         update adds exactly 0 whatever NaN or inf their forward pass produced, and the others'
-        arithmetic is unchanged. :mod:`glorot.cuda_graphs` uses it to check divergence on
+        arithmetic is unchanged. :mod:`glorot.engine.steps` uses it to check divergence on
         the device.
         """
         if isinstance(lr, torch.Tensor):
@@ -223,7 +223,7 @@ class BatchedMLP:
 
 def batched_nll(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-slice mean negative log-likelihood ``(K,)`` of ``y`` ``(K, B)`` and its gradient
-    w.r.t. ``logits`` ``(K, B, C)``, as :func:`glorot.costs.nll` on each slice."""
+    w.r.t. ``logits`` ``(K, B, C)``, as :func:`glorot.paper.costs.nll` on each slice."""
     log_p = F.log_softmax(logits, dim=2)
     loss = -log_p.gather(2, y.unsqueeze(2)).squeeze(2).mean(1)
     grad = log_p.exp_()
@@ -232,7 +232,7 @@ def batched_nll(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, to
 
 
 def batched_quadratic(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-slice quadratic cost and its logit gradient, as :func:`glorot.costs.quadratic` on each slice."""
+    """Per-slice quadratic cost and its logit gradient, as :func:`glorot.paper.costs.quadratic` on each slice."""
     p = torch.softmax(logits, dim=2)
     # scatter_ rather than F.one_hot, which checks the labels' range on the host (a GPU sync).
     g = 2 * (p - torch.zeros_like(p).scatter_(2, y.unsqueeze(2), 1.0))

@@ -16,20 +16,20 @@ from typing import Protocol
 import torch
 from tqdm import tqdm
 
-from glorot.backprop import sgd_step
-from glorot.checkpoint import Checkpointer, TrainState
+from glorot.paper.backprop import sgd_step
+from glorot.engine.checkpoint import Checkpointer, TrainState
 from glorot.config import TrainConfig
-from glorot.costs import get_cost
+from glorot.paper.costs import get_cost
 from glorot.data.sources import DataBundle, Split
 from glorot.errors import GlorotError
-from glorot.nets import MLP
-from glorot.probes import ProbeRecord, probe
+from glorot.paper.nets import MLP
+from glorot.paper.probes import ProbeRecord, probe
 
 EVAL_BATCH = 1000
 
 
 class Logger(Protocol):
-    """Where a run reports as it goes; :mod:`glorot.tracking` implements it for MLflow."""
+    """Where a run reports as it goes; :mod:`glorot.pipeline.tracking` implements it for MLflow."""
 
     def log_metrics(self, metrics: dict[str, float], step: int) -> None: ...
 
@@ -116,7 +116,7 @@ def record_evaluation(net: MLP, data: DataBundle, device: torch.device, update: 
 
 def record_probe(net: MLP, x: torch.Tensor, y: torch.Tensor, update: int, config: TrainConfig,
                  result: TrainResult, logger: Logger) -> None:
-    """Take the paper's diagnostics (:func:`glorot.probes.probe`) on the probe set; keep and log them."""
+    """Take the paper's diagnostics (:func:`glorot.paper.probes.probe`) on the probe set; keep and log them."""
     record = probe(net, x, y, update, config.cost, config.jac_examples)
     result.probes.append(record)
     logger.log_probe(record)
@@ -129,7 +129,7 @@ def due(update: int, every: int, last: int) -> bool:
 
 def train_state(update: int, net: MLP, stream, result: TrainResult, nll_sum: float, nll_n: int,
            seconds: float) -> TrainState:
-    """What a checkpoint holds after ``update`` updates (see :mod:`glorot.checkpoint`)."""
+    """What a checkpoint holds after ``update`` updates (see :mod:`glorot.engine.checkpoint`)."""
     return TrainState(
         update=update, weights={k: v.detach().cpu().clone() for k, v in net.state_dict().items()},
         batches_served=stream.batches_served, curve=list(result.curve),

@@ -1,7 +1,7 @@
 """Training a group of configurations as one batched model, each on its own schedule.
 
-:func:`train_group` is :func:`glorot.train.train` for K configurations that share a
-:func:`~glorot.batched.group_key`: the paper's plain SGD on mini-batches (Section 2.3),
+:func:`train_group` is :func:`glorot.engine.loop.train` for K configurations that share a
+:func:`~glorot.engine.stacked.group_key`: the paper's plain SGD on mini-batches (Section 2.3),
 each configuration with its own data stream, learning rate, evaluations, diagnostics,
 logger and checkpoints, and the same numbers as training it alone (up to float rounding).
 
@@ -9,9 +9,9 @@ Two loops drive the batched step:
 
 * **eager** (the CPU default): one :meth:`BatchedMLP.sgd_step` per update, the costs read
   back after each update, so a diverging configuration is caught at its update;
-* **sync-free** (the CUDA default): :class:`glorot.cuda_graphs.DeviceStep` keeps the
+* **sync-free** (the CUDA default): :class:`glorot.engine.steps.DeviceStep` keeps the
   divergence flags and cost sums on the device, captured in a CUDA graph on a GPU
-  (:class:`~glorot.cuda_graphs.GraphedStep`), with the training batches prefetched to the
+  (:class:`~glorot.engine.steps.GraphedStep`), with the training batches prefetched to the
   device in chunks. The host synchronises only where some configuration has something to
   do (an evaluation, a probe, a checkpoint, its end): the loop runs exactly as many
   updates as lead to the nearest such point, then reads the flags. A configuration that
@@ -33,14 +33,14 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from glorot.batched import BATCHED_COSTS, GROUP_FIELDS, BatchedMLP, group_key
-from glorot.checkpoint import Checkpointer
+from glorot.engine.stacked import BATCHED_COSTS, GROUP_FIELDS, BatchedMLP, group_key
+from glorot.engine.checkpoint import Checkpointer
 from glorot.config import TrainConfig
-from glorot.cuda_graphs import DeviceStep, GraphedStep, prefetch, run
+from glorot.engine.steps import DeviceStep, GraphedStep, prefetch, run
 from glorot.data.sources import DataBundle
 from glorot.errors import GlorotError
-from glorot.nets import MLP
-from glorot.train import (Logger, NullLogger, TrainResult, build_net, due, error_rate, record_evaluation, record_probe,
+from glorot.paper.nets import MLP
+from glorot.engine.loop import (Logger, NullLogger, TrainResult, build_net, due, error_rate, record_evaluation, record_probe,
                           resolve_device, restore_state, train_state)
 
 #: Updates of training batches moved to the device at once on the sync-free path.
@@ -82,7 +82,7 @@ class _Slice:
         self.logger.log_metrics({"diverged_at": float(update)}, update)
 
     def checkpoint(self, seconds: float) -> None:
-        """Flush the logger, then save this slice's state (as :func:`glorot.train.train` does)."""
+        """Flush the logger, then save this slice's state (as :func:`glorot.engine.loop.train` does)."""
         self.logger.flush()
         self.checkpointer.save(self.config, train_state(self.result.updates, self.net, self.stream, self.result,
                                                         self.nll_sum, self.nll_n, self.elapsed + seconds))
@@ -91,13 +91,13 @@ class _Slice:
 def train_group(configs: list[TrainConfig], data: DataBundle, loggers: Sequence[Logger | None] | None = None,
                 progress: bool = False, checkpointers: Sequence[Checkpointer | None] | None = None,
                 sync_free: bool | None = None) -> list[tuple[MLP, TrainResult]]:
-    """Train ``configs`` (one :func:`~glorot.batched.group_key`) together; the same results
-    as :func:`glorot.train.train` on each, up to float rounding, in the order given.
+    """Train ``configs`` (one :func:`~glorot.engine.stacked.group_key`) together; the same results
+    as :func:`glorot.engine.loop.train` on each, up to float rounding, in the order given.
 
     Each configuration keeps its own schedule: evaluation every ``eval_every`` updates and
     diagnostics every ``probe_every`` (and at the start and end), reported to its own
     logger; ``updates`` may differ. ``checkpointers`` (one per configuration, or None) work
-    as in :func:`glorot.train.train`: each slice saves its own state, in the same format,
+    as in :func:`glorot.engine.loop.train`: each slice saves its own state, in the same format,
     every ``every`` of its updates, and a slice with a saved state resumes from it, so a
     configuration can resume in another group, or alone, from where any group left it.
     ``sync_free`` picks the loop (see the module docstring; None: sync-free on CUDA).

@@ -16,7 +16,6 @@ import math
 
 import torch
 
-from glorot.errors import GlorotError
 
 
 def standard_bound(n_in: int, n_out: int) -> float:
@@ -40,7 +39,7 @@ INITS = {"standard": standard_bound, "normalized": normalized_bound, "he": he_bo
 def check_init(name: str) -> None:
     """Raise a one-line error listing the valid names if ``name`` is not an initialisation."""
     if name not in INITS:
-        raise GlorotError(f"unknown init {name!r}; valid: {', '.join(INITS)}")
+        raise ValueError(f"unknown init {name!r}; valid: {', '.join(INITS)}")
 
 
 def init_linear_(weight: torch.Tensor, bias: torch.Tensor, scheme: str, generator: torch.Generator) -> None:

@@ -1,6 +1,6 @@
 """How many configurations a sweep trains as one batched model, chosen by measurement.
 
-Batching K configurations (:mod:`glorot.batched`) gives the same numbers as training
+Batching K configurations (:mod:`glorot.engine.stacked`) gives the same numbers as training
 them one by one, so the group size is purely a question of speed, and the answer depends
 on the machine and the net: on a GPU a group gives each kernel launch K times the work;
 on a CPU it pays for narrow nets (less Python and dispatch per configuration-update) but
@@ -20,13 +20,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
-from glorot.backprop import sgd_step
-from glorot.batched import BATCHED_COSTS, BatchedMLP, group_configs, group_key
+from glorot.paper.backprop import sgd_step
+from glorot.engine.stacked import BATCHED_COSTS, BatchedMLP, group_configs, group_key
 from glorot.config import TrainConfig
-from glorot.costs import get_cost
-from glorot.cuda_graphs import DeviceStep, GraphedStep
-from glorot.nets import MLP
-from glorot.train import resolve_device
+from glorot.paper.costs import get_cost
+from glorot.engine.steps import DeviceStep, GraphedStep
+from glorot.paper.nets import MLP
+from glorot.engine.loop import resolve_device
 
 #: The group sizes tried, smallest first; the measurement stops at the first that is slower.
 SIZES = (1, 2, 4, 8, 16, 32, 64)
@@ -39,8 +39,8 @@ MIN_GAIN = 1.25
 
 def _step(config: TrainConfig, n_in: int, n_classes: int, k: int, device: torch.device) -> Callable[[], None]:
     """One SGD update of ``k`` nets of ``config``'s shape on random data, as the trainers do it:
-    on a CPU :func:`glorot.train.train`'s step for one net and the eager batched step for
-    more; on CUDA the graphed step of :mod:`glorot.cuda_graphs`."""
+    on a CPU :func:`glorot.engine.loop.train`'s step for one net and the eager batched step for
+    more; on CUDA the graphed step of :mod:`glorot.engine.steps`."""
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(k, config.batch_size, n_in, generator=gen).mul_(2).sub_(1).to(device)
     y = torch.randint(0, n_classes, (k, config.batch_size), generator=gen).to(device)
@@ -151,7 +151,7 @@ def plan_groups(configs: Sequence[TrainConfig], group: int | str, shape: Callabl
                 parallel: int = 1, report: Callable[[str], None] = lambda _: None) -> list[list[TrainConfig]]:
     """Split ``configs`` into the groups a sweep trains together, ``parallel`` at a time.
 
-    Per set of compatible configurations (:func:`glorot.batched.group_key`), ``group`` is
+    Per set of compatible configurations (:func:`glorot.engine.stacked.group_key`), ``group`` is
     a size cap (1: every configuration alone) or ``"auto"``: the size measured fastest by
     :func:`choose_group_size`, tried only up to what still gives each of the ``parallel``
     workers a group (5 configurations on 2 workers: at most 3, since groups of 4 + 1 would

@@ -16,11 +16,11 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from glorot.activations import ACTIVATIONS
+from glorot.paper.activations import ACTIVATIONS
 from glorot.config import DATASETS, TrainConfig, build_config, describe_validation_error
 from glorot.data.sources import SHAPESET_TEST_SEED, SHAPESET_VALID_SEED
 from glorot.errors import GlorotError
-from glorot.init import INITS
+from glorot.paper.init import INITS
 
 #: The five networks of the paper's Table 1, in its row order.
 TABLE1_NETWORKS = ("Softsign", "Softsign N", "Tanh", "Tanh N", "Sigmoid")
@@ -64,7 +64,7 @@ class StudyConfig(BaseModel):
     init_only: bool = Field(False, description="only the diagnostics at initialisation (Figures 6-8)")
     group: int | str = Field(
         "auto", description="configurations trained as one batched model: at most this many, or `auto` to "
-                            "measure the fastest size (glorot.grouping); the numbers are the same either way")
+                            "measure the fastest size (glorot.engine.grouping); the numbers are the same either way")
 
     @field_validator("datasets")
     @classmethod

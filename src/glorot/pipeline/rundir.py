@@ -17,9 +17,9 @@ import torch
 from glorot.atomic import atomic_write, atomic_write_text
 from glorot.config import TrainConfig
 from glorot.errors import GlorotError
-from glorot.nets import MLP
-from glorot.probes import ProbeRecord
-from glorot.train import TrainResult
+from glorot.paper.nets import MLP
+from glorot.paper.probes import ProbeRecord
+from glorot.engine.loop import TrainResult
 
 
 def _json(obj) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from glorot.errors import GlorotError
 
 
 def nll(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -42,4 +41,4 @@ def get_cost(name: str):
     try:
         return COSTS[name]
     except KeyError:
-        raise GlorotError(f"unknown cost {name!r}; valid: {', '.join(COSTS)}") from None
+        raise ValueError(f"unknown cost {name!r}; valid: {', '.join(COSTS)}") from None

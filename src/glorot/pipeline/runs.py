@@ -1,5 +1,5 @@
 """One configuration's run in the pipeline, and a sweep's summary: the glue between the
-trainer, the data versions DVC recorded, and :mod:`glorot.tracking`. Prefect's flows
+trainer, the data versions DVC recorded, and :mod:`glorot.pipeline.tracking`. Prefect's flows
 (``flows/``) call these functions; nothing here imports Prefect or DVC.
 """
 
@@ -17,17 +17,17 @@ import torch
 import yaml
 
 from glorot.atomic import atomic_write_text
-from glorot.batched import group_key
-from glorot.group_training import train_group
-from glorot.checkpoint import Checkpointer
+from glorot.engine.stacked import group_key
+from glorot.engine.group_loop import train_group
+from glorot.engine.checkpoint import Checkpointer
 from glorot.config import DATASET_TITLES, TrainConfig
 from glorot.data.sources import load_data
 from glorot.data.store import file_digest
 from glorot.errors import GlorotError
-from glorot.paper import table1_error
-from glorot.study import StudyConfig
-from glorot.tracking import MlflowLogger, Tracker
-from glorot.train import resolve_device, train
+from glorot.paper.table1 import table1_error
+from glorot.pipeline.study import StudyConfig
+from glorot.pipeline.tracking import MlflowLogger, Tracker
+from glorot.engine.loop import resolve_device, train
 
 
 def git_commit(root: str | Path = ".") -> str:
@@ -107,9 +107,9 @@ def run_configurations(configs: list[TrainConfig], study: str, tracking_uri: str
                        max_attempts: int = 3) -> list[dict]:
     """Train ``configs`` on their prepared data and record each as a child run; returns their summaries.
 
-    The configurations must share a :func:`glorot.batched.group_key`; those left to train
-    are trained together by :func:`glorot.group_training.train_group` (on a CPU, one left
-    is trained alone by :func:`glorot.train.train`), with the same numbers either way.
+    The configurations must share a :func:`glorot.engine.stacked.group_key`; those left to train
+    are trained together by :func:`glorot.engine.group_loop.train_group` (on a CPU, one left
+    is trained alone by :func:`glorot.engine.loop.train`), with the same numbers either way.
 
     Idempotent, per configuration: one (same settings, same data version) that already
     finished under ``parent_id`` is skipped; one whose process died resumes from its
@@ -120,7 +120,7 @@ def run_configurations(configs: list[TrainConfig], study: str, tracking_uri: str
     if not configs:
         return []
     if len({group_key(c) for c in configs}) != 1:
-        raise GlorotError("run_configurations needs configurations of one group (see glorot.batched.group_key)")
+        raise GlorotError("run_configurations needs configurations of one group (see glorot.engine.stacked.group_key)")
     dataset = configs[0].dataset
     dvc_version = dvc_data_version(root, data_dir, dataset) if data_dir else None
     if dvc_version:

@@ -28,13 +28,13 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
-from glorot import plots
+from glorot.pipeline import run_figures as plots
 from glorot.config import TrainConfig
 from glorot.errors import GlorotError
-from glorot.nets import MLP
-from glorot.probes import ProbeRecord
-from glorot.rundir import probe_arrays
-from glorot.train import TrainResult
+from glorot.paper.nets import MLP
+from glorot.paper.probes import ProbeRecord
+from glorot.pipeline.rundir import probe_arrays
+from glorot.engine.loop import TrainResult
 
 DEFAULT_DB = "mlflow.db"
 DEFAULT_ARTIFACTS = "mlartifacts"
@@ -74,7 +74,7 @@ def check_reachable(uri: str, timeout: float = 5.0) -> None:
 
 
 class MlflowLogger:
-    """The trainer's :class:`~glorot.train.Logger` for one MLflow run, logging each metric step
+    """The trainer's :class:`~glorot.engine.loop.Logger` for one MLflow run, logging each metric step
     exactly once across kills and resumes.
 
     Metrics are buffered and sent only by :meth:`flush` (before each checkpoint and at the
@@ -153,12 +153,12 @@ class Tracker:
     def start_parent(self, tags: dict[str, str]) -> str:
         """A new parent run for one sweep of the study; returns its id."""
         run = self.client.create_run(self.experiment_id, run_name=f"sweep-{time.strftime('%Y%m%d-%H%M%S')}",
-                                     tags={"glorot.study": self.study, "glorot.kind": "sweep", **tags})
+                                     tags={"glorot.pipeline.study": self.study, "glorot.kind": "sweep", **tags})
         return run.info.run_id
 
     def start_child(self, parent_id: str | None, config: TrainConfig, tags: dict[str, str]) -> str:
         """A child run for ``config`` under ``parent_id``, with params and tags logged."""
-        run_tags = {"glorot.study": self.study, "glorot.kind": "config", "paper_cell": config.paper_cell,
+        run_tags = {"glorot.pipeline.study": self.study, "glorot.kind": "config", "paper_cell": config.paper_cell,
                     "status": "running", "glorot.attempts": "1", **tags}
         if parent_id:
             run_tags["mlflow.parentRunId"] = parent_id

@@ -5,7 +5,7 @@ For a net z^i = f(s^i), s^i = z^{i-1} W^i + b^i:
     dC/ds^i   = f'(s^i) * (dC/ds^{i+1} W^{i+1}^T)        (eq. 2)
     dC/dW^i   = z^{i-1}^T dC/ds^i                        (eq. 3)
 
-Writing it out gives the diagnostics of :mod:`glorot.probes` the exact quantities the
+Writing it out gives the diagnostics of :mod:`glorot.paper.probes` the exact quantities the
 paper plots, and lets :func:`sgd_step` fuse each weight gradient into its update
 (W <- W - eps dC/dW in one in-place matrix product) with no gradient buffers.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from glorot.nets import MLP
+from glorot.paper.nets import MLP
 
 
 def deltas(net: MLP, zs: list[torch.Tensor], grad_logits: torch.Tensor) -> list[torch.Tensor]:
