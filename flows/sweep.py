@@ -29,7 +29,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from glorot.config import TrainConfig
 from glorot.errors import GlorotError
 from glorot.data.sources import data_shape
-from glorot.engine.grouping import plan_groups
+from glorot.engine import plan_groups
 from glorot.pipeline.runs import (dvc_data_version, format_rows, git_commit, require_data, run_configurations,
                              sweep_key, sweep_rows, write_summary)
 from glorot.pipeline.study import StudyConfig, load_params

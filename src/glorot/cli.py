@@ -44,7 +44,7 @@ def _print_curve(curve: list[dict]) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     from glorot.data.sources import load_data
     from glorot.pipeline.rundir import save_run
-    from glorot.engine.loop import select_lr, train
+    from glorot.engine import select_lr, train
 
     config = _config_from(args, TRAIN_FLAGS + ("device",))
     data = load_data(config, args.data_dir)
@@ -58,7 +58,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         config = config.model_copy(update={"lr": selection.best_lr})
     checkpointer = None
     if args.checkpoint_dir:
-        from glorot.engine.checkpoint import Checkpointer
+        from glorot.engine import Checkpointer
 
         checkpointer = Checkpointer(args.checkpoint_dir, args.checkpoint_every or config.eval_every)
         if checkpointer.path.is_file():
@@ -79,7 +79,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_diagnose(args: argparse.Namespace) -> int:
     from glorot.data.sources import load_data
     from glorot.paper.probes import probe
-    from glorot.engine.loop import build_net
+    from glorot.engine import build_net
 
     fields = {k: getattr(args, k) for k in DIAGNOSE_FLAGS}
     config = build_config(**fields, valid_size=1, test_size=args.probe_size, device="cpu")

@@ -19,7 +19,7 @@ from glorot.config import TrainConfig
 from glorot.errors import GlorotError
 from glorot.paper.nets import MLP
 from glorot.paper.probes import ProbeRecord
-from glorot.engine.loop import TrainResult
+from glorot.engine import TrainResult
 
 
 def _json(obj) -> str:

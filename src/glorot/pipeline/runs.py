@@ -17,9 +17,9 @@ import torch
 import yaml
 
 from glorot.atomic import atomic_write_text
-from glorot.engine.stacked import group_key
-from glorot.engine.group_loop import train_group
-from glorot.engine.checkpoint import Checkpointer
+from glorot.engine import group_key
+from glorot.engine import train_group
+from glorot.engine import Checkpointer
 from glorot.config import DATASET_TITLES, TrainConfig
 from glorot.data.sources import load_data
 from glorot.data.store import file_digest
@@ -27,7 +27,7 @@ from glorot.errors import GlorotError
 from glorot.paper.table1 import table1_error
 from glorot.pipeline.study import StudyConfig
 from glorot.pipeline.tracking import MlflowLogger, Tracker
-from glorot.engine.loop import resolve_device, train
+from glorot.engine import resolve_device, train
 
 
 def git_commit(root: str | Path = ".") -> str:

@@ -34,7 +34,7 @@ from glorot.errors import GlorotError
 from glorot.paper.nets import MLP
 from glorot.paper.probes import ProbeRecord
 from glorot.pipeline.rundir import probe_arrays
-from glorot.engine.loop import TrainResult
+from glorot.engine import TrainResult
 
 DEFAULT_DB = "mlflow.db"
 DEFAULT_ARTIFACTS = "mlartifacts"
