@@ -1,7 +1,11 @@
-"""The loops the benchmarks compare against, on the same weights and batches as glorot's.
+"""The loops the benchmarks time, on the same weights and batches.
 
-* naive:  the textbook nn.Sequential + torch.optim.SGD + nn.CrossEntropyLoss with autograd
-* glorot: MLP.forward_trace + costs.nll + backprop.sgd_step (the project's training step)
+* naive:     the textbook nn.Sequential + torch.optim.SGD + nn.CrossEntropyLoss with autograd
+* reference: MLP.forward_trace + costs.nll + backprop.sgd_step, the paper's written-out step
+             (Section 4.2.1) on one net, which is what the trainer ran before the one engine
+* glorot:    the training engine's step (glorot.engine.steps.make_step: the eager CPU step,
+             or the CUDA-graph step on a GPU) on K >= 1 stacked nets, what glorot.engine's
+             one loop runs between two actions
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import time
 import torch
 from torch import nn
 
+from glorot.engine.stacked import BatchedMLP
+from glorot.engine.steps import make_step, run
 from glorot.paper.backprop import sgd_step
 from glorot.paper.costs import nll
 from glorot.paper.nets import MLP
@@ -44,8 +50,8 @@ def time_naive(net: MLP, batches, lr: float) -> float:
     return time.perf_counter() - start
 
 
-def time_glorot(net: MLP, batches, lr: float) -> float:
-    """Seconds glorot's training step takes over ``batches`` (it updates ``net`` in place)."""
+def time_reference(net: MLP, batches, lr: float) -> float:
+    """Seconds the paper's written-out step takes over ``batches`` (it updates ``net`` in place)."""
     start = time.perf_counter()
     with torch.no_grad():
         for x, y in batches:
@@ -54,3 +60,26 @@ def time_glorot(net: MLP, batches, lr: float) -> float:
             loss.item()
             sgd_step(net, zs, grad, lr)
     return time.perf_counter() - start
+
+
+def engine_runner(nets: list[MLP], batches: list, lrs: list[float]):
+    """A function that runs the engine's step over ``batches`` (one list per net, of equal
+    length) for ``nets`` stacked as one model, and returns its seconds; the model, the step
+    and the stacked batches are built here, outside the timing."""
+    model = BatchedMLP(nets)
+    xs = torch.stack([torch.stack([b[u][0] for b in batches]) for u in range(len(batches[0]))])
+    ys = torch.stack([torch.stack([b[u][1] for b in batches]) for u in range(len(batches[0]))])
+    step = make_step(model, lrs, "nll", xs.shape[2], xs.shape[3])
+
+    def timed() -> float:
+        start = time.perf_counter()
+        with torch.no_grad():
+            run(step, xs, ys)
+            step.read()
+        return time.perf_counter() - start
+    return timed
+
+
+def time_glorot(net: MLP, batches, lr: float) -> float:
+    """Seconds the engine's step takes over ``batches`` for one net (it updates ``net`` in place)."""
+    return engine_runner([net], [batches], [lr])()

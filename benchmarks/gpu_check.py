@@ -9,7 +9,7 @@
    largest difference of any weight from the CPU's, relative to that tensor's largest
    weight, over the slices that completed, and whether every slice diverged (or not) at
    the same update as on the CPU.
-2. The pipeline's trainer: :func:`glorot.engine.group_loop.train_group` as a sweep runs it on
+2. The pipeline's trainer: :func:`glorot.engine.loop.train_group` as a sweep runs it on
    the device (sync-free loop, CUDA graph, batches prefetched), on the same six
    configurations with evaluations and probes, against :func:`glorot.engine.loop.train` on the
    CPU per configuration: same status and divergence update, curves within one example
@@ -48,7 +48,7 @@ from glorot.paper.costs import nll
 from glorot.engine.steps import DeviceStep, GraphedStep, run
 from glorot.data import shapeset
 from glorot.data.sources import EpochStream, load_data
-from glorot.engine.group_loop import train_group
+from glorot.engine.loop import train_group
 from glorot.paper.nets import MLP
 from glorot.engine.loop import train
 
@@ -111,7 +111,7 @@ def check(width: int, updates: int, gpu: torch.device) -> dict:
         run(step, bx, by)
         book = step.read()
         out[mode] = {"max_rel_diff": _max_rel_diff(nets, refs, completed),
-                     "same_divergence": book["diverged_at"] == ref_div}
+                     "same_divergence": book.diverged_at == ref_div}
     out["pass"] = all(out[m]["max_rel_diff"] <= 1e-3 and out[m]["same_divergence"] for m in modes)
     return out
 

@@ -7,8 +7,8 @@ its own pre-generated Shapeset batches (generation is outside the timings; see
 ``data_speed.py`` for its cost). Ways of running it:
 
 * (a) naive:    nn.Sequential + torch.optim.SGD + nn.CrossEntropyLoss, configuration after configuration
-* (b) glorot:   MLP.forward_trace + costs.nll + backprop.sgd_step, configuration after configuration
-* (c) batched:  glorot.engine.stacked.BatchedMLP, the K = 5 networks as one model; and K = 10
+* (b) glorot:   the engine's step (baselines.time_glorot), configuration after configuration
+* (c) batched:  the engine's step on the K = 5 networks as one stacked model; and K = 10
                 (the 5 networks x a grid of 2 learning rates)
 * (d) 2 procs:  (b) in 2 processes at once, torch.set_num_threads(1) each; each process
                 trains all 5 networks, so the machine runs a sweep of 10 configurations
@@ -33,9 +33,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
-from baselines import time_glorot, time_naive
+from baselines import engine_runner, time_glorot, time_naive
 
-from glorot.engine.stacked import BatchedMLP, batched_nll
 from glorot.config import build_config
 from glorot.data import shapeset
 from glorot.engine.grouping import choose_group_size
@@ -71,25 +70,11 @@ def run_glorot(cfgs, data, depth, width) -> float:
 
 
 def batched_runner(cfgs, data, nets):
-    """A function that trains ``nets`` (of ``cfgs``, on ``data``) as one batched model and
-    returns its seconds; the model and stacked batches are built here, outside the timing."""
-    # The group is ordered by activation, as train_group orders it.
-    order = sorted(range(len(cfgs)), key=lambda k: cfgs[k][0])
-    model = BatchedMLP([nets[k] for k in order])
-    lr = torch.tensor([cfgs[k][2] for k in order]).view(-1, 1, 1)
-    xs = torch.stack([torch.stack([data[k][u][0] for k in order]) for u in range(len(data[0]))])
-    ys = torch.stack([torch.stack([data[k][u][1] for k in order]) for u in range(len(data[0]))])
-
-    def run() -> float:
-        start = time.perf_counter()
-        with torch.no_grad():
-            for x, y in zip(xs, ys):
-                zs = model.forward_trace(x)
-                loss, grad = batched_nll(zs[-1], y)
-                loss.tolist()
-                model.sgd_step(zs, grad, lr)
-        return time.perf_counter() - start
-    return run
+    """A function that trains ``nets`` (of ``cfgs``, on ``data``) as one stacked model with the
+    engine's step and returns its seconds (built outside the timing). The group is ordered by
+    activation, then rate, as glorot.engine.loop.train_group orders it."""
+    order = sorted(range(len(cfgs)), key=lambda k: (cfgs[k][0], cfgs[k][2]))
+    return engine_runner([nets[k] for k in order], [data[k] for k in order], [cfgs[k][2] for k in order])
 
 
 def run_batched(cfgs, data, depth, width) -> float:

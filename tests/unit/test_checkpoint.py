@@ -9,7 +9,7 @@ from glorot.engine.checkpoint import Checkpointer
 from glorot.config import build_config
 from glorot.data.sources import load_data
 from glorot.errors import GlorotError
-from glorot.engine.loop import train
+from glorot.engine import train
 
 CONFIG = dict(depth=2, width=32, updates=120, eval_every=40, probe_every=30, probe_size=20,
               valid_size=200, test_size=200, device="cpu", activation="softsign")

@@ -11,7 +11,7 @@ from glorot.data.shapeset import write_split
 from glorot.data.sources import load_data
 from glorot.errors import GlorotError
 from glorot.pipeline.rundir import save_run
-from glorot.engine.loop import select_lr, train
+from glorot.engine import select_lr, train
 
 SMALL = dict(depth=2, width=64, updates=600, eval_every=200, probe_every=300, probe_size=50,
              valid_size=1000, test_size=500, device="cpu")

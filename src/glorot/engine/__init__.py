@@ -5,9 +5,9 @@ The rest of the package uses the names below; the modules behind them are the en
 """
 
 from glorot.engine.checkpoint import Checkpointer
-from glorot.engine.group_loop import train_group
 from glorot.engine.grouping import plan_groups
-from glorot.engine.loop import Logger, NullLogger, TrainResult, build_net, resolve_device, select_lr, train
+from glorot.engine.loop import build_net, resolve_device, select_lr, train, train_group
+from glorot.engine.records import Logger, NullLogger, TrainResult
 from glorot.engine.stacked import group_configs, group_key
 
 __all__ = ["Checkpointer", "Logger", "NullLogger", "TrainResult", "build_net", "group_configs", "group_key",

@@ -20,7 +20,10 @@ import torch
 
 from glorot.atomic import atomic_write
 from glorot.config import TrainConfig
+from glorot.engine.records import TrainResult
 from glorot.errors import GlorotError
+from glorot.paper.nets import MLP
+from glorot.paper.probes import ProbeRecord
 
 STATE_FILE = "checkpoint.pt"
 
@@ -77,3 +80,24 @@ class Checkpointer:
     def clear(self) -> None:
         """Remove the checkpoint (after the run's results are safely recorded)."""
         self.path.unlink(missing_ok=True)
+
+
+def train_state(update: int, net: MLP, stream, result: TrainResult, nll_sum: float, nll_n: int,
+                seconds: float) -> TrainState:
+    """What a checkpoint holds after ``update`` updates (see :mod:`glorot.engine.checkpoint`)."""
+    return TrainState(
+        update=update, weights={k: v.detach().cpu().clone() for k, v in net.state_dict().items()},
+        batches_served=stream.batches_served, curve=list(result.curve),
+        probes=[{"update": r.update, "layers": r.layers,
+                 "histograms": {k: torch.from_numpy(v) for k, v in r.histograms.items()}} for r in result.probes],
+        nll_sum=nll_sum, nll_n=nll_n, seconds=seconds, rng=torch.get_rng_state())
+
+
+def restore_state(state: TrainState, net: MLP, stream, result: TrainResult) -> None:
+    """Put ``net``, ``stream`` and ``result`` back where ``state`` was saved."""
+    net.load_state_dict(state.weights)
+    stream.skip(state.batches_served)
+    result.updates, result.curve = state.update, list(state.curve)
+    result.probes = [ProbeRecord(p["update"], p["layers"], {k: v.numpy() for k, v in p["histograms"].items()})
+                     for p in state.probes]
+    torch.set_rng_state(state.rng)

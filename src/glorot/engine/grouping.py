@@ -20,13 +20,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
-from glorot.paper.backprop import sgd_step
-from glorot.engine.stacked import BATCHED_COSTS, BatchedMLP, group_configs, group_key
 from glorot.config import TrainConfig
-from glorot.paper.costs import get_cost
-from glorot.engine.steps import DeviceStep, GraphedStep
-from glorot.paper.nets import MLP
 from glorot.engine.loop import resolve_device
+from glorot.engine.stacked import BatchedMLP, group_configs
+from glorot.engine.steps import make_step
+from glorot.paper.nets import MLP
 
 #: The group sizes tried, smallest first; the measurement stops at the first that is slower.
 SIZES = (1, 2, 4, 8, 16, 32, 64)
@@ -38,35 +36,16 @@ MIN_GAIN = 1.25
 
 
 def _step(config: TrainConfig, n_in: int, n_classes: int, k: int, device: torch.device) -> Callable[[], None]:
-    """One SGD update of ``k`` nets of ``config``'s shape on random data, as the trainers do it:
-    on a CPU :func:`glorot.engine.loop.train`'s step for one net and the eager batched step for
-    more; on CUDA the graphed step of :mod:`glorot.engine.steps`."""
+    """One SGD update of ``k`` nets of ``config``'s shape on random data, through the step the
+    training loop runs on ``device`` (:func:`glorot.engine.steps.make_step`)."""
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(k, config.batch_size, n_in, generator=gen).mul_(2).sub_(1).to(device)
     y = torch.randint(0, n_classes, (k, config.batch_size), generator=gen).to(device)
     nets = [MLP(n_in, n_classes, config.depth, config.width, config.activation, config.init, seed=s).to(device)
             for s in range(k)]
-    if device.type == "cuda":  # what train_group runs there: the graphed sync-free step, for any k
-        graphed = GraphedStep(DeviceStep(BatchedMLP(nets), [config.lr] * k, config.cost, config.batch_size, n_in))
-        graphed.load(x, y)
-        return graphed.step
-    if k == 1:
-        net, cost = nets[0], get_cost(config.cost)
-
-        def single() -> None:
-            zs = net.forward_trace(x[0])
-            loss, grad = cost(zs[-1], y[0])
-            loss.item()
-            sgd_step(net, zs, grad, config.lr)
-        return single
-    model, cost = BatchedMLP(nets), BATCHED_COSTS[config.cost]
-
-    def batched() -> None:
-        zs = model.forward_trace(x)
-        loss, grad = cost(zs[-1], y)
-        loss.tolist()
-        model.sgd_step(zs, grad, [config.lr] * k)
-    return batched
+    step = make_step(BatchedMLP(nets), [config.lr] * k, config.cost, config.batch_size, n_in)
+    step.load(x, y)
+    return step.step
 
 
 class Trial:

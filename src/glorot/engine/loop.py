@@ -1,78 +1,44 @@
 """The training loop of the paper (Section 2.3): plain SGD on mini-batches, no momentum,
 no weight decay, theta <- theta - eps * g with g the mean gradient over the mini-batch.
 
-The loop reports to a :class:`Logger` (metrics per update count and diagnostics records);
-it knows nothing of MLflow. A run whose cost becomes NaN or infinite stops with status
-``diverged`` and the update at which it happened instead of raising.
+There is one loop, :func:`train_group`, and it trains K >= 1 configurations that share a
+:func:`~glorot.engine.stacked.group_key` as one stacked model
+(:class:`~glorot.engine.stacked.BatchedMLP`); :func:`train` is a group of one. Each
+configuration keeps its own data stream, learning rate, schedule (:mod:`glorot.engine.schedule`),
+logger and checkpoints, and gets the same numbers as it would alone.
+
+The loop runs as many updates as lead to the nearest point where some configuration has
+something to do (evaluate, probe, checkpoint, end), through the step of its device
+(:mod:`glorot.engine.steps`), then reads the step's bookkeeping once and acts. A
+configuration whose cost becomes NaN or infinite stops with status ``diverged`` at that
+update (which is not applied) instead of raising; the others go on. One that diverges or
+reaches its own ``updates`` leaves the group (its slice leaves the stacked tensors).
+
+The loop reports to a :class:`~glorot.engine.records.Logger` and knows nothing of MLflow.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
-from typing import Protocol
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from tqdm import tqdm
 
-from glorot.paper.backprop import sgd_step
-from glorot.engine.checkpoint import Checkpointer, TrainState
 from glorot.config import TrainConfig
-from glorot.paper.costs import get_cost
-from glorot.data.sources import DataBundle, Split
+from glorot.data.sources import DataBundle
+from glorot.engine.checkpoint import Checkpointer, restore_state, train_state
+from glorot.engine.records import Logger, NullLogger, TrainResult, error_rate, record_evaluation, record_probe
+from glorot.engine.schedule import Schedule
+from glorot.engine.stacked import GROUP_FIELDS, BatchedMLP, group_key
+from glorot.engine.steps import make_step, prefetch, run
 from glorot.errors import GlorotError
 from glorot.paper.nets import MLP
-from glorot.paper.probes import ProbeRecord, probe
 
-EVAL_BATCH = 1000
-
-
-class Logger(Protocol):
-    """Where a run reports as it goes; :mod:`glorot.pipeline.tracking` implements it for MLflow."""
-
-    def log_metrics(self, metrics: dict[str, float], step: int) -> None: ...
-
-    def log_probe(self, record: ProbeRecord) -> None: ...
-
-    def flush(self) -> None:
-        """Make everything logged so far durable (called before each checkpoint and at the end)."""
-
-
-class NullLogger:
-    """A :class:`Logger` that drops everything."""
-
-    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
-        pass
-
-    def log_probe(self, record: ProbeRecord) -> None:
-        pass
-
-    def flush(self) -> None:
-        pass
-
-
-@dataclass
-class TrainResult:
-    """How a run ended, its learning curve and its diagnostics records."""
-
-    status: str  # "completed" or "diverged"
-    updates: int  # updates actually applied
-    diverged_at: int | None
-    valid_error: float
-    test_error: float
-    curve: list[dict[str, float]] = field(default_factory=list)
-    probes: list[ProbeRecord] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def summary(self) -> dict:
-        """The JSON-able scalars of the result (no curve, no probes)."""
-        return {
-            "status": self.status, "updates": self.updates, "diverged_at": self.diverged_at,
-            "valid_error": self.valid_error, "test_error": self.test_error,
-            "seconds": round(self.seconds, 3),
-            "updates_per_s": round(self.updates / self.seconds, 2) if self.seconds > 0 else None,
-        }
+#: Updates of training batches drawn from the streams (and moved to the device) at once.
+PREFETCH = 256
 
 
 def resolve_device(name: str) -> torch.device:
@@ -84,135 +50,197 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-@torch.no_grad()
-def error_rate(net: MLP, split: Split, device: torch.device) -> float:
-    """Fraction of ``split`` misclassified by ``net`` (arg-max of the logits)."""
-    wrong = 0
-    for start in range(0, len(split.y), EVAL_BATCH):
-        x = split.x[start:start + EVAL_BATCH].to(device)
-        y = split.y[start:start + EVAL_BATCH].to(device)
-        wrong += int((net(x).argmax(1) != y).sum())
-    return wrong / len(split.y)
-
-
 def build_net(config: TrainConfig, data: DataBundle) -> MLP:
     """The configured net for ``data``'s input size and classes, initialised from ``config.seed``."""
     return MLP(data.n_in, data.n_classes, config.depth, config.width,
                config.activation, config.init, seed=config.seed)
 
 
-def record_evaluation(net: MLP, data: DataBundle, device: torch.device, update: int, train_nll: float,
-                      result: TrainResult, logger: Logger) -> dict[str, float]:
-    """Evaluate ``net`` on the validation and test sets after ``update`` updates; add the
-    point to the learning curve and log it (``train_nll``: mean training cost since the last
-    evaluation, NaN at the start)."""
-    point = {"update": update, "train/nll": train_nll,
-             "valid/error": error_rate(net, data.valid, device),
-             "test/error": error_rate(net, data.test, device)}
-    result.curve.append(point)
-    logger.log_metrics({k: v for k, v in point.items() if k != "update" and not math.isnan(v)}, update)
-    return point
+class _Member:
+    """One configuration while its group trains: its net (a slice of the stacked model), its
+    stream, schedule, result, running cost sums, logger and checkpointer. Members resumed
+    from checkpoints may be at different updates."""
+
+    def __init__(self, index: int, config: TrainConfig, data: DataBundle, logger: Logger,
+                 checkpointer: Checkpointer | None, device: torch.device) -> None:
+        self.index, self.config, self.logger, self.checkpointer = index, config, logger, checkpointer
+        self.schedule = Schedule(config.updates, config.eval_every, config.probe_every,
+                                 checkpointer.every if checkpointer else None)
+        self.net = build_net(config, data).to(device)
+        self.stream = data.train_stream(config.seed, config.batch_size)
+        self.probe_x = data.test.x[:config.probe_size].to(device)
+        self.probe_y = data.test.y[:config.probe_size].to(device)
+        self.result = TrainResult("completed", 0, None, math.nan, math.nan)
+        self.nll_sum, self.nll_n, self.elapsed = 0.0, 0, 0.0
+        self.resumed = bool(checkpointer and (saved := checkpointer.load(config)))
+        if self.resumed:
+            restore_state(saved, self.net, self.stream, self.result)
+            self.nll_sum, self.nll_n, self.elapsed = saved.nll_sum, saved.nll_n, saved.seconds
+
+    @property
+    def update(self) -> int:
+        return self.result.updates
+
+    def evaluate(self, data: DataBundle, device: torch.device) -> dict[str, float]:
+        """Validation and test error now, with the mean training cost since the last evaluation."""
+        train_nll = self.nll_sum / self.nll_n if self.nll_n else math.nan
+        self.nll_sum, self.nll_n = 0.0, 0
+        return record_evaluation(self.net, data, device, self.update, train_nll, self.result, self.logger)
+
+    def diagnose(self) -> None:
+        record_probe(self.net, self.probe_x, self.probe_y, self.update, self.config, self.result, self.logger)
+
+    def diverge(self, update: int) -> None:
+        """Record that the cost of ``update`` was not finite (that update was not applied)."""
+        self.result.status, self.result.diverged_at, self.result.updates = "diverged", update, update - 1
+        self.logger.log_metrics({"diverged_at": float(update)}, update)
+
+    def checkpoint(self, seconds: float) -> None:
+        """Flush the logger, then save this member's state (:mod:`glorot.engine.checkpoint`)."""
+        self.logger.flush()
+        self.checkpointer.save(self.config, train_state(self.update, self.net, self.stream, self.result,
+                                                        self.nll_sum, self.nll_n, self.elapsed + seconds))
 
 
-def record_probe(net: MLP, x: torch.Tensor, y: torch.Tensor, update: int, config: TrainConfig,
-                 result: TrainResult, logger: Logger) -> None:
-    """Take the paper's diagnostics (:func:`glorot.paper.probes.probe`) on the probe set; keep and log them."""
-    record = probe(net, x, y, update, config.cost, config.jac_examples)
-    result.probes.append(record)
-    logger.log_probe(record)
+@dataclass
+class _Group:
+    """The members still training, their stacked model and step, and the finished ones."""
+
+    members: list[_Member]
+    data: DataBundle
+    device: torch.device
+    bar: tqdm
+    sync_free: bool | None
+
+    def __post_init__(self) -> None:
+        self.model = BatchedMLP([m.net for m in self.members])
+        self.finished: list[_Member] = []
+        self.start = time.perf_counter()
+        self.step = None
+        for m in self.members:
+            if not m.resumed:
+                self.evaluate(m)
+                m.diagnose()
+        self.leave([k for k, m in enumerate(self.members) if m.update < m.config.updates])
+
+    def evaluate(self, m: _Member) -> None:
+        point = m.evaluate(self.data, self.device)
+        if len(self.members) == 1:
+            self.bar.set_postfix(valid=f"{point['valid/error']:.3f}", nll=f"{point['train/nll']:.3f}")
+
+    def leave(self, keep: list[int]) -> None:
+        """Keep only members ``keep``; the others are finished (their step is rebuilt)."""
+        if len(keep) == len(self.members):
+            return
+        self.model.release(keep)
+        now = time.perf_counter() - self.start
+        for k, m in enumerate(self.members):
+            if k not in keep:
+                m.result.seconds = m.elapsed + now
+                self.finished.append(m)
+        self.members = [self.members[k] for k in keep]
+        self.step = None
+
+    def advance(self) -> None:
+        """Run the updates up to the nearest action of any member, then take the step's book."""
+        if self.step is None:
+            first = self.members[0].config
+            self.step = make_step(self.model, [m.config.lr for m in self.members], first.cost, first.batch_size,
+                                  self.data.n_in, self.sync_free)
+            self.base = [m.update for m in self.members]
+        n = min(m.schedule.to_next_action(m.update) for m in self.members)
+        for done in range(0, n, PREFETCH):
+            run(self.step, *prefetch([m.stream for m in self.members], min(PREFETCH, n - done), self.device))
+        book = self.step.read()
+        self.step.reset_nll()
+        keep = []
+        for k, m in enumerate(self.members):
+            m.nll_sum, m.nll_n = m.nll_sum + book.nll_sum[k], m.nll_n + book.nll_n[k]
+            if book.alive[k]:
+                m.result.updates = self.base[k] + book.updates
+                keep.append(k)
+            else:
+                m.diverge(self.base[k] + book.diverged_at[k])
+        self.bar.update(n * len(keep))
+        self.leave(keep)
+
+    def act(self) -> None:
+        """What each member does at its current update; the ones that reached their end leave."""
+        keep = []
+        for k, m in enumerate(self.members):
+            due = m.schedule.actions(m.update)
+            if due.evaluate:
+                self.evaluate(m)
+            if due.probe:
+                m.diagnose()
+            if due.checkpoint:
+                m.checkpoint(time.perf_counter() - self.start)
+            if not due.end:
+                keep.append(k)
+        self.leave(keep)
+
+    def results(self, n: int) -> list[tuple[MLP, TrainResult]]:
+        """The finished members' nets and results, in the order of the configurations given."""
+        self.bar.close()
+        for m in self.finished:
+            m.result.valid_error = error_rate(m.net, self.data.valid, self.device)
+            m.result.test_error = error_rate(m.net, self.data.test, self.device)
+            m.logger.flush()
+        by_index = {m.index: (m.net, m.result) for m in self.finished}
+        return [by_index[k] for k in range(n)]
 
 
-def due(update: int, every: int, last: int) -> bool:
-    """Whether a periodic action falls on ``update``: at the start, every ``every`` updates and at the end."""
-    return update == 0 or update == last or (every > 0 and update % every == 0)
+def _check_group(configs: Sequence[TrainConfig], loggers: list, checkpointers: list) -> None:
+    if len({group_key(c) for c in configs}) != 1:
+        raise GlorotError(f"train_group needs configurations with one group_key ({', '.join(GROUP_FIELDS)}); "
+                          f"got {len({group_key(c) for c in configs})} different ones: use group_configs")
+    if not len(loggers) == len(checkpointers) == len(configs):
+        raise GlorotError(f"train_group got {len(loggers)} loggers and {len(checkpointers)} checkpointers "
+                          f"for {len(configs)} configurations")
 
 
-def train_state(update: int, net: MLP, stream, result: TrainResult, nll_sum: float, nll_n: int,
-           seconds: float) -> TrainState:
-    """What a checkpoint holds after ``update`` updates (see :mod:`glorot.engine.checkpoint`)."""
-    return TrainState(
-        update=update, weights={k: v.detach().cpu().clone() for k, v in net.state_dict().items()},
-        batches_served=stream.batches_served, curve=list(result.curve),
-        probes=[{"update": r.update, "layers": r.layers,
-                 "histograms": {k: torch.from_numpy(v) for k, v in r.histograms.items()}} for r in result.probes],
-        nll_sum=nll_sum, nll_n=nll_n, seconds=seconds, rng=torch.get_rng_state())
+def train_group(configs: Sequence[TrainConfig], data: DataBundle, loggers: Sequence[Logger | None] | None = None,
+                progress: bool = False, checkpointers: Sequence[Checkpointer | None] | None = None,
+                sync_free: bool | None = None) -> list[tuple[MLP, TrainResult]]:
+    """Train ``configs`` (one :func:`~glorot.engine.stacked.group_key`) together; returns each
+    one's net and :class:`TrainResult`, in the order given, the same as training it alone.
 
-
-def restore_state(state: TrainState, net: MLP, stream, result: TrainResult) -> None:
-    """Put ``net``, ``stream`` and ``result`` back where ``state`` was saved."""
-    net.load_state_dict(state.weights)
-    stream.skip(state.batches_served)
-    result.updates, result.curve = state.update, list(state.curve)
-    result.probes = [ProbeRecord(p["update"], p["layers"], {k: v.numpy() for k, v in p["histograms"].items()})
-                     for p in state.probes]
-    torch.set_rng_state(state.rng)
+    Each configuration evaluates every ``eval_every`` updates and takes the diagnostics every
+    ``probe_every`` (and both at the start and the end), reported to its own logger;
+    ``updates`` may differ. With a checkpointer (one per configuration, or None), a
+    configuration saves its state every ``checkpointer.every`` of its updates, after
+    flushing its logger, and one with a saved state resumes from it, so a killed run, in
+    any group or alone, finishes with the numbers of one never interrupted. ``sync_free``
+    picks the step (:func:`glorot.engine.steps.make_step`; None: the device's own).
+    ``TrainResult.seconds`` is the group's wall time while that configuration was in it,
+    plus what its checkpoint recorded.
+    """
+    if not configs:
+        return []
+    loggers = list(loggers) if loggers is not None else [None] * len(configs)
+    checkpointers = list(checkpointers) if checkpointers is not None else [None] * len(configs)
+    _check_group(configs, loggers, checkpointers)
+    device = resolve_device(configs[0].device)
+    # Members ordered by activation, then rate (stable): each activation is one contiguous
+    # slice of the stacked tensors, and each rate within it one update call.
+    order = sorted(range(len(configs)), key=lambda k: (configs[k].activation, configs[k].lr))
+    members = [_Member(k, configs[k], data, loggers[k] or NullLogger(), checkpointers[k], device) for k in order]
+    bar = tqdm(total=sum(m.config.updates for m in members), initial=sum(m.update for m in members),
+               disable=not progress, unit="upd", dynamic_ncols=True)
+    with torch.no_grad():
+        group = _Group(members, data, device, bar, sync_free)
+        while group.members:
+            group.advance()
+            if group.members:
+                group.act()
+    return group.results(len(configs))
 
 
 def train(config: TrainConfig, data: DataBundle, logger: Logger | None = None, progress: bool = True,
           checkpointer: Checkpointer | None = None) -> tuple[MLP, TrainResult]:
-    """Train the configured net for ``config.updates`` SGD updates on ``data``'s stream.
-
-    With a ``checkpointer``, the run saves its state every ``checkpointer.every`` updates
-    (after flushing the logger) and, if a checkpoint of this configuration exists, resumes
-    from it: the finished run has the same numbers as one that was never interrupted.
-    """
-    logger = logger or NullLogger()
-    device = resolve_device(config.device)
-    net = build_net(config, data).to(device)
-    cost = get_cost(config.cost)
-    stream = data.train_stream(config.seed, config.batch_size)
-    probe_x = data.test.x[:config.probe_size].to(device)
-    probe_y = data.test.y[:config.probe_size].to(device)
-    result = TrainResult("completed", 0, None, math.nan, math.nan)
-    saved = checkpointer.load(config) if checkpointer else None
-    bar = tqdm(total=config.updates, initial=saved.update if saved else 0, disable=not progress, unit="upd",
-               dynamic_ncols=True)
-
-    def evaluate(update: int, train_nll: float) -> None:
-        point = record_evaluation(net, data, device, update, train_nll, result, logger)
-        bar.set_postfix(valid=f"{point['valid/error']:.3f}", nll=f"{train_nll:.3f}")
-
-    def diagnose(update: int) -> None:
-        record_probe(net, probe_x, probe_y, update, config, result, logger)
-
-    nll_sum, nll_n, elapsed = 0.0, 0, 0.0
-    if saved:
-        restore_state(saved, net, stream, result)
-        nll_sum, nll_n, elapsed = saved.nll_sum, saved.nll_n, saved.seconds
-    else:
-        evaluate(0, math.nan)
-        diagnose(0)
-    start = time.perf_counter() - elapsed
-    with torch.no_grad():
-        for update in range(result.updates + 1, config.updates + 1):
-            xb, yb = next(stream)
-            x, y = torch.from_numpy(xb).to(device), torch.from_numpy(yb).to(device)
-            zs = net.forward_trace(x)
-            loss, grad_logits = cost(zs[-1], y)
-            value = loss.item()
-            if not math.isfinite(value):
-                result.status, result.diverged_at = "diverged", update
-                logger.log_metrics({"diverged_at": float(update)}, update)
-                break
-            sgd_step(net, zs, grad_logits, config.lr)
-            result.updates = update
-            nll_sum, nll_n = nll_sum + value, nll_n + 1
-            bar.update(1)
-            if due(update, config.eval_every, config.updates):
-                evaluate(update, nll_sum / nll_n)
-                nll_sum, nll_n = 0.0, 0
-            if due(update, config.probe_every, config.updates):
-                diagnose(update)
-            if checkpointer and checkpointer.due(update) and update < config.updates:
-                logger.flush()
-                checkpointer.save(config, train_state(update, net, stream, result, nll_sum, nll_n,
-                                                 time.perf_counter() - start))
-    bar.close()
-    result.seconds = time.perf_counter() - start
-    result.valid_error = error_rate(net, data.valid, device)
-    result.test_error = error_rate(net, data.test, device)
-    logger.flush()
-    return net, result
+    """Train the configured net for ``config.updates`` SGD updates on ``data``'s stream: a
+    group of one (:func:`train_group`), with a progress bar by default."""
+    return train_group([config], data, [logger], progress, [checkpointer])[0]
 
 
 @dataclass
@@ -228,7 +256,7 @@ def select_lr(config: TrainConfig, grid: list[float], data: DataBundle,
     """Train ``config`` once per learning rate in ``grid`` and keep the best by validation
     error, as the paper chose its learning rate per model (Section 2.3). Diverged runs are
     never chosen; ``best_lr`` is None when every run diverged."""
-    if not grid or any(lr <= 0 for lr in grid):
+    if not grid or any(not lr > 0 for lr in grid):
         raise GlorotError(f"invalid lr grid: need one or more values > 0, got {grid}")
     results = {lr: train(config.model_copy(update={"lr": lr}), data, progress=progress)[1] for lr in grid}
     finished = {lr: r for lr, r in results.items() if r.status == "completed"}

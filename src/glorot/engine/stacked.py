@@ -23,12 +23,14 @@ cost is summed differently (a few ulps). A configuration's numbers therefore do 
 on which group a sweep put it in.
 
 Activations may differ within a group: slices are ordered by activation so that each
-activation is applied once, in place, to a contiguous view ``S[a:b]`` (no gather or
-scatter copies). The element-wise work is ~0.1% of an update's arithmetic at width 1000,
+activation (:mod:`glorot.paper.activations`, applied with ``out=``) runs once, in place,
+on a contiguous view ``S[a:b]`` (no gather or scatter copies). The forward pass is the
+paper's single definition, :func:`glorot.paper.nets.forward_trace`, on the stacked tensors,
+and the costs are :mod:`glorot.paper.costs`, which take stacked logits. The element-wise work is ~0.1% of an update's arithmetic at width 1000,
 so mixing activations costs nothing measurable (see ``docs/performance.md``).
 
 Training a group, with each configuration's own schedule, divergence, checkpoints and
-logger, is :func:`glorot.engine.group_loop.train_group`. Each slice is also an ordinary
+logger, is :func:`glorot.engine.loop.train_group`. Each slice is also an ordinary
 :class:`~glorot.paper.nets.MLP` whose parameters are *views* of the stacked tensors, so
 evaluation (:func:`glorot.engine.loop.error_rate`) and diagnostics (:func:`glorot.paper.probes.probe`)
 read the current weights with no copy; :meth:`BatchedMLP.release` drops slices from the
@@ -41,11 +43,10 @@ from collections.abc import Sequence
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
 
 from glorot.config import TrainConfig
 from glorot.errors import GlorotError
-from glorot.paper.nets import MLP
+from glorot.paper.nets import MLP, forward_trace
 
 #: The fields that must be equal for configurations to share a batched model and one data
 #: bundle: the tensors' shapes (dataset -> inputs and classes, depth, width, batch size),
@@ -53,13 +54,6 @@ from glorot.paper.nets import MLP
 #: schedule fields (updates, eval_every, probe_every, probe_size, jac_examples) may differ.
 GROUP_FIELDS = ("dataset", "depth", "width", "batch_size", "cost", "device", "valid_size", "test_size")
 
-#: In-place versions of the activations of :mod:`glorot.paper.activations` (same values).
-_INPLACE: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "tanh": torch.Tensor.tanh_,
-    "sigmoid": torch.Tensor.sigmoid_,
-    "relu": torch.Tensor.relu_,
-    "softsign": lambda s: s.div_(s.abs().add_(1)),
-}
 
 
 def group_key(config: TrainConfig) -> tuple:
@@ -152,22 +146,16 @@ class BatchedMLP:
         return gone
 
     def _activate_(self, s: torch.Tensor) -> torch.Tensor:
-        for name, a, b in self.runs:
+        """Each slice's activation, in place, one call per run of slices sharing it."""
+        for _, a, b in self.runs:
             view = s[a:b]
-            inplace = _INPLACE.get(name)
-            if inplace is not None:
-                inplace(view)
-            else:
-                view.copy_(self.nets[a].act.fn(view))
+            self.nets[a].act.fn(view, out=view)
         return s
 
     def forward_trace(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """[Z^0 = x, Z^1, ..., Z^depth, logits], each ``(K, B, .)``, as :meth:`MLP.forward_trace` per slice."""
-        zs = [x]
-        for i in range(self.depth):
-            zs.append(self._activate_(torch.baddbmm(self.biases[i], zs[-1], self.weights[i].transpose(1, 2))))
-        zs.append(torch.baddbmm(self.biases[-1], zs[-1], self.weights[-1].transpose(1, 2)))
-        return zs
+        """[Z^0 = x, Z^1, ..., Z^depth, logits], each ``(K, B, .)``: :func:`glorot.paper.nets.forward_trace`
+        on the stacked weights, :meth:`MLP.forward_trace` per slice."""
+        return forward_trace(self.weights, self.biases, self._activate_, x)
 
     @torch.no_grad()
     def sgd_step(self, zs: list[torch.Tensor], grad_logits: torch.Tensor,
@@ -220,25 +208,3 @@ class BatchedMLP:
                     b[a:c].sub_(delta[a:c].sum(1, keepdim=True), alpha=rate)
             delta = below
 
-
-def batched_nll(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-slice mean negative log-likelihood ``(K,)`` of ``y`` ``(K, B)`` and its gradient
-    w.r.t. ``logits`` ``(K, B, C)``, as :func:`glorot.paper.costs.nll` on each slice."""
-    log_p = F.log_softmax(logits, dim=2)
-    loss = -log_p.gather(2, y.unsqueeze(2)).squeeze(2).mean(1)
-    grad = log_p.exp_()
-    grad.scatter_add_(2, y.unsqueeze(2), torch.full(y.unsqueeze(2).shape, -1.0, dtype=grad.dtype, device=grad.device))
-    return loss, grad.div_(y.shape[1])
-
-
-def batched_quadratic(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-slice quadratic cost and its logit gradient, as :func:`glorot.paper.costs.quadratic` on each slice."""
-    p = torch.softmax(logits, dim=2)
-    # scatter_ rather than F.one_hot, which checks the labels' range on the host (a GPU sync).
-    g = 2 * (p - torch.zeros_like(p).scatter_(2, y.unsqueeze(2), 1.0))
-    loss = (g * g).sum(2).mean(1) / 4
-    grad = p * (g - (g * p).sum(2, keepdim=True))
-    return loss, grad.div_(y.shape[1])
-
-
-BATCHED_COSTS = {"nll": batched_nll, "quadratic": batched_quadratic}

@@ -1,36 +1,106 @@
-"""The training step with no host synchronisation, and its capture in a CUDA graph.
+"""The training step: one SGD update of K >= 1 stacked configurations, behind one small
+interface, with an implementation per device.
 
-At mini-batch 10 a GPU finishes the paper's 1000x1000 products in microseconds, so an
-eager step is bound by kernel launches (tens per update) and by the ``loss.item()`` that
-:func:`glorot.engine.loop.train` does after every update to detect divergence. This module
-removes both:
+A step reads its batch from :meth:`~Step.load` (``x`` ``(K, B, D)``, ``y`` ``(K, B)``),
+applies one update of every live slice with :meth:`~Step.step`, and keeps the bookkeeping
+the training loop needs: per slice, whether it is alive (a non-finite cost stops it, and
+the update whose cost was not finite is not applied: the paper's SGD, Section 2.3, cannot
+go on from there), the update at which it diverged, and the running sum and count of its
+training costs. The loop calls :meth:`~Step.read` only when some configuration has
+something to do (:mod:`glorot.engine.schedule`), never in between.
 
-* :class:`DeviceStep` is one SGD step of a :class:`~glorot.engine.stacked.BatchedMLP` (K >= 1
-  configurations) reading its batch from static buffers ``x`` ``(K, B, D)`` and ``y``
-  ``(K, B)``, that keeps everything the trainer needs on the device: a per-slice ``alive``
-  flag (cleared by a non-finite cost, after which the slice's update adds exactly 0, see
-  :meth:`BatchedMLP.sgd_step`), the update at which each slice diverged, and the running
-  sums of the training cost. The host reads them when it wants to (every N updates, at
-  evaluations), not after every update. Its arithmetic is the eager step's, so it runs
-  (and is tested) on CPU too.
-* :class:`GraphedStep` captures one :meth:`DeviceStep.step` in a ``torch.cuda.CUDAGraph``
-  and replays it: one launch per update. Training data are prefetched to the device in
-  chunks (:func:`prefetch`) and copied into the static buffers before each replay.
+* :class:`EagerStep`, the CPU step: it reads each update's costs back (free on a CPU) and
+  masks a slice only once it has diverged, so the update is the plain stacked step of
+  :meth:`glorot.engine.stacked.BatchedMLP.sgd_step`.
+* :class:`DeviceStep` keeps the bookkeeping on the device and masks every update, so it
+  never synchronises; :class:`GraphedStep` captures it in a CUDA graph and replays it, one
+  launch per update (at mini-batch 10 a GPU finishes the paper's 1000x1000 products in
+  microseconds, so an eager GPU step is bound by launches and by reading the cost back).
+  It runs, and is tested, on a CPU too.
 
-Semantics match :func:`glorot.engine.loop.train` per slice: the update whose cost is not finite
-is not applied and the slice stops there (``diverged_at`` is that update; its weights stay
-as they were); the others go on.
+All three do the same arithmetic, so a configuration's numbers do not depend on the step
+(up to a GPU's own rounding). :func:`make_step` picks one for a device.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
 
-from glorot.engine.stacked import BATCHED_COSTS, BatchedMLP
+from glorot.engine.stacked import BatchedMLP
 from glorot.errors import GlorotError
+from glorot.paper.costs import get_cost
+
+
+@dataclass
+class Book:
+    """A step's bookkeeping as host values: per slice alive, the update (counted from the
+    step's start) at which it diverged (0 if alive), and its finite costs' sum and count since
+    the last :meth:`Step.reset_nll`; ``updates``: steps taken."""
+
+    alive: list[bool]
+    diverged_at: list[int]
+    nll_sum: list[float]
+    nll_n: list[int]
+    updates: int
+
+
+class Step(Protocol):
+    """What the training loop needs of a step (see the module docstring)."""
+
+    def load(self, x: torch.Tensor, y: torch.Tensor) -> None: ...
+
+    def step(self) -> None: ...
+
+    def read(self) -> Book: ...
+
+    def reset_nll(self) -> None: ...
+
+
+class EagerStep:
+    """The CPU step: one stacked SGD update per call, the costs read back after each."""
+
+    def __init__(self, model: BatchedMLP, lrs: Sequence[float], cost: str) -> None:
+        if len(lrs) != len(model):
+            raise GlorotError(f"EagerStep got {len(lrs)} learning rates for {len(model)} slices")
+        self.model, self.lrs, self.cost = model, [float(v) for v in lrs], get_cost(cost)
+        k = len(model)
+        self.book = Book([True] * k, [0] * k, [0.0] * k, [0] * k, 0)
+        self.mask: torch.Tensor | None = None  # set once a slice has diverged
+        self.x = self.y = None
+
+    def load(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        self.x, self.y = x, y
+
+    @torch.no_grad()
+    def step(self) -> None:
+        book = self.book
+        book.updates += 1
+        zs = self.model.forward_trace(self.x)
+        loss, grad = self.cost(zs[-1], self.y)
+        for k, value in enumerate(loss.tolist()):
+            if not book.alive[k]:
+                continue
+            if math.isfinite(value):
+                book.nll_sum[k] += value
+                book.nll_n[k] += 1
+            else:
+                book.alive[k], book.diverged_at[k] = False, book.updates
+                self.mask = torch.tensor(book.alive, device=grad.device)
+        self.model.sgd_step(zs, grad, self.lrs, alive=self.mask)
+
+    def read(self) -> Book:
+        return Book(list(self.book.alive), list(self.book.diverged_at), list(self.book.nll_sum),
+                    list(self.book.nll_n), self.book.updates)
+
+    def reset_nll(self) -> None:
+        k = len(self.book.alive)
+        self.book.nll_sum, self.book.nll_n = [0.0] * k, [0] * k
 
 
 class DeviceStep:
@@ -45,9 +115,7 @@ class DeviceStep:
     def __init__(self, model: BatchedMLP, lrs: Sequence[float], cost: str, batch_size: int, n_in: int) -> None:
         if len(lrs) != len(model):
             raise GlorotError(f"DeviceStep got {len(lrs)} learning rates for {len(model)} slices")
-        if cost not in BATCHED_COSTS:
-            raise GlorotError(f"unknown cost {cost!r}; valid: {', '.join(BATCHED_COSTS)}")
-        self.model, self.lrs, self.cost = model, [float(v) for v in lrs], BATCHED_COSTS[cost]
+        self.model, self.lrs, self.cost = model, [float(v) for v in lrs], get_cost(cost)
         device, k = model.weights[0].device, len(model)
         self.x = torch.zeros(k, batch_size, n_in, device=device, dtype=model.weights[0].dtype)
         self.y = torch.zeros(k, batch_size, device=device, dtype=torch.long)
@@ -75,10 +143,10 @@ class DeviceStep:
         self.x.copy_(x, non_blocking=True)
         self.y.copy_(y, non_blocking=True)
 
-    def read(self) -> dict[str, list]:
-        """The bookkeeping as host lists (one synchronisation)."""
-        return {"alive": self.alive.tolist(), "diverged_at": self.diverged_at.tolist(),
-                "nll_sum": self.nll_sum.tolist(), "nll_n": self.nll_n.tolist(), "updates": int(self.updates)}
+    def read(self) -> Book:
+        """The bookkeeping as host values (one synchronisation)."""
+        return Book(self.alive.tolist(), self.diverged_at.tolist(), self.nll_sum.tolist(), self.nll_n.tolist(),
+                    int(self.updates))
 
     def reset_nll(self) -> None:
         self.nll_sum.zero_()
@@ -124,7 +192,7 @@ class GraphedStep:
     def step(self) -> None:
         self.graph.replay()
 
-    def read(self) -> dict[str, list]:
+    def read(self) -> Book:
         return self.inner.read()
 
     def reset_nll(self) -> None:
@@ -145,7 +213,19 @@ def prefetch(streams: Sequence, n: int, device: torch.device) -> tuple[torch.Ten
     return x.to(device, non_blocking=True), y.to(device, non_blocking=True)
 
 
-def run(step: DeviceStep | GraphedStep, x: torch.Tensor, y: torch.Tensor) -> None:
+def make_step(model: BatchedMLP, lrs: Sequence[float], cost: str, batch_size: int, n_in: int,
+              sync_free: bool | None = None) -> Step:
+    """The step for ``model``'s device: :class:`EagerStep` on a CPU, the CUDA-graph capture of
+    :class:`DeviceStep` on a GPU. ``sync_free=True`` takes :class:`DeviceStep` on a CPU too
+    (for tests), ``False`` :class:`EagerStep` on a GPU."""
+    cuda = model.weights[0].device.type == "cuda"
+    if not (cuda if sync_free is None else sync_free):
+        return EagerStep(model, lrs, cost)
+    step = DeviceStep(model, lrs, cost, batch_size, n_in)
+    return GraphedStep(step) if cuda else step
+
+
+def run(step: Step, x: torch.Tensor, y: torch.Tensor) -> None:
     """Apply ``step`` to each prefetched batch ``x[j]``, ``y[j]``, with no host synchronisation."""
     for xb, yb in zip(x, y):
         step.load(xb, yb)

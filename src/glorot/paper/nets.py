@@ -2,15 +2,41 @@
 ``width`` units, z^i = f(s^i) with s^i = z^{i-1} W^i + b^i and z^0 = x, topped by a softmax
 layer softmax(z^D V + c). The net returns the softmax's logits; costs live in
 :mod:`glorot.paper.costs`.
+
+:func:`forward_trace` is the forward pass, written once: for one net's weights ``(n_out,
+n_in)`` and a batch ``(B, n_in)``, and for K nets' weights stacked to ``(K, n_out, n_in)``
+and their batches ``(K, B, n_in)``, which is how the training engine runs many
+configurations at once (:mod:`glorot.engine.stacked`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
 
 from glorot.paper.activations import get_activation
 from glorot.paper.init import check_init, init_linear_
+
+
+def affine(z: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """s = z W^T + b for one net (2-D ``weight``) or K stacked nets (3-D ``weight``, ``bias`` (K, 1, n_out))."""
+    if weight.dim() == 2:
+        return torch.addmm(bias, z, weight.t())
+    return torch.baddbmm(bias, z, weight.transpose(1, 2))
+
+
+def forward_trace(weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor],
+                  activate: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> list[torch.Tensor]:
+    """[z^0 = x, z^1, ..., z^D, a]: z^i = f(s^i), s^i = z^{i-1} W^i^T + b^i for the hidden layers
+    (``activate`` applies f), then the softmax layer's logits a; every layer's output is kept
+    for back-propagation (Section 4.2.1)."""
+    zs = [x]
+    for w, b in zip(weights[:-1], biases[:-1]):
+        zs.append(activate(affine(zs[-1], w, b)))
+    zs.append(affine(zs[-1], weights[-1], biases[-1]))
+    return zs
 
 
 class MLP(nn.Module):
@@ -58,10 +84,6 @@ class MLP(nn.Module):
         return self.forward_trace(x)[-1]
 
     def forward_trace(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """[z^0 = x, z^1, ..., z^depth, logits]: every layer's output, kept for back-propagation."""
-        zs = [x]
-        for layer in self.hidden:
-            zs.append(self.act.fn(torch.addmm(layer.bias, zs[-1], layer.weight.t())))
-        out = self.layers[-1]
-        zs.append(torch.addmm(out.bias, zs[-1], out.weight.t()))
-        return zs
+        """[z^0 = x, z^1, ..., z^depth, logits] (:func:`forward_trace`)."""
+        return forward_trace([layer.weight for layer in self.layers], [layer.bias for layer in self.layers],
+                             self.act.fn, x)

@@ -1,4 +1,5 @@
-"""The synchronisation-free step (any device) and its CUDA-graph capture (skipped without CUDA)."""
+"""The training steps: the eager CPU step, the synchronisation-free step (any device) and its
+CUDA-graph capture (skipped without CUDA), each against training alone."""
 
 import json
 import subprocess
@@ -11,11 +12,11 @@ from pooled import pooled_data
 
 from glorot.engine.stacked import BatchedMLP
 from glorot.config import build_config
-from glorot.engine.steps import DeviceStep, GraphedStep, prefetch, run
+from glorot.engine.steps import DeviceStep, EagerStep, GraphedStep, make_step, prefetch, run
 from glorot.errors import GlorotError
-from glorot.engine.group_loop import train_group
+from glorot.engine import train_group
 from glorot.paper.nets import MLP
-from glorot.engine.loop import build_net, train
+from glorot.engine import build_net, train
 
 SMALL = dict(depth=2, width=32, updates=150, eval_every=150, probe_every=0, probe_size=10,
              valid_size=100, test_size=100, device="cpu")
@@ -32,10 +33,11 @@ def data():
     return pooled_data(SMALL, 500, seed=78)
 
 
-def _group(data, device):
+def _group(data, device, kind=DeviceStep):
     configs = [build_config(**dict(SMALL, activation=a, init=i, lr=lr, seed=s)) for a, i, lr, s in ROWS]
     model = BatchedMLP([build_net(c, data).to(device) for c in configs])
-    step = DeviceStep(model, [c.lr for c in configs], "nll", configs[0].batch_size, data.n_in)
+    lrs = [c.lr for c in configs]
+    step = EagerStep(model, lrs, "nll") if kind is EagerStep else kind(model, lrs, "nll", 10, data.n_in)
     streams = [data.train_stream(c.seed, c.batch_size) for c in configs]
     return configs, model, step, streams
 
@@ -43,10 +45,10 @@ def _group(data, device):
 def _check_against_train(configs, model, bookkeeping, data, atol_scale, device_differs=False):
     for k, config in enumerate(configs):
         ref_net, ref = train(config, data, progress=False)
-        alive = bookkeeping["alive"][k]
+        alive = bookkeeping.alive[k]
         assert alive == (ref.status == "completed")
-        assert bookkeeping["diverged_at"][k] == (ref.diverged_at or 0)
-        assert bookkeeping["nll_n"][k] == ref.updates
+        assert bookkeeping.diverged_at[k] == (ref.diverged_at or 0)
+        assert bookkeeping.nll_n[k] == ref.updates
         if not alive and device_differs:
             continue  # a diverged slice's frozen weights may hold inf/huge values that devices round apart
         for p, q in zip(model.nets[k].parameters(), ref_net.parameters()):
@@ -56,22 +58,31 @@ def _check_against_train(configs, model, bookkeeping, data, atol_scale, device_d
             torch.testing.assert_close(p, q, rtol=0, atol=atol_scale * scale + 1e-7, equal_nan=True)
 
 
-def test_device_step_equals_train_and_freezes_a_diverged_slice_on_cpu(data):
-    configs, model, step, streams = _group(data, torch.device("cpu"))
+@pytest.mark.parametrize("kind", [EagerStep, DeviceStep])
+def test_step_equals_train_and_freezes_a_diverged_slice_on_cpu(data, kind):
+    configs, model, step, streams = _group(data, torch.device("cpu"), kind)
     x, y = prefetch(streams, SMALL["updates"], torch.device("cpu"))
     assert x.shape == (SMALL["updates"], len(configs), 10, data.n_in)
     assert y.shape == (SMALL["updates"], len(configs), 10)
     run(step, x, y)
     book = step.read()
-    assert book["updates"] == SMALL["updates"] and book["alive"] == [True, False, True, True]
-    _check_against_train(configs, model, book, data, 1e-5)
+    assert book.updates == SMALL["updates"] and book.alive == [True, False, True, True]
+    _check_against_train(configs, model, book, data, 0)
+
+
+def test_the_step_of_a_device():
+    model = BatchedMLP([MLP(4, 2, depth=1, width=3)])
+    assert isinstance(make_step(model, [0.1], "nll", 10, 4), EagerStep)
+    assert isinstance(make_step(model, [0.1], "nll", 10, 4, sync_free=True), DeviceStep)
 
 
 def test_device_step_validates_its_input(data):
     model = BatchedMLP([MLP(4, 2, depth=1, width=3)])
     with pytest.raises(GlorotError, match="learning rates"):
         DeviceStep(model, [0.1, 0.2], "nll", 10, 4)
-    with pytest.raises(GlorotError, match="unknown cost"):
+    with pytest.raises(GlorotError, match="learning rates"):
+        EagerStep(model, [0.1, 0.2], "nll")
+    with pytest.raises(ValueError, match="unknown cost"):
         DeviceStep(model, [0.1], "hinge", 10, 4)
     if not torch.cuda.is_available():
         with pytest.raises(GlorotError, match="CUDA"):
@@ -85,10 +96,10 @@ def test_graphed_step_equals_eager_and_train(data):
     configs, model, step, streams = _group(data, device)
     x, y = prefetch(streams, SMALL["updates"], device)
     graphed = GraphedStep(step)
-    assert step.read()["updates"] == 0  # the warm-up steps were undone
+    assert step.read().updates == 0  # the warm-up steps were undone
     run(graphed, x, y)
     book = graphed.read()
-    assert book["updates"] == SMALL["updates"] and book["alive"] == [True, False, True, True]
+    assert book.updates == SMALL["updates"] and book.alive == [True, False, True, True]
     _check_against_train(configs, model, book, data, 1e-4, device_differs=True)
 
 
