@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from glorot.data import shapeset
+from glorot.data import shapeset, shapeset_objects
 from glorot.data.samples import render_grid
 from glorot.data.shapeset import (
     CLASS_NAMES,
@@ -148,8 +148,8 @@ def test_rasteriser_agrees_with_cross_product_test():
     rng = np.random.default_rng(0)
     p = ShapesetParams()
     types = rng.integers(0, 3, 300)
-    x, y = shapeset._draw_polygons(rng, types, p)
-    masks = shapeset._rasterise_objects(x, y, types, p)
+    x, y = shapeset_objects.draw_polygons(rng, types, p)
+    masks = shapeset_objects.rasterise_objects(x, y, types, p)
     centres = np.arange(32) + 0.5
     px, py = centres[None, None, :], centres[None, :, None]
     for i, shape in enumerate(types):
@@ -169,7 +169,7 @@ def test_rasteriser_agrees_with_cross_product_test():
 def test_large_objects_are_shrunk_to_fit_inside_the_margin():
     p = ShapesetParams(scale_min=0.8, scale_max=0.8)
     rng = np.random.default_rng(1)
-    x, y = shapeset._draw_polygons(rng, rng.integers(0, 3, 2000), p)
+    x, y = shapeset_objects.draw_polygons(rng, rng.integers(0, 3, 2000), p)
     assert x.min() >= 1 - 1e-9 and y.min() >= 1 - 1e-9 and x.max() <= 31 + 1e-9 and y.max() <= 31 + 1e-9
     widest = np.maximum(x.max(axis=0) - x.min(axis=0), y.max(axis=0) - y.min(axis=0))
     assert np.any(np.isclose(widest, 30))  # some objects needed the shrink rule
