@@ -1,4 +1,11 @@
-"""Write files so that a reader never sees half of one: write a temp file beside it, then rename."""
+"""Write files so that a reader never sees half of one: write a temp file beside it, flush it
+to the disk, then rename it over the target.
+
+A kill at any point leaves the old file or the new one. The data reach the disk
+(``fsync``) before the rename, and the rename reaches it after (``fsync`` of the folder), so
+a power loss cannot leave a renamed but empty file either. Files get the mode the user's
+umask gives new files (``mkstemp`` alone would make every output 0600).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,23 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def fsync_folder(folder: str | Path) -> None:
+    """Make a rename or a new entry in ``folder`` durable (a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
 
 def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
     """Call ``write(file_object)`` on a temp file in ``path``'s folder, then rename it to ``path``."""
@@ -16,10 +40,14 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    fsync_folder(path.parent)
     return path
 
 

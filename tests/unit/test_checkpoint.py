@@ -61,19 +61,65 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path, data, kill_at):
         assert torch.equal(a, b)
 
 
-def test_checkpoint_of_another_configuration_is_refused(tmp_path, data):
+def _killed_run(folder, data, owner=None):
+    """A checkpoint at update 50 of CONFIG, as a killed run leaves it."""
     config = build_config(**CONFIG)
     with pytest.raises(Interrupt):
-        train(config, data, StopAt(60), progress=False, checkpointer=Checkpointer(tmp_path, every=25))
-    other = config.model_copy(update={"lr": 0.5})
-    with pytest.raises(GlorotError, match="belongs to another configuration"):
-        Checkpointer(tmp_path, every=25).load(other)
+        train(config, data, StopAt(60), progress=False, checkpointer=Checkpointer(folder, every=25, owner=owner))
+    return config
 
 
-def test_corrupt_checkpoint_is_a_one_line_error(tmp_path, data):
-    (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(GlorotError, match="corrupt checkpoint"):
-        Checkpointer(tmp_path, every=10).load(build_config(**CONFIG))
+def _loader(folder, owner=None):
+    said = []
+    return Checkpointer(folder, every=25, owner=owner, report=said.append), said
+
+
+def test_checkpoint_of_another_configuration_is_set_aside(tmp_path, data):
+    config = _killed_run(tmp_path, data)
+    checkpointer, said = _loader(tmp_path)
+    assert checkpointer.load(config.model_copy(update={"lr": 0.5})) is None
+    assert len(said) == 1 and "another configuration" in said[0] and "\n" not in said[0]
+    assert not checkpointer.path.exists() and (tmp_path / "checkpoint.pt.set-aside-1").is_file()
+
+
+@pytest.mark.parametrize("owner, why", [({"run_id": "b", "code": "c1", "data": "d1"}, "run_id 'a'"),
+                                        ({"run_id": "a", "code": "c2", "data": "d1"}, "code 'c1'"),
+                                        ({"run_id": "a", "code": "c1", "data": "d2"}, "data 'd1'"),
+                                        (None, "code 'c1'")])
+def test_a_checkpoint_is_resumed_only_by_its_own_run_code_and_data(tmp_path, data, owner, why):
+    mine = {"run_id": "a", "code": "c1", "data": "d1"}
+    config = _killed_run(tmp_path, data, mine)
+    assert _loader(tmp_path, mine)[0].load(config).update == 50
+    checkpointer, said = _loader(tmp_path, owner)
+    assert checkpointer.load(config) is None
+    assert len(said) == 1 and why in said[0]
+
+
+def _flip_last_byte(raw):
+    return raw[:-1] + bytes([raw[-1] ^ 1])
+
+
+@pytest.mark.parametrize("damage, why", [(lambda raw: b"", "empty"), (lambda raw: raw[:len(raw) // 2], "checksum"),
+                                         (_flip_last_byte, "checksum"), (lambda raw: b"not a checkpoint", "not a glorot")])
+def test_empty_truncated_or_altered_checkpoints_are_set_aside_and_the_run_starts_afresh(tmp_path, data, damage, why):
+    config = _killed_run(tmp_path, data)
+    path = tmp_path / "checkpoint.pt"
+    path.write_bytes(damage(path.read_bytes()))
+    checkpointer, said = _loader(tmp_path)
+    net, result = train(config, data, progress=False, checkpointer=checkpointer)
+    assert len(said) == 1 and why in said[0]
+    net_ref, ref = train(config, data, progress=False)
+    assert json.dumps(result.curve) == json.dumps(ref.curve)
+    for a, b in zip(net.parameters(), net_ref.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_a_second_set_aside_keeps_the_first(tmp_path, data):
+    config = _killed_run(tmp_path, data)
+    for n in (1, 2):
+        (tmp_path / "checkpoint.pt").write_bytes(b"")
+        assert _loader(tmp_path)[0].load(config) is None
+        assert (tmp_path / f"checkpoint.pt.set-aside-{n}").is_file()
 
 
 def test_unwritable_checkpoint_folder_is_a_one_line_error(tmp_path, data):
