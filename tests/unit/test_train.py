@@ -117,3 +117,16 @@ def test_missing_or_corrupt_prepared_data_is_a_one_line_error(tmp_path):
     blob.write_bytes(bytes(raw))
     with pytest.raises(GlorotError, match=r"corrupt data file .*test.*data\.npz"):
         load_data(config, tmp_path)
+
+
+def test_a_run_folder_replaces_an_earlier_run_whole_but_never_other_files(tmp_path, data):
+    config = build_config(**dict(SMALL, updates=10, eval_every=10, probe_every=0))
+    net, result = train(config, data, progress=False)
+    out = save_run(tmp_path / "run", config, result, net, data.version)
+    (out / "model.pt").write_bytes(b"an older run's model")
+    save_run(out, config, result, net, data.version)
+    assert torch.load(out / "model.pt").keys() == net.state_dict().keys()
+    (out / "notes.txt").write_text("the user's own file")
+    with pytest.raises(GlorotError, match="not a run folder"):
+        save_run(out, config, result, net, data.version)
+    assert (out / "notes.txt").is_file()
