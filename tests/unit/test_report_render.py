@@ -8,18 +8,21 @@ import yaml
 
 from glorot.cli import main
 from glorot.report import costsurface, figures, render
+from glorot.report.records import Run, RunPanel, Series
+from glorot.report.render import Bullets, DataTable, Heading, Image, Paragraph
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def test_markdown_and_html_from_blocks(tmp_path):
-    record = {"network": "Tanh", "depth": 2, "width": 8, "lr": 0.1, "seed": 0,
-              "series": {f"L{i}/{k}": [[0, 0.1 * i], [10, 0.2 * i]] for i in (1, 2) for k in ("act_p98", "act_std")}}
+    record = Run(run_id="r", network="Tanh", depth=2, width=8, lr=0.1, seed=0,
+                 series={f"L{i}/{k}": Series.of([[0, 0.1 * i], [10, 0.2 * i]])
+                         for i in (1, 2) for k in ("act_p98", "act_std")})
     (tmp_path / "figures").mkdir()
-    png = figures.saturation([("Tanh", record)], tmp_path / "figures" / "fig03.png")
+    png = figures.saturation([RunPanel("Tanh", record)], tmp_path / "figures" / "fig03.png")
     assert png.read_bytes().startswith(PNG_MAGIC)
-    blocks = [("h", 1, "Report <x>"), ("p", "**bold** and `code` & more"), ("list", ["a", "b|c"]),
-              ("table", ["network", "error"], [["Tanh | N", "not run"]]), ("img", "figures/fig03.png", "Figure 3")]
+    blocks = [Heading(1, "Report <x>"), Paragraph("**bold** and `code` & more"), Bullets(["a", "b|c"]),
+              DataTable(["network", "error"], [["Tanh | N", "not run"]]), Image("figures/fig03.png", "Figure 3")]
     md = render.to_markdown(blocks)
     assert md.startswith("# Report <x>\n") and "| Tanh \\| N | not run |" in md
     assert "![Figure 3](figures/fig03.png)" in md
@@ -34,10 +37,10 @@ def test_markdown_and_html_from_blocks(tmp_path):
 def test_cost_surface_experiment_is_deterministic_and_shows_plateaus():
     a = costsurface.cost_surfaces(grid_points=15)
     b = costsurface.cost_surfaces(grid_points=15)
-    assert a["surfaces"] == b["surfaces"]
-    nll, quad = np.asarray(a["surfaces"]["nll"]), np.asarray(a["surfaces"]["quadratic"])
+    assert a.surfaces == b.surfaces
+    nll, quad = np.asarray(a.surfaces["nll"]), np.asarray(a.surfaces["quadratic"])
     assert nll.shape == quad.shape == (15, 15) and (nll > 0).all() and (quad >= 0).all()
-    assert a["plateau_fraction"]["quadratic"] > a["plateau_fraction"]["nll"]
+    assert a.plateau_fraction["quadratic"] > a.plateau_fraction["nll"]
 
 
 def test_cost_surface_uses_the_projects_costs():
@@ -55,8 +58,8 @@ def test_cost_surface_uses_the_projects_costs():
     with torch.no_grad():
         net.layers[0].weight[0, pixel], net.layers[1].weight[klass, 0] = -2.0, 2.0  # grid corner (0, 2)
         logits = net(x)
-    assert abs(s["surfaces"]["nll"][0][2] - float(nll(logits, y)[0])) < 1e-5
-    assert abs(s["surfaces"]["quadratic"][0][2] - float(quadratic(logits, y)[0])) < 1e-5
+    assert abs(s.surfaces["nll"][0][2] - float(nll(logits, y)[0])) < 1e-5
+    assert abs(s.surfaces["quadratic"][0][2] - float(quadratic(logits, y)[0])) < 1e-5
 
 
 def test_plateau_fraction_of_a_flat_and_a_sloped_surface():

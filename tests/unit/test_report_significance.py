@@ -56,12 +56,12 @@ def test_two_proportion_z_worked_example():
 
 def test_compare_picks_the_test_by_number_of_seeds():
     three = compare([15.0, 15.5, 16.0], 10_000, [27.0, 27.5, 26.5], 10_000)
-    assert three["method"] == WELCH and three["significant"] and three["p"] < 0.005
+    assert three.method == WELCH and three.significant and three.p < 0.005
     one = compare([15.6], 10_000, [27.15], 10_000)
-    assert one["method"] == Z_TEST and one["significant"]
+    assert one.method == Z_TEST and one.significant
     close = compare([16.06], 10_000, [16.27], 10_000)
-    assert close["method"] == Z_TEST and not close["significant"]
-    assert compare([15.0], None, [16.0], None)["method"] is None
+    assert close.method == Z_TEST and not close.significant
+    assert compare([15.0], None, [16.0], None).method is None
 
 
 def test_degenerate_samples_do_not_crash():

@@ -1,18 +1,20 @@
 """Table 1 from run records: learning rate chosen on validation error, not-run cells left empty."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
+from glorot.report.records import Run
 from glorot.report.table1 import (DIVERGED, NOT_RUN, OK, build_cell, build_table, cell_text, metrics_json,
                                   select_lr)
 
 
 def run(network="Tanh N", dataset="shapeset", depth=5, lr=0.01, seed=0, valid=0.2, test=0.2,
         status="completed", test_n=10_000):
-    return {"run_id": f"{network}-{dataset}-{depth}-{lr}-{seed}", "network": network, "dataset": dataset,
-            "depth": depth, "lr": lr, "seed": seed, "updates": 1000, "status": status,
-            "valid_error": valid, "test_error": test, "test_n": test_n}
+    return Run(run_id=f"{network}-{dataset}-{depth}-{lr}-{seed}", network=network, dataset=dataset,
+               depth=depth, lr=lr, seed=seed, updates=1000, status=status,
+               valid_error=valid, test_error=test, test_n=test_n)
 
 
 def test_lr_chosen_by_mean_validation_error_not_test_error():
@@ -20,11 +22,11 @@ def test_lr_chosen_by_mean_validation_error_not_test_error():
     runs += [run(lr=0.1, seed=s, valid=v, test=0.25) for s, v in ((0, 0.20), (1, 0.22))]
     lr, summary = select_lr(runs)
     assert lr == 0.1
-    assert summary[0.1]["mean_valid_error_pct"] == pytest.approx(21.0)
+    assert summary[0.1].mean_valid_error_pct == pytest.approx(21.0)
     cell = build_cell("Tanh N", "shapeset", 5, runs)
-    assert cell["state"] == OK and cell["lr"] == 0.1
-    assert cell["mean_pct"] == pytest.approx(25.0) and cell["std_pct"] == pytest.approx(0.0)
-    assert cell["paper_pct"] == 15.60 and cell["diff_pct"] == pytest.approx(25.0 - 15.60)
+    assert cell.state == OK and cell.lr == 0.1
+    assert cell.mean_pct == pytest.approx(25.0) and cell.std_pct == pytest.approx(0.0)
+    assert cell.paper_pct == 15.60 and cell.diff_pct == pytest.approx(25.0 - 15.60)
 
 
 def test_diverged_runs_are_ignored_when_choosing():
@@ -32,38 +34,38 @@ def test_diverged_runs_are_ignored_when_choosing():
                                                                        status="diverged"),
             run(lr=0.01, valid=0.3, test=0.31)]
     cell = build_cell("Tanh", "shapeset", 5, runs)
-    assert cell["lr"] == 0.01 and cell["mean_pct"] == pytest.approx(31.0)
-    assert cell["lrs"]["0.1"]["diverged"] == 2 and cell["lrs"]["0.1"]["mean_valid_error_pct"] is None
+    assert cell.lr == 0.01 and cell.mean_pct == pytest.approx(31.0)
+    assert cell.lrs["0.1"].diverged == 2 and cell.lrs["0.1"].mean_valid_error_pct is None
 
 
 def test_all_diverged_cell_is_marked_not_filled():
     cell = build_cell("Sigmoid", "shapeset", 5, [run("Sigmoid", status="diverged")])
-    assert cell["state"] == DIVERGED and "mean_pct" not in cell
+    assert cell.state == DIVERGED and cell.mean_pct is None
     assert cell_text(cell) == "diverged"
 
 
 def test_table_marks_cells_not_run_and_keeps_paper_rows():
     runs = [run("Tanh", test=0.27, valid=0.27), run("Tanh N", test=0.16, valid=0.16)]
     table = build_table(runs)
-    assert table["networks"][:5] == ["Softsign", "Softsign N", "Tanh", "Tanh N", "Sigmoid"]
-    assert table["datasets"] == ["shapeset", "mnist", "cifar10", "small_imagenet"]
-    (t,) = table["tables"]
-    assert t["depth"] == 5
-    ran = {k for k, c in t["cells"].items() if c["state"] == OK}
+    assert table.networks[:5] == ("Softsign", "Softsign N", "Tanh", "Tanh N", "Sigmoid")
+    assert table.datasets == ("shapeset", "mnist", "cifar10", "small_imagenet")
+    (t,) = table.tables
+    assert t.depth == 5
+    ran = {k for k, c in t.cells.items() if c.state == OK}
     assert ran == {("Tanh", "shapeset"), ("Tanh N", "shapeset")}
-    for key, cell in t["cells"].items():
+    for key, cell in t.cells.items():
         if key not in ran:
-            assert cell["state"] == NOT_RUN and cell_text(cell) == "not run" and "mean_pct" not in cell
-    sig = t["significance"]["shapeset"]
-    assert sig["best"] == "Tanh N" and sig["comparisons"]["Tanh"]["significant"]
-    assert t["significance"]["mnist"]["best"] is None
+            assert cell.state == NOT_RUN and cell_text(cell) == "not run" and cell.mean_pct is None
+    sig = t.significance["shapeset"]
+    assert sig.best == "Tanh N" and sig.comparisons["Tanh"].significant
+    assert t.significance["mnist"].best is None
 
 
 def test_one_table_per_depth_and_extra_networks_listed():
     runs = [run("Sigmoid", depth=4), run("Sigmoid", depth=5), run("Relu/he", depth=5)]
     table = build_table(runs)
-    assert table["depths"] == [4, 5] and table["networks"][-1] == "Relu/he"
-    assert table["tables"][0]["cells"][("Sigmoid", "shapeset")]["like_for_like"] is False
+    assert table.depths == (4, 5) and table.networks[-1] == "Relu/he"
+    assert table.tables[0].cells[("Sigmoid", "shapeset")].like_for_like is False
 
 
 def test_metrics_json_is_valid_json_with_not_run_cells():
@@ -76,19 +78,19 @@ def test_metrics_json_is_valid_json_with_not_run_cells():
 
 
 def test_several_widths_get_their_own_tables():
-    runs = [dict(run("Tanh", test=0.3, valid=0.3), width=100), dict(run("Tanh", test=0.2, valid=0.2), width=1000,
-                                                                       run_id="wide")]
+    runs = [replace(run("Tanh", test=0.3, valid=0.3), width=100),
+            replace(run("Tanh", test=0.2, valid=0.2), width=1000, run_id="wide")]
     table = build_table(runs)
-    assert [(t["depth"], t["width"]) for t in table["tables"]] == [(5, 100), (5, 1000)]
-    assert table["tables"][1]["cells"][("Tanh", "shapeset")]["run_ids"] == ["wide"]
+    assert [(t.depth, t.width) for t in table.tables] == [(5, 100), (5, 1000)]
+    assert table.tables[1].cells[("Tanh", "shapeset")].run_ids == ("wide",)
     assert set(metrics_json(table, "s", "p")) >= {"depth_5_width_100", "depth_5_width_1000"}
 
 
 def test_retried_configurations_count_once():
     from glorot.report.collect import latest_attempts
 
-    failed = dict(run("Tanh"), status="failed", config_key="k1", run_id="a")
-    done = dict(run("Tanh"), config_key="k1", run_id="b")
-    other = dict(run("Tanh N"), status="running", config_key="k2", run_id="c")
-    retry = dict(run("Tanh N"), status="failed", config_key="k2", run_id="d")
-    assert [r["run_id"] for r in latest_attempts([failed, done, other, retry])] == ["b", "d"]
+    failed = replace(run("Tanh"), status="failed", config_key="k1", run_id="a")
+    done = replace(run("Tanh"), config_key="k1", run_id="b")
+    other = replace(run("Tanh N"), status="running", config_key="k2", run_id="c")
+    retry = replace(run("Tanh N"), status="failed", config_key="k2", run_id="d")
+    assert [r.run_id for r in latest_attempts([failed, done, other, retry])] == ["b", "d"]

@@ -1,10 +1,12 @@
 """The variance predictions of Section 4.2.1 against their closed forms."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
+from glorot.report.records import Run, Series
 from glorot.report.theory import (input_variance, layer_sizes, predicted_activation_variance,
                                   predicted_backprop_variance, theory_rows, weight_variance)
 
@@ -35,17 +37,17 @@ def test_normalized_init_general_products():
 
 
 def test_theory_rows_pair_prediction_and_measurement():
-    series = {f"L{i}/act_std": [[0, math.sqrt(0.5 / 3 ** i)], [10, 0.9]] for i in (1, 2)}
-    series.update({f"L{i}/dCds_std": [[0, 0.1 * i]] for i in (1, 2)})
-    record = {"network": "Tanh", "activation": "tanh", "init": "standard", "dataset": "shapeset", "depth": 2,
-              "width": 1000, "seed": 0, "series": series}
-    sigmoid = dict(record, network="Sigmoid", activation="sigmoid")
+    series = {f"L{i}/act_std": Series.of([[0, math.sqrt(0.5 / 3 ** i)], [10, 0.9]]) for i in (1, 2)}
+    series.update({f"L{i}/dCds_std": Series.of([[0, 0.1 * i]]) for i in (1, 2)})
+    record = Run(run_id="t", network="Tanh", activation="tanh", init="standard", dataset="shapeset", depth=2,
+                 width=1000, seed=0, series=series)
+    sigmoid = replace(record, network="Sigmoid", activation="sigmoid")
     rows = theory_rows([record, sigmoid], {"shapeset": 0.5 * 3 / (1024 / 1024)})
-    assert [r["layer"] for r in rows] == [1, 2]  # sigmoid: not in the linear regime at 0, skipped
-    assert rows[1]["var_dCds_predicted"] == pytest.approx(0.04) and rows[1]["var_dCds_measured"] == pytest.approx(0.04)
-    assert rows[0]["var_dCds_predicted"] == pytest.approx(0.04 * 1000 / 3000)
-    assert rows[0]["var_z_predicted"] == pytest.approx(1.5 * 1024 / (3 * 1024))
-    assert rows[0]["var_z_measured"] == pytest.approx(0.5 / 3)
+    assert [r.layer for r in rows] == [1, 2]  # sigmoid: not in the linear regime at 0, skipped
+    assert rows[1].var_dCds_predicted == pytest.approx(0.04) and rows[1].var_dCds_measured == pytest.approx(0.04)
+    assert rows[0].var_dCds_predicted == pytest.approx(0.04 * 1000 / 3000)
+    assert rows[0].var_z_predicted == pytest.approx(1.5 * 1024 / (3 * 1024))
+    assert rows[0].var_z_measured == pytest.approx(0.5 / 3)
 
 
 def test_input_variance_from_a_prepared_split(tmp_path):

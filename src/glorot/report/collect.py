@@ -1,4 +1,4 @@
-"""Read one study's latest sweep back from MLflow as plain records.
+"""Read one study's latest sweep back from MLflow as records (:mod:`glorot.report.records`).
 
 Everything the report shows comes from the tracking store: the sweep's parent run and its
 child runs (params, tags, final metrics), the step-indexed metric histories (learning
@@ -6,11 +6,9 @@ curves and per-layer diagnostics) and, for the histogram figures, each run's
 ``diagnostics.npz`` artifact downloaded through the client. MLflow is reached only through
 :class:`glorot.pipeline.tracking.Tracker` and the ``MlflowClient`` it holds (``tracker.client``).
 
-A run record is a plain dict (what the table, figures, theory and verdicts take):
-``run_id, network, activation, init, dataset, depth, width, lr, seed, updates, status,
-diverged_at, valid_error, test_error (fractions), valid_n, test_n, probe_size, config_key``
-(one record per configuration: the latest attempt, see :func:`latest_attempts`); a
-diagnostics record adds ``series``: {metric key: [[step, value], ...]}.
+A child run becomes a :class:`~glorot.report.records.Run`, one per configuration (the latest
+attempt, see :func:`latest_attempts`); :meth:`StudySource.diagnostics` fills in its
+``series`` (metric key -> :class:`~glorot.report.records.Series`).
 """
 
 from __future__ import annotations
@@ -28,6 +26,7 @@ from glorot.config import DATASET_TITLES
 from glorot.errors import GlorotError
 from glorot.paper.probes import SCALARS
 from glorot.pipeline.tracking import Tracker
+from glorot.report.records import Histograms, Run, Series, Sweep
 
 CURVE_KEYS = ("train/nll", "valid/error", "test/error")
 HISTORY_THREADS = 8
@@ -57,37 +56,38 @@ def network_name(activation: str, init: str) -> str:
     return f"{activation}/{init}"
 
 
-def run_record(run: Any) -> dict:
-    """A child run of a sweep as a plain dict (see the module docstring)."""
+def run_record(run: Any) -> Run:
+    """A child run of a sweep (an MLflow ``Run``) as a :class:`~glorot.report.records.Run`."""
     p, m, tags = run.data.params, run.data.metrics, run.data.tags
     activation, init = p.get("activation", "?"), p.get("init", "?")
     cell = tags.get("paper_cell")
-    return {
-        "run_id": run.info.run_id,
-        "network": cell.split(" / ")[0] if cell else network_name(activation, init),
-        "activation": activation, "init": init, "dataset": p.get("dataset", "?"),
-        "depth": _int(p.get("depth")) or 0, "width": _int(p.get("width")) or 0,
-        "lr": _float(p.get("lr")) or 0.0, "seed": _int(p.get("seed")) or 0,
-        "updates": _int(p.get("updates")) or 0, "batch_size": _int(p.get("batch_size")),
-        "cost": p.get("cost", "nll"), "probe_size": _int(p.get("probe_size")),
-        "status": tags.get("status", run.info.status.lower()),
-        "diverged_at": _int(tags.get("diverged_at")),
-        "valid_error": m.get("final/valid_error"), "test_error": m.get("final/test_error"),
-        "valid_n": _int(tags.get("valid_n")), "test_n": _int(tags.get("test_n")),
-        "data_version": tags.get("data_version"), "git_commit": tags.get("git_commit"),
-        "config_key": tags.get("glorot.config_key", run.info.run_id),
-    }
+    return Run(
+        run_id=run.info.run_id,
+        network=cell.split(" / ")[0] if cell else network_name(activation, init),
+        activation=activation, init=init, dataset=p.get("dataset", "?"),
+        depth=_int(p.get("depth")) or 0, width=_int(p.get("width")) or 0,
+        lr=_float(p.get("lr")) or 0.0, seed=_int(p.get("seed")) or 0,
+        updates=_int(p.get("updates")) or 0, batch_size=_int(p.get("batch_size")),
+        cost=p.get("cost", "nll"), probe_size=_int(p.get("probe_size")),
+        status=tags.get("status", run.info.status.lower()),
+        diverged_at=_int(tags.get("diverged_at")),
+        valid_error=m.get("final/valid_error"), test_error=m.get("final/test_error"),
+        valid_n=_int(tags.get("valid_n")), test_n=_int(tags.get("test_n")),
+        data_version=tags.get("data_version"), git_commit=tags.get("git_commit"),
+        config_key=tags.get("glorot.config_key", run.info.run_id),
+    )
 
 
-def latest_attempts(records: list[dict]) -> list[dict]:
-    """One record per configuration (tag ``glorot.config_key``): a sweep retries failed or
-    interrupted configurations as new child runs; the one that finished (completed or
-    diverged) wins, else the latest attempt. ``records`` are oldest first."""
-    chosen: dict[str, dict] = {}
+def latest_attempts(records: list[Run]) -> list[Run]:
+    """One record per configuration (tag ``glorot.config_key``, else the run id): a sweep retries
+    failed or interrupted configurations as new child runs; the one that finished (completed
+    or diverged) wins, else the latest attempt. ``records`` are oldest first."""
+    chosen: dict[str, Run] = {}
     for r in records:
-        held = chosen.get(r["config_key"])
-        if held is None or held["status"] not in ("completed", "diverged"):
-            chosen[r["config_key"]] = r
+        key = r.config_key or r.run_id
+        held = chosen.get(key)
+        if held is None or held.status not in ("completed", "diverged"):
+            chosen[key] = r
     return list(chosen.values())
 
 
@@ -97,37 +97,38 @@ class StudySource:
     def __init__(self, tracker: Tracker, parent_id: str) -> None:
         self.tracker, self.client, self.parent_id = tracker, tracker.client, parent_id
         parent = self.client.get_run(parent_id)
-        self.parent = {"run_id": parent_id, "name": parent.info.run_name, "status": parent.info.status,
-                       "start_time": parent.info.start_time, "tags": dict(parent.data.tags)}
+        self.parent = Sweep(run_id=parent_id, name=parent.info.run_name, status=parent.info.status,
+                            start_time=parent.info.start_time, tags=dict(parent.data.tags))
         self.runs = latest_attempts([run_record(r) for r in tracker.child_runs(parent_id)])
-        self._npz: dict[str, dict[str, np.ndarray] | None] = {}
+        self._npz: dict[str, Histograms | None] = {}
 
-    def series(self, record: dict) -> dict[str, list[list[float]]]:
-        """{key: [[step, value], ...]} of the run's curves and per-layer diagnostics, by step."""
-        keys = list(CURVE_KEYS) + [f"L{i}/{s}" for i in range(1, record["depth"] + 1) for s in SCALARS]
+    def series(self, record: Run) -> dict[str, Series]:
+        """The run's curves and per-layer diagnostics that it recorded, each by step."""
+        keys = list(CURVE_KEYS) + [f"L{i}/{s}" for i in record.layers for s in SCALARS]
         history = self.client.get_metric_history
         out = {}
         for key in keys:
-            points = sorted((m.step, m.value) for m in history(record["run_id"], key))
+            points = sorted((m.step, m.value) for m in history(record.run_id, key))
             if points:
-                out[key] = [[int(s), float(v)] for s, v in points]
+                out[key] = Series.of(points)
         return out
 
-    def diagnostics(self, records: list[dict]) -> list[dict]:
+    def diagnostics(self, records: list[Run]) -> list[Run]:
         """Copies of ``records`` with their ``series`` filled in (fetched in parallel)."""
         with ThreadPoolExecutor(max_workers=HISTORY_THREADS) as pool:
             all_series = list(pool.map(self.series, records))
-        return [dict(r, series=s) for r, s in zip(records, all_series)]
+        return [r.with_series(s) for r, s in zip(records, all_series)]
 
-    def histograms(self, run_id: str) -> dict[str, np.ndarray] | None:
-        """The run's ``diagnostics.npz`` (keys ``u{update}/L{i}/{act,dCds,dCdW}_{counts,edges}``)."""
+    def histograms(self, run_id: str) -> Histograms | None:
+        """The run's ``diagnostics.npz``; None when it is missing, unreadable or empty."""
         if run_id not in self._npz:
             os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
             try:
                 with tempfile.TemporaryDirectory() as tmp:
                     path = self.client.download_artifacts(run_id, "diagnostics.npz", tmp)
-                    with np.load(path) as arrays:
-                        self._npz[run_id] = {k: arrays[k] for k in arrays.files}
+                    with np.load(path) as npz:
+                        arrays = {k: npz[k] for k in npz.files}
+                self._npz[run_id] = Histograms(arrays) if arrays else None
             except Exception:  # an artifact missing or unreadable: the figure is skipped, not the report
                 self._npz[run_id] = None
         return self._npz[run_id]

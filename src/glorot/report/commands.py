@@ -21,8 +21,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     result = build_report(source, study.name, out, uri, data_dir=root / params.data_dir,
                           log_to_mlflow=not args.no_log, progress=lambda line: print(line, flush=True))
     counts: dict[str, int] = {}
-    for v in result["verdicts"]:
-        counts[v["status"]] = counts.get(v["status"], 0) + 1
+    for v in result.verdicts:
+        counts[v.status] = counts.get(v.status, 0) + 1
     print("verdicts: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     print(f"wrote {out / 'report.html'} and {out / 'report.md'}")
     return 0

@@ -22,6 +22,7 @@ import torch
 from glorot.paper.costs import nll, quadratic
 from glorot.data import shapeset
 from glorot.paper.nets import MLP
+from glorot.report.records import CostSurface
 
 DATA_SEED = 5_2010
 INIT_SEED = 0
@@ -42,7 +43,7 @@ def plateau_fraction(surface: np.ndarray, grid: np.ndarray, threshold: float = P
 
 @torch.no_grad()
 def cost_surfaces(grid_points: int = GRID, span: float = RANGE, n_examples: int = N_EXAMPLES,
-                  width: int = WIDTH) -> dict:
+                  width: int = WIDTH) -> CostSurface:
     """Both costs on a ``grid_points`` x ``grid_points`` grid of (W1[0, p], W2[c, 0]) in [-span, span]^2."""
     x_np, y_np = shapeset.generate(n_examples, DATA_SEED)
     x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
@@ -72,12 +73,12 @@ def cost_surfaces(grid_points: int = GRID, span: float = RANGE, n_examples: int 
                 surfaces["quadratic"][i, j] = float(quadratic(logits[j], y)[0])
     finally:
         torch.set_num_threads(threads)
-    return {
-        "grid": grid.tolist(), "surfaces": {k: v.tolist() for k, v in surfaces.items()},
-        "plateau_threshold": PLATEAU_THRESHOLD,
-        "plateau_fraction": {k: plateau_fraction(v, grid) for k, v in surfaces.items()},
-        "weights": {"w1": f"W1[0, {pixel}] (input pixel {pixel} -> hidden unit 0)",
-                    "w2": f"W2[{klass}, 0] (hidden unit 0 -> class {klass})"},
-        "scale": (f"{n_examples} Shapeset-3x2 images (seed {DATA_SEED}), 1024-{width}-9 tanh net, normalized "
-                  f"init (seed {INIT_SEED}), {grid_points}x{grid_points} grid on [-{span:g}, {span:g}]^2"),
-    }
+    return CostSurface(
+        grid=tuple(grid.tolist()), surfaces={k: v.tolist() for k, v in surfaces.items()},
+        plateau_threshold=PLATEAU_THRESHOLD,
+        plateau_fraction={k: plateau_fraction(v, grid) for k, v in surfaces.items()},
+        weights={"w1": f"W1[0, {pixel}] (input pixel {pixel} -> hidden unit 0)",
+                 "w2": f"W2[{klass}, 0] (hidden unit 0 -> class {klass})"},
+        scale=(f"{n_examples} Shapeset-3x2 images (seed {DATA_SEED}), 1024-{width}-9 tanh net, normalized "
+               f"init (seed {INIT_SEED}), {grid_points}x{grid_points} grid on [-{span:g}, {span:g}]^2"),
+    )

@@ -1,8 +1,9 @@
 """The paper's figures redrawn from a study's records (PNG, matplotlib's Agg backend).
 
-Every function takes plain data (diagnostics records, histogram dicts, curves) and a path,
-and returns the path written. The caller decides which runs feed a figure and skips a
-figure whose data the study lacks.
+Every function takes records (:mod:`glorot.report.records`: runs with their diagnostics,
+panels, curves) and a path, and returns the path written. The caller
+(:mod:`glorot.report.figure_set`) decides which runs feed a figure and skips a figure whose
+data the study lacks.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from glorot.atomic import atomic_write
+from glorot.report.records import CostSurface, CurvePanel, HistogramPanel, Run, RunPanel, Series, TheoryRow
 
 DPI = 90
 
@@ -29,25 +31,22 @@ def _layer_colors(depth: int) -> list:
     return [cmap(i / max(depth - 1, 1) * 0.9) for i in range(depth)]
 
 
-def _series(record: dict, key: str) -> tuple[np.ndarray, np.ndarray]:
-    points = record.get("series", {}).get(key, [])
-    arr = np.asarray(points, dtype=float).reshape(-1, 2)
-    return arr[:, 0], arr[:, 1]
+def _xy(series: Series) -> tuple[np.ndarray, np.ndarray]:
+    return np.asarray(series.steps, dtype=float), np.asarray(series.values, dtype=float)
 
 
-def _run_label(record: dict) -> str:
-    return (f"{record['network']}, depth {record['depth']}, width {record['width']}, lr {record['lr']:g}, "
-            f"seed {record['seed']}")
+def _run_label(run: Run) -> str:
+    return f"{run.network}, depth {run.depth}, width {run.width}, lr {run.lr:g}, seed {run.seed}"
 
 
-def activation_mean_std(records: list[dict], path: str | Path) -> Path:
+def activation_mean_std(records: list[Run], path: str | Path) -> Path:
     """Figure 2: per layer, the mean activation over training with its std as error bars (one panel per run)."""
     fig = Figure(figsize=(7, 3.6 * len(records)), layout="constrained")
     for k, r in enumerate(records):
         ax = fig.add_subplot(len(records), 1, k + 1)
-        for i, color in zip(range(1, r["depth"] + 1), _layer_colors(r["depth"])):
-            steps, mean = _series(r, f"L{i}/act_mean")
-            _, std = _series(r, f"L{i}/act_std")
+        for i, color in zip(r.layers, _layer_colors(r.depth)):
+            steps, mean = _xy(r.layer(i, "act_mean"))
+            _, std = _xy(r.layer(i, "act_std"))
             n = min(len(mean), len(std))
             ax.errorbar(steps[:n], mean[:n], yerr=std[:n], color=color, marker="o", ms=3, capsize=2,
                         label=f"layer {i}")
@@ -60,101 +59,104 @@ def activation_mean_std(records: list[dict], path: str | Path) -> Path:
     return _save(fig, path)
 
 
-def saturation(panels: list[tuple[str, dict]], path: str | Path) -> Path:
+def saturation(panels: list[RunPanel], path: str | Path) -> Path:
     """Figures 3 and 10: 98th percentile (markers) and std (lines) of each layer's activations."""
     fig = Figure(figsize=(7, 3.6 * len(panels)), layout="constrained")
-    for k, (title, r) in enumerate(panels):
-        ax = fig.add_subplot(len(panels), 1, k + 1)
-        for i, color in zip(range(1, r["depth"] + 1), _layer_colors(r["depth"])):
-            steps, p98 = _series(r, f"L{i}/act_p98")
+    for k, panel in enumerate(panels):
+        ax, r = fig.add_subplot(len(panels), 1, k + 1), panel.run
+        for i, color in zip(r.layers, _layer_colors(r.depth)):
+            steps, p98 = _xy(r.layer(i, "act_p98"))
             ax.plot(steps, p98, linestyle="none", marker="o", ms=4, color=color, label=f"layer {i} p98")
-            steps, std = _series(r, f"L{i}/act_std")
+            steps, std = _xy(r.layer(i, "act_std"))
             ax.plot(steps, std, color=color, label=f"layer {i} std")
         ax.set_ylim(-0.02, 1.05)
         ax.set_xlabel("updates")
         ax.set_ylabel("activation value")
-        ax.set_title(f"{title}: {_run_label(r)}", fontsize=9)
+        ax.set_title(f"{panel.title}: {_run_label(r)}", fontsize=9)
         ax.legend(fontsize=6, ncol=2)
         ax.grid(alpha=0.3)
     return _save(fig, path)
 
 
-def _hist_lines(ax, hists: dict, prefix: str, quantity: str, depth: int) -> None:
-    for i, color in zip(range(1, depth + 1), _layer_colors(depth)):
-        counts, edges = hists.get(f"{prefix}L{i}/{quantity}_counts"), hists.get(f"{prefix}L{i}/{quantity}_edges")
-        if counts is None or edges is None:
+def _hist_lines(ax, panel: HistogramPanel, quantity: str) -> None:
+    for i, color in zip(range(1, panel.depth + 1), _layer_colors(panel.depth)):
+        hist = panel.histograms.layer(panel.update, i, quantity)
+        if hist is None:
             continue
+        counts, edges = hist
         ax.plot((edges[:-1] + edges[1:]) / 2, counts, color=color, label=f"layer {i}")
 
 
-def layer_histograms(panels: list[tuple[str, dict, int, int]], quantity: str, xlabel: str,
-                     path: str | Path, log: bool = False) -> Path:
-    """Figures 4 and 6-8: one line per layer of a histogram, one panel per (title, npz, update, depth)."""
+def layer_histograms(panels: list[HistogramPanel], quantity: str, xlabel: str, path: str | Path,
+                     log: bool = False) -> Path:
+    """Figures 4 and 6-8: one line per layer of a histogram of ``quantity``, one panel per run."""
     fig = Figure(figsize=(7, 3.3 * len(panels)), layout="constrained")
-    for k, (title, hists, update, depth) in enumerate(panels):
+    for k, panel in enumerate(panels):
         ax = fig.add_subplot(len(panels), 1, k + 1)
-        _hist_lines(ax, hists, f"u{update}/", quantity, depth)
+        _hist_lines(ax, panel, quantity)
         if log:
             ax.set_yscale("symlog")
         ax.set_xlabel(xlabel)
         ax.set_ylabel("count")
-        ax.set_title(title, fontsize=9)
+        ax.set_title(panel.title, fontsize=9)
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
     return _save(fig, path)
 
 
-def weight_gradient_std(panels: list[tuple[str, dict]], path: str | Path) -> Path:
+def weight_gradient_std(panels: list[RunPanel], path: str | Path) -> Path:
     """Figure 9: std of the weight gradients of each layer during training."""
     fig = Figure(figsize=(7, 3.3 * len(panels)), layout="constrained")
     axes = [fig.add_subplot(len(panels), 1, k + 1) for k in range(len(panels))]
-    for ax, (title, r) in zip(axes, panels):
-        for i, color in zip(range(1, r["depth"] + 1), _layer_colors(r["depth"])):
-            steps, std = _series(r, f"L{i}/dCdW_std")
+    for ax, panel in zip(axes, panels):
+        r = panel.run
+        for i, color in zip(r.layers, _layer_colors(r.depth)):
+            steps, std = _xy(r.layer(i, "dCdW_std"))
             ax.plot(steps, std, marker="o", ms=3, color=color, label=f"layer {i}")
         ax.set_yscale("log")
         ax.set_xlabel("updates")
         ax.set_ylabel("std of dC/dW")
-        ax.set_title(f"{title}: {_run_label(r)}", fontsize=9)
+        ax.set_title(f"{panel.title}: {_run_label(r)}", fontsize=9)
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
     return _save(fig, path)
 
 
-def test_error_curves(panels: list[tuple[str, list[tuple[str, list[int], list[float]]]]], path: str | Path) -> Path:
+def test_error_curves(panels: list[CurvePanel], path: str | Path) -> Path:
     """Figures 11-12: test error (%) against updates, one line per network, one panel per data set."""
     fig = Figure(figsize=(7, 3.8 * len(panels)), layout="constrained")
-    for k, (title, curves) in enumerate(panels):
+    for k, panel in enumerate(panels):
         ax = fig.add_subplot(len(panels), 1, k + 1)
-        for label, steps, errors in curves:
-            ax.plot(steps, errors, marker="o", ms=3, label=label)
+        for curve in panel.curves:
+            ax.plot(curve.updates, curve.values, marker="o", ms=3, label=curve.label)
         ax.set_xlabel("updates (mini-batches of 10)")
         ax.set_ylabel("test error (%)")
-        ax.set_title(title, fontsize=9)
+        ax.set_title(panel.title, fontsize=9)
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
     return _save(fig, path)
 
 
-def cost_surfaces(surface: dict, path: str | Path) -> Path:
+def cost_surfaces(surface: CostSurface, path: str | Path) -> Path:
     """Figure 5: the cross-entropy and quadratic costs over two weights (3-D surfaces, shared axes)."""
-    grid = np.asarray(surface["grid"])
+    grid = np.asarray(surface.grid)
     w1, w2 = np.meshgrid(grid, grid, indexing="ij")
     fig = Figure(figsize=(11, 4.8))
     titles = {"nll": "cross-entropy (negative log-likelihood)", "quadratic": "quadratic cost"}
     for k, name in enumerate(("nll", "quadratic")):
         ax = fig.add_subplot(1, 2, k + 1, projection="3d")
-        z = np.asarray(surface["surfaces"][name])
+        z = np.asarray(surface.surfaces[name])
         ax.plot_surface(w1, w2, z, cmap="viridis" if name == "nll" else "magma", linewidth=0, antialiased=True)
         ax.set_xlabel("W1 (layer 1)", fontsize=8)
         ax.set_ylabel("W2 (layer 2)", fontsize=8)
         ax.set_zlabel("cost", fontsize=8)
-        ax.set_title(f"{titles[name]}\nplateau fraction {surface['plateau_fraction'][name]:.2f}", fontsize=9)
+        ax.set_title(f"{titles[name]}\nplateau fraction {surface.plateau_fraction[name]:.2f}", fontsize=9)
     return _save(fig, path)
 
 
-def theory_vs_measurement(rows: list[dict], path: str | Path) -> Path:
-    """Predicted (dashed lines) vs measured (markers) variances per layer at initialisation, one colour per run."""
+def theory_vs_measurement(rows: list[TheoryRow], path: str | Path) -> Path:
+    """Section 4.2.1: predicted (dashed lines) vs measured (markers) variances per layer at
+    initialisation, one colour per run."""
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     palette = colormaps["tab10"]
     for k, (quantity, label) in enumerate((("var_z", "Var(z^i): activations"),
@@ -162,18 +164,16 @@ def theory_vs_measurement(rows: list[dict], path: str | Path) -> Path:
         ax = fig.add_subplot(1, 2, k + 1)
         keys: list[tuple] = []
         for r in rows:
-            key = (r["network"], r["dataset"], r["depth"], r["seed"])
-            if key in keys:
+            if r.run_key in keys:
                 continue
-            keys.append(key)
-            mine = sorted((x for x in rows if (x["network"], x["dataset"], x["depth"], x["seed"]) == key),
-                          key=lambda x: x["layer"])
-            layers = [x["layer"] for x in mine]
+            keys.append(r.run_key)
+            mine = sorted((x for x in rows if x.run_key == r.run_key), key=lambda x: x.layer)
+            layers = [x.layer for x in mine]
             color = palette(len(keys) - 1)
-            tag = f"{r['network']} s{r['seed']}"
-            ax.plot(layers, [x[f"{quantity}_predicted"] for x in mine], color=color, linestyle="--",
+            tag = f"{r.network} s{r.seed}"
+            ax.plot(layers, [getattr(x, f"{quantity}_predicted") for x in mine], color=color, linestyle="--",
                     label=f"{tag} predicted")
-            ax.plot(layers, [x[f"{quantity}_measured"] for x in mine], color=color, linestyle="none",
+            ax.plot(layers, [getattr(x, f"{quantity}_measured") for x in mine], color=color, linestyle="none",
                     marker="o", label=f"{tag} measured")
         ax.set_yscale("log")
         ax.set_xlabel("hidden layer")

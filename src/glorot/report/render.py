@@ -1,8 +1,8 @@
 """The report as a list of blocks, rendered to Markdown and to one self-contained HTML file.
 
-Blocks are tuples: ``("h", level, text)``, ``("p", text)``, ``("list", [text, ...])``,
-``("table", [header, ...], [[cell, ...], ...])``, ``("img", relative_png_path, caption)``.
-Text may use ``**bold**``; the HTML escapes everything else. The HTML embeds every PNG as a
+Blocks: :class:`Heading`, :class:`Paragraph`, :class:`Bullets`, :class:`DataTable` and
+:class:`Image` (a PNG by its path relative to the report folder). Text may use ``**bold**``
+and ``code`` in backticks; the HTML escapes everything else. The HTML embeds every PNG as a
 base64 ``data:`` URI and its style inline, so the file opens anywhere on its own.
 """
 
@@ -11,7 +11,50 @@ from __future__ import annotations
 import base64
 import html
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Heading:
+    """``#`` to ``######`` in Markdown, ``<h1>`` to ``<h6>`` in HTML."""
+
+    level: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One paragraph of text."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Bullets:
+    """An unordered list, one item per line of text."""
+
+    items: Sequence[str]
+
+
+@dataclass(frozen=True)
+class DataTable:
+    """A table: a header row and rows of cells (``|`` in a cell is escaped in Markdown)."""
+
+    header: Sequence[str]
+    rows: Sequence[Sequence[object]]
+
+
+@dataclass(frozen=True)
+class Image:
+    """A PNG of the report folder (``path`` relative to it) with its caption."""
+
+    path: str
+    caption: str
+
+
+Block = Heading | Paragraph | Bullets | DataTable | Image
 
 CSS = """
 body { font-family: -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; max-width: 60rem; margin: 2rem auto;
@@ -39,53 +82,51 @@ def _md_cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def to_markdown(blocks: list[tuple]) -> str:
+def _markdown(block: Block) -> str:
+    if isinstance(block, Heading):
+        return f"{'#' * block.level} {block.text}"
+    if isinstance(block, Paragraph):
+        return str(block.text)
+    if isinstance(block, Bullets):
+        return "\n".join(f"- {item}" for item in block.items)
+    if isinstance(block, DataTable):
+        lines = ["| " + " | ".join(_md_cell(h) for h in block.header) + " |",
+                 "|" + "|".join("---" for _ in block.header) + "|"]
+        lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
+        return "\n".join(lines)
+    if isinstance(block, Image):
+        return f"![{block.caption}]({block.path})\n\n*{block.caption}*"
+    raise ValueError(f"unknown block {block!r}")
+
+
+def to_markdown(blocks: list[Block]) -> str:
     """The blocks as GitHub-flavoured Markdown (images linked by relative path)."""
-    out: list[str] = []
-    for block in blocks:
-        kind = block[0]
-        if kind == "h":
-            out.append(f"{'#' * block[1]} {block[2]}")
-        elif kind == "p":
-            out.append(str(block[1]))
-        elif kind == "list":
-            out.append("\n".join(f"- {item}" for item in block[1]))
-        elif kind == "table":
-            header, rows = block[1], block[2]
-            lines = ["| " + " | ".join(_md_cell(h) for h in header) + " |",
-                     "|" + "|".join("---" for _ in header) + "|"]
-            lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
-            out.append("\n".join(lines))
-        elif kind == "img":
-            out.append(f"![{block[2]}]({block[1]})\n\n*{block[2]}*")
-        else:
-            raise ValueError(f"unknown block kind {kind!r}")
-    return "\n\n".join(out) + "\n"
+    return "\n\n".join(_markdown(b) for b in blocks) + "\n"
 
 
 def _data_uri(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
-def to_html(blocks: list[tuple], base: Path, title: str) -> str:
+def _html(block: Block, base: Path) -> str:
+    if isinstance(block, Heading):
+        return f"<h{block.level}>{_inline_html(block.text)}</h{block.level}>"
+    if isinstance(block, Paragraph):
+        return f"<p>{_inline_html(block.text)}</p>"
+    if isinstance(block, Bullets):
+        return "<ul>" + "".join(f"<li>{_inline_html(i)}</li>" for i in block.items) + "</ul>"
+    if isinstance(block, DataTable):
+        head = "".join(f"<th>{_inline_html(h)}</th>" for h in block.header)
+        rows = "".join("<tr>" + "".join(f"<td>{_inline_html(c)}</td>" for c in row) + "</tr>" for row in block.rows)
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    if isinstance(block, Image):
+        return (f'<figure><img alt="{html.escape(block.caption)}" src="{_data_uri(base / block.path)}">'
+                f"<figcaption>{_inline_html(block.caption)}</figcaption></figure>")
+    raise ValueError(f"unknown block {block!r}")
+
+
+def to_html(blocks: list[Block], base: Path, title: str) -> str:
     """The blocks as one HTML page; images under ``base`` are embedded as data URIs."""
-    body: list[str] = []
-    for block in blocks:
-        kind = block[0]
-        if kind == "h":
-            body.append(f"<h{block[1]}>{_inline_html(block[2])}</h{block[1]}>")
-        elif kind == "p":
-            body.append(f"<p>{_inline_html(block[1])}</p>")
-        elif kind == "list":
-            body.append("<ul>" + "".join(f"<li>{_inline_html(i)}</li>" for i in block[1]) + "</ul>")
-        elif kind == "table":
-            head = "".join(f"<th>{_inline_html(h)}</th>" for h in block[1])
-            rows = "".join("<tr>" + "".join(f"<td>{_inline_html(c)}</td>" for c in row) + "</tr>" for row in block[2])
-            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
-        elif kind == "img":
-            body.append(f'<figure><img alt="{html.escape(block[2])}" src="{_data_uri(base / block[1])}">'
-                        f"<figcaption>{_inline_html(block[2])}</figcaption></figure>")
-        else:
-            raise ValueError(f"unknown block kind {kind!r}")
+    body = "\n".join(_html(b, base) for b in blocks)
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
-            f"<style>{CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+            f"<style>{CSS}</style></head><body>\n" + body + "\n</body></html>\n")

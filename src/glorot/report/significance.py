@@ -21,6 +21,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from glorot.report.records import Comparison
+
 #: The paper's threshold for "statistically different" (Table 1's bold entries).
 ALPHA = 0.005
 #: Seeds needed in both cells before the seed-level (Welch) test is used.
@@ -115,7 +117,7 @@ def two_proportion_z_test(p1: float, n1: int, p2: float, n2: int) -> tuple[float
 
 
 def compare(a_errors_pct: Sequence[float], a_test_n: int | None, b_errors_pct: Sequence[float],
-            b_test_n: int | None, alpha: float = ALPHA) -> dict:
+            b_test_n: int | None, alpha: float = ALPHA) -> Comparison:
     """Compare two Table 1 cells from their per-seed test errors (%).
 
     Welch's t-test when both have >= :data:`MIN_SEEDS_FOR_T` seeds, else the two-proportion
@@ -124,10 +126,10 @@ def compare(a_errors_pct: Sequence[float], a_test_n: int | None, b_errors_pct: S
     """
     if len(a_errors_pct) >= MIN_SEEDS_FOR_T and len(b_errors_pct) >= MIN_SEEDS_FOR_T:
         t, df, p = welch_t_test(a_errors_pct, b_errors_pct)
-        return {"method": WELCH, "statistic": t, "df": df, "p": p, "significant": p < alpha}
+        return Comparison(WELCH, t, df, p, p < alpha)
     if a_test_n and b_test_n and a_errors_pct and b_errors_pct:
         pa = sum(a_errors_pct) / len(a_errors_pct) / 100.0
         pb = sum(b_errors_pct) / len(b_errors_pct) / 100.0
         z, p = two_proportion_z_test(pa, a_test_n, pb, b_test_n)
-        return {"method": Z_TEST, "statistic": z, "df": None, "p": p, "significant": p < alpha}
-    return {"method": None, "statistic": None, "df": None, "p": None, "significant": None}
+        return Comparison(Z_TEST, z, None, p, p < alpha)
+    return Comparison()

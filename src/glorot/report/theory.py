@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from glorot.report.records import Run, TheoryRow
+
 #: Inputs and classes of the paper's data sets (flattened images; Section 2).
 DATASET_SHAPES = {"shapeset": (1024, 9), "mnist": (784, 10), "cifar10": (3072, 10), "small_imagenet": (1369, 10)}
 #: Activations for which the linear-regime argument holds (odd, f'(0) = 1).
@@ -95,37 +97,29 @@ def input_variance(data_dir: str | Path | None, dataset: str, probe_size: int) -
     return None, f"no prepared {dataset} test split in {data_dir}"
 
 
-def _at_step0(record: dict, key: str) -> float | None:
-    points = record.get("series", {}).get(key)
-    return points[0][1] if points and points[0][0] == 0 else None
-
-
-def theory_rows(records: list[dict], var_x: dict[str, float]) -> list[dict]:
+def theory_rows(records: list[Run], var_x: dict[str, float]) -> list[TheoryRow]:
     """Predicted vs measured variances at initialisation, per run and layer.
 
-    ``records`` are diagnostics records; only activations with f'(0) = 1 and the standard
-    or normalized init are used; ``var_x`` maps a data set to its probe-set input variance.
+    ``records`` are runs with their diagnostics; only activations with f'(0) = 1 and the
+    standard or normalized init are used; ``var_x`` maps a data set to its probe-set input
+    variance.
     """
     rows = []
     for r in records:
-        if r["activation"] not in LINEAR_AT_ZERO or r["init"] not in ("standard", "normalized"):
+        if r.activation not in LINEAR_AT_ZERO or r.init not in ("standard", "normalized"):
             continue
-        if r["dataset"] not in DATASET_SHAPES or var_x.get(r["dataset"]) is None:
+        if r.dataset not in DATASET_SHAPES or var_x.get(r.dataset) is None:
             continue
-        d = r["depth"]
-        act = [_at_step0(r, f"L{i}/act_std") for i in range(1, d + 1)]
-        dcds = [_at_step0(r, f"L{i}/dCds_std") for i in range(1, d + 1)]
+        act = [r.layer(i, "act_std").at(0) for i in r.layers]
+        dcds = [r.layer(i, "dCds_std").at(0) for i in r.layers]
         if any(v is None for v in act + dcds):
             continue
-        n_in, n_classes = DATASET_SHAPES[r["dataset"]]
-        sizes = layer_sizes(n_in, r["width"], d, n_classes)
-        pred_act = predicted_activation_variance(var_x[r["dataset"]], sizes, r["init"])
-        pred_back = predicted_backprop_variance(dcds[-1] ** 2, sizes, r["init"])
-        for i in range(d):
-            rows.append({
-                "network": r["network"], "dataset": r["dataset"], "init": r["init"], "depth": d,
-                "width": r["width"], "seed": r["seed"], "layer": i + 1,
-                "var_z_predicted": pred_act[i], "var_z_measured": act[i] ** 2,
-                "var_dCds_predicted": pred_back[i], "var_dCds_measured": dcds[i] ** 2,
-            })
+        n_in, n_classes = DATASET_SHAPES[r.dataset]
+        sizes = layer_sizes(n_in, r.width, r.depth, n_classes)
+        pred_act = predicted_activation_variance(var_x[r.dataset], sizes, r.init)
+        pred_back = predicted_backprop_variance(dcds[-1] ** 2, sizes, r.init)
+        rows += [TheoryRow(r.network, r.dataset, r.init, r.depth, r.width, r.seed, i + 1,
+                           var_z_predicted=pred_act[i], var_z_measured=act[i] ** 2,
+                           var_dCds_predicted=pred_back[i], var_dCds_measured=dcds[i] ** 2)
+                 for i in range(r.depth)]
     return rows
