@@ -65,17 +65,17 @@ def remote_task(deployment: str, parameters: dict, label: str) -> dict:
     return {"flow_run_id": str(run.id), "state": run.state.name}
 
 
-def submit(plan: Sweep, members: list[TrainConfig], deployment: str | None) -> PrefectFuture:
+def submit(job: Sweep, members: list[TrainConfig], deployment: str | None) -> PrefectFuture:
     """Start one group: a local task, or a flow run of ``deployment`` on its work pool."""
     if deployment:
-        return remote_task.submit(deployment, plan.deployment_parameters(members), group_label(members))
-    return train_task.submit(members, **plan.run_parameters(), label=group_label(members))
+        return remote_task.submit(deployment, job.deployment_parameters(members), group_label(members))
+    return train_task.submit(members, **job.run_parameters(), label=group_label(members))
 
 
 def count_failed(futures: dict[PrefectFuture, int], on_done=lambda done: None) -> int:
-    """Wait for every group as it ends; the number of configurations in groups that did not
-    complete. Each future is waited for before its state is read: the state of one that is
-    not, comes from the API and can lag behind the task's end."""
+    """Wait for every group as it ends; returns how many configurations are in groups that did
+    not complete. Each future is waited for before its state is read: until then Prefect reads
+    the state from its API, which can still say Running after the task has failed."""
     failed = done = 0
     for future in as_completed(list(futures)):
         future.wait()
@@ -101,14 +101,14 @@ def sweep(study: str | None = None, params_file: str = "params.yaml", deployment
     cores); each gets ``cores // concurrency`` torch threads.
     """
     log = get_run_logger().info
-    plan = Sweep.prepare(study, params_file, ROOT)
-    plan.start(fresh, log)
-    groups = plan.plan(concurrency or os.cpu_count() or 1, remote=bool(deployment), report=log)
-    progress = create_progress_artifact(0.0, key=f"glorot-{plan.study.name.replace('_', '-')}-progress",
-                                        description=f"configurations of study {plan.study.name} finished")
-    futures = {submit(plan, members, deployment): len(members) for members in groups}
-    failed = count_failed(futures, lambda done: update_progress_artifact(progress, 100.0 * done / len(plan.configs)))
-    return plan.finish(failed, summary_path, log)
+    job = Sweep.prepare(study, params_file, ROOT)
+    job.start(fresh, log)
+    groups = job.plan(concurrency or os.cpu_count() or 1, remote=bool(deployment), report=log)
+    progress = create_progress_artifact(0.0, key=f"glorot-{job.study.name.replace('_', '-')}-progress",
+                                        description=f"configurations of study {job.study.name} finished")
+    futures = {submit(job, members, deployment): len(members) for members in groups}
+    failed = count_failed(futures, lambda done: update_progress_artifact(progress, 100.0 * done / len(job.configs)))
+    return job.finish(failed, summary_path, log)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -89,6 +89,7 @@ class Sweep:
 
     @property
     def configs(self) -> list[TrainConfig]:
+        """The study's configurations, as validated when it was read."""
         return self.study.configs()
 
     def start(self, fresh: bool = False, report: Report = _quiet) -> str:
