@@ -1,8 +1,10 @@
-"""Prefect flows: a sweep expands a study of ``params.yaml`` into configurations and trains
-each one as a task (or, given a deployment, as a flow run on a work pool's workers), with
-MLflow recording a parent run for the sweep and a child run per configuration.
+"""Prefect flows: a sweep trains the groups of configurations of a study of ``params.yaml``
+as tasks (or, given a deployment, as flow runs on a work pool's workers), with MLflow
+recording a parent run for the sweep and a child run per configuration. Everything but the
+scheduling is the library's (:mod:`glorot.pipeline.sweep`, :mod:`glorot.pipeline.runs`).
 
-    python flows/sweep.py --study quick [--concurrency 2] [--deployment glorot-train-config/train-config]
+    python flows/sweep.py --study quick [--params F] [--fresh] [--concurrency 2]
+                          [--deployment glorot-train-config/train-config]
 
 With no ``PREFECT_API_URL`` set, Prefect runs the flows on its local ephemeral API.
 """
@@ -19,62 +21,39 @@ from pathlib import Path
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
-import torch  # noqa: E402
-from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_progress_artifact, update_progress_artifact
-from prefect.deployments import run_deployment
-from prefect.futures import as_completed
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect import flow, get_run_logger, task  # noqa: E402
+from prefect.artifacts import create_progress_artifact, update_progress_artifact  # noqa: E402
+from prefect.deployments import run_deployment  # noqa: E402
+from prefect.futures import PrefectFuture, as_completed  # noqa: E402
+from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
-from glorot.config import TrainConfig
-from glorot.errors import GlorotError
-from glorot.data.sources import data_shape
-from glorot.engine import plan_groups
-from glorot.pipeline.runs import (dvc_data_version, format_rows, git_commit, require_data, run_configurations,
-                             sweep_key, sweep_rows, write_summary)
-from glorot.pipeline.study import StudyConfig, load_params
-from glorot.pipeline.tracking import Tracker, resolve_uri
+from glorot.config import TrainConfig  # noqa: E402
+from glorot.errors import GlorotError  # noqa: E402
+from glorot.pipeline.runs import run_configurations  # noqa: E402
+from glorot.pipeline.summary import format_rows  # noqa: E402
+from glorot.pipeline.sweep import Sweep, configs_from_json, group_label, set_threads  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN_DEPLOYMENT = "glorot-train-config/train-config"
 
 
-def _label(config: TrainConfig) -> str:
-    return f"{config.paper_cell} d{config.depth} w{config.width} lr={config.lr:g} s{config.seed}"
-
-
-def _group_label(configs: list[TrainConfig]) -> str:
-    return _label(configs[0]) + (f" (+{len(configs) - 1} batched)" if len(configs) > 1 else "")
-
-
-def set_threads(threads: int | None) -> None:
-    """Set torch's threads per process deliberately (``None``: leave torch's default).
-
-    A configuration's numbers depend on the thread count (products split their sums
-    differently), so the count is recorded on every MLflow run (tag ``torch_threads``).
-    """
-    if threads is not None:
-        if threads < 1:
-            raise GlorotError(f"invalid threads: must be >= 1 (got {threads})")
-        torch.set_num_threads(threads)
-
-
 @task(retries=2, retry_delay_seconds=10, task_run_name="{label}")
-def train_task(configs: list[dict], study: str, tracking_uri: str, parent_id: str | None, root: str,
+def train_task(configs: list[TrainConfig], study: str, tracking_uri: str, parent_id: str | None, root: str,
                data_dir: str, label: str) -> list[dict]:
     """Train a group of configurations (one batched model, or one alone) and record each in
     MLflow (retried on transient failures; finished members are skipped on a retry)."""
-    return run_configurations([TrainConfig(**c) for c in configs], study, tracking_uri, parent_id, root, data_dir)
+    return run_configurations(configs, study, tracking_uri, parent_id, root, data_dir)
 
 
 @flow(name="glorot-train-config", flow_run_name="{study}: {label}")
 def train_config(configs: list[dict], study: str, tracking_uri: str, parent_id: str | None = None,
                  root: str = str(ROOT), data_dir: str = "data", label: str = "configurations",
                  threads: int | None = None) -> list[dict]:
-    """A group of configurations as its own flow: what the ``train-config`` deployment runs on a worker."""
+    """A group of configurations as its own flow: what the ``train-config`` deployment runs on
+    a worker. Its parameters are JSON; ``configs_from_json`` turns them back into configurations."""
     set_threads(threads)
-    return train_task(configs, study, tracking_uri, parent_id, root, data_dir,
-                      _group_label([TrainConfig(**c) for c in configs]))
+    members = configs_from_json(configs)
+    return train_task(members, study, tracking_uri, parent_id, root, data_dir, group_label(members))
 
 
 @task(retries=1, retry_delay_seconds=10, task_run_name="remote {label}")
@@ -86,14 +65,25 @@ def remote_task(deployment: str, parameters: dict, label: str) -> dict:
     return {"flow_run_id": str(run.id), "state": run.state.name}
 
 
-def prepare(study_name: str | None, params_file: str = "params.yaml") -> tuple[StudyConfig, str, str]:
-    """Validate everything a sweep needs before any training: params, study, data, tracking."""
-    params = load_params(ROOT / params_file)
-    study = params.get_study(study_name)
-    require_data(ROOT, params.data_dir, study.datasets)
-    uri = resolve_uri(params.tracking_uri, ROOT)
-    Tracker(uri, study.name, ROOT)
-    return study, uri, params.data_dir
+def submit(job: Sweep, members: list[TrainConfig], deployment: str | None) -> PrefectFuture:
+    """Start one group: a local task, or a flow run of ``deployment`` on its work pool."""
+    if deployment:
+        return remote_task.submit(deployment, job.deployment_parameters(members), group_label(members))
+    return train_task.submit(members, **job.run_parameters(), label=group_label(members))
+
+
+def count_failed(futures: dict[PrefectFuture, int], on_done=lambda done: None) -> int:
+    """Wait for every group as it ends; returns how many configurations are in groups that did
+    not complete. Each future is waited for before its state is read: until then Prefect reads
+    the state from its API, which can still say Running after the task has failed."""
+    failed = done = 0
+    for future in as_completed(list(futures)):
+        future.wait()
+        if not future.state.is_completed():
+            failed += futures[future]
+        done += futures[future]
+        on_done(done)
+    return failed
 
 
 @flow(name="glorot-sweep", task_runner=ThreadPoolTaskRunner(max_workers=os.cpu_count()))
@@ -110,58 +100,15 @@ def sweep(study: str | None = None, params_file: str = "params.yaml", deployment
     is how many groups train at once (the task runner's workers, default: the number of
     cores); each gets ``cores // concurrency`` torch threads.
     """
-    logger = get_run_logger()
-    spec, uri, data_dir = prepare(study, params_file)
-    tracker = Tracker(uri, spec.name, ROOT)
-    configs, commit = spec.configs(), git_commit(ROOT)
-    key = sweep_key(spec, {d: dvc_data_version(ROOT, data_dir, d) for d in spec.datasets}, commit)
-    parent_id = None if fresh else tracker.find_parent(key)
-    if parent_id:
-        tracker.client.update_run(parent_id, status="RUNNING")
-        logger.info("continuing sweep %s (MLflow parent run %s): finished configurations are skipped", key, parent_id)
-    else:
-        parent_id = tracker.start_parent({"git_commit": commit, "n_configs": str(len(configs)),
-                                          "glorot.sweep_key": key})
-    logger.info("study %s: %d configurations, MLflow parent run %s at %s", spec.name, len(configs), parent_id, uri)
-    cores = os.cpu_count() or 1
-    parallel = concurrency or cores
-    set_threads(max(1, cores // parallel))
-    group = spec.group
-    if deployment and group == "auto":
-        group = 1
-        logger.info("study.group is `auto`, but the group size can only be measured where training runs: "
-                    "with a deployment each configuration is its own flow run; set study.group to batch them")
-    groups = plan_groups(configs, group, lambda c: data_shape(c.dataset, ROOT / data_dir), parallel, logger.info)
-    logger.info("%d configurations in %d groups, %d at once, %d torch thread(s) each", len(configs), len(groups),
-                parallel, torch.get_num_threads())
-    progress = create_progress_artifact(0.0, key=f"glorot-{spec.name.replace('_', '-')}-progress",
-                                        description=f"configurations of study {spec.name} finished")
-    futures = {}
-    for members in groups:
-        label, dumped = _group_label(members), [c.model_dump() for c in members]
-        if deployment:
-            parameters = {"configs": dumped, "study": spec.name, "tracking_uri": uri, "parent_id": parent_id,
-                          "root": str(ROOT), "data_dir": data_dir, "label": label}
-            future = remote_task.submit(deployment, parameters, label)
-        else:
-            future = train_task.submit(dumped, spec.name, uri, parent_id, str(ROOT), data_dir, label)
-        futures[future] = len(members)
-    failed, done = 0, 0
-    for future in as_completed(futures):
-        if future.state.is_failed():
-            failed += futures[future]
-        done += futures[future]
-        update_progress_artifact(progress, 100.0 * done / len(configs))
-    registered = tracker.register_best(parent_id)
-    rows = sweep_rows(tracker, parent_id)
-    tracker.client.set_terminated(parent_id, "FAILED" if failed else "FINISHED")
-    path = write_summary(summary_path or ROOT / "results" / spec.name / "summary.json", spec.name, parent_id,
-                         rows, registered)
-    logger.info("summary written to %s; registered models: %s", path, registered or "none")
-    if failed:
-        raise RuntimeError(f"{failed} of {len(configs)} configurations failed (counting every member of a failed "
-                           f"group); see the MLflow parent run {parent_id}")
-    return {"parent_run_id": parent_id, "rows": rows, "registered": registered}
+    log = get_run_logger().info
+    job = Sweep.prepare(study, params_file, ROOT)
+    job.start(fresh, log)
+    groups = job.plan(concurrency or os.cpu_count() or 1, remote=bool(deployment), report=log)
+    progress = create_progress_artifact(0.0, key=f"glorot-{job.study.name.replace('_', '-')}-progress",
+                                        description=f"configurations of study {job.study.name} finished")
+    futures = {submit(job, members, deployment): len(members) for members in groups}
+    failed = count_failed(futures, lambda done: update_progress_artifact(progress, 100.0 * done / len(job.configs)))
+    return job.finish(failed, summary_path, log)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.concurrency < 1:
             raise GlorotError(f"invalid concurrency: must be >= 1 (got {args.concurrency})")
-        prepare(args.study, args.params)
+        Sweep.prepare(args.study, args.params, ROOT)  # bad input: one line, before Prefect starts
         result = sweep.with_options(task_runner=ThreadPoolTaskRunner(max_workers=args.concurrency))(
             study=args.study, params_file=args.params, deployment=args.deployment, summary_path=args.summary,
             fresh=args.fresh, concurrency=args.concurrency)

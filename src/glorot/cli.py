@@ -47,13 +47,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     from glorot.engine import select_lr, train
 
     config = _config_from(args, TRAIN_FLAGS + ("device",))
+    grid = [build_config(**dict(config.model_dump(), lr=lr)).lr for lr in args.lr_grid or ()]  # each lr checked here
     data = load_data(config, args.data_dir)
-    if args.lr_grid:
-        selection = select_lr(config, args.lr_grid, data)
+    if grid:
+        selection = select_lr(config, grid, data)
         for lr, r in selection.results.items():
             print(f"lr {lr:g}: {r.status}, valid error {r.valid_error:.4f}")
         if selection.best_lr is None:
-            raise GlorotError(f"every learning rate in {args.lr_grid} diverged")
+            raise GlorotError(f"every learning rate in {grid} diverged")
         print(f"chosen lr {selection.best_lr:g} (lowest validation error)")
         config = config.model_copy(update={"lr": selection.best_lr})
     checkpointer = None
@@ -96,7 +97,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from glorot.pipeline.runs import format_rows, sweep_rows
+    from glorot.pipeline.summary import format_rows, sweep_rows
     from glorot.pipeline.study import load_params
     from glorot.pipeline.tracking import Tracker, resolve_uri
 

@@ -7,13 +7,13 @@ randomness derives from ``seed``.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from glorot.errors import GlorotError
 from glorot.paper.activations import ACTIVATIONS
 from glorot.paper.costs import COSTS
-from glorot.errors import GlorotError
 from glorot.paper.init import INITS
 
 #: The paper's data sets (Section 2.1-2.2) and their names in Table 1's column headers.
@@ -22,10 +22,32 @@ DATASET_TITLES = {"shapeset": "Shapeset-3x2", "mnist": "MNIST", "cifar10": "CIFA
 DATASETS = tuple(DATASET_TITLES)
 
 
-def _one_of(value: str, valid) -> str:
-    if value not in valid:
-        raise ValueError(f"{value!r} is not one of {', '.join(valid)}")
-    return value
+def _one_of(valid) -> AfterValidator:
+    """A check that a name is one of ``valid`` (the keys of one of the paper's tables)."""
+    def check(value: str) -> str:
+        if value not in valid:
+            raise ValueError(f"{value!r} is not one of {', '.join(valid)}")
+        return value
+    return AfterValidator(check)
+
+
+#: Names checked against the paper's tables; as types, so that a study's fields carry the check too.
+Dataset = Annotated[str, _one_of(DATASETS)]
+Activation = Annotated[str, _one_of(tuple(ACTIVATIONS))]
+Init = Annotated[str, _one_of(tuple(INITS))]
+Cost = Annotated[str, _one_of(tuple(COSTS))]
+
+#: The initialisations that the paper names (eq. 1 and the normalized eq. 16); others are extensions.
+PAPER_INITS = {"standard": "", "normalized": " N"}
+
+
+def network_name(activation: str, init: str) -> str:
+    """A network's name in tables: the paper's (``Tanh``, ``Tanh N`` for the normalized init, eq. 16)
+    for the paper's initialisations; ``activation/init`` (``tanh/he``) for an extension, the
+    study syntax, so that an extension never shares a row of Table 1 with a network of the paper."""
+    if init in PAPER_INITS:
+        return activation.capitalize() + PAPER_INITS[init]
+    return f"{activation}/{init}"
 
 
 class TrainConfig(BaseModel):
@@ -33,12 +55,12 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    dataset: str = "shapeset"
-    activation: str = "tanh"
-    init: str = "standard"
+    dataset: Dataset = "shapeset"
+    activation: Activation = "tanh"
+    init: Init = "standard"
     depth: int = Field(5, ge=1)
     width: int = Field(1000, ge=1)
-    cost: str = "nll"
+    cost: Cost = "nll"
     lr: float = Field(0.01, gt=0)
     batch_size: int = Field(10, ge=1)
     updates: int = Field(20_000, ge=0)
@@ -51,36 +73,20 @@ class TrainConfig(BaseModel):
     test_size: int = Field(10_000, ge=1, description="Shapeset test images when generated in memory")
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
-    @field_validator("dataset")
-    @classmethod
-    def _dataset(cls, v: str) -> str:
-        return _one_of(v, DATASETS)
-
-    @field_validator("activation")
-    @classmethod
-    def _activation(cls, v: str) -> str:
-        return _one_of(v, ACTIVATIONS)
-
-    @field_validator("init")
-    @classmethod
-    def _init(cls, v: str) -> str:
-        return _one_of(v, INITS)
-
-    @field_validator("cost")
-    @classmethod
-    def _cost(cls, v: str) -> str:
-        return _one_of(v, COSTS)
-
     @property
     def paper_name(self) -> str:
-        """The paper's name for this network, e.g. ``Tanh N`` for tanh with normalized init."""
-        suffix = " N" if self.init == "normalized" else ""
-        return self.activation.capitalize() + suffix
+        """This network's name in tables (:func:`network_name`): ``Tanh N``, or ``tanh/he`` outside the paper."""
+        return network_name(self.activation, self.init)
 
     @property
     def paper_cell(self) -> str:
         """This run's cell of the paper's Table 1, e.g. ``Tanh N / Shapeset-3x2``."""
         return f"{self.paper_name} / {DATASET_TITLES[self.dataset]}"
+
+    @property
+    def label(self) -> str:
+        """A one-line name of this run: its cell and grid point, e.g. ``Tanh N / Shapeset-3x2 d5 w500 lr=0.05 s0``."""
+        return f"{self.paper_cell} d{self.depth} w{self.width} lr={self.lr:g} s{self.seed}"
 
 
 def build_config(**fields: Any) -> TrainConfig:
@@ -96,7 +102,7 @@ def describe_validation_error(e: ValidationError) -> str:
     err = e.errors()[0]
     field = ".".join(str(p) for p in err["loc"]) or "config"
     msg = err["msg"].removeprefix("Value error, ")
-    got = f" (got {err['input']!r})" if err["type"] not in ("value_error", "extra_forbidden") else ""
+    got = f" (got {err['input']!r})" if err["type"] not in ("value_error", "extra_forbidden", "missing") else ""
     if err["type"] == "extra_forbidden":
         msg = "unknown field"
     return f"invalid {field}: {msg}{got}"

@@ -36,7 +36,7 @@ def test_invalid_field_in_params(project):
     (project / "bad.yaml").write_text(yaml.safe_dump(params))
     code, err = _sweep(project, "--params", "bad.yaml")
     assert code == 2
-    assert err == ["glorot: error: params.yaml studies.tiny: invalid width: Input should be greater than or "
+    assert err == ["glorot: error: bad.yaml studies.tiny: invalid width: Input should be greater than or "
                    "equal to 1 (got 0)"]
 
 

@@ -23,9 +23,12 @@ def sweep(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("mlflow")
     project = make_project(tmp / "project")
     generate_shapeset(project)
-    with mlflow_server(tmp) as uri:
+    # mlflow.set_tracking_uri also sets MLFLOW_TRACKING_URI in os.environ: restored at the end,
+    # so that later tests' subprocesses do not look for this stopped server.
+    with mlflow_server(tmp) as uri, pytest.MonkeyPatch.context() as mp:
         proc = run([sys.executable, "flows/sweep.py", "--study", "tiny", "--concurrency", "2"], project,
                    MLFLOW_TRACKING_URI=uri, PREFECT_HOME=str(tmp / "prefect-home"))
+        mp.setenv("MLFLOW_TRACKING_URI", uri)
         mlflow.set_tracking_uri(uri)
         client = MlflowClient(uri)
         experiment = client.get_experiment_by_name("glorot-tiny")

@@ -17,6 +17,7 @@ from glorot.cli import main
     (["--activation", "gelu"], "invalid activation: 'gelu' is not one of sigmoid, tanh, softsign, relu"),
     (["--init", "xavier"], "invalid init: 'xavier' is not one of standard, normalized, he"),
     (["--dataset", "svhn"], "invalid dataset: 'svhn' is not one of shapeset, mnist, cifar10, small_imagenet"),
+    (["--lr-grid", "0.1", "-1"], "invalid lr: Input should be greater than 0 (got -1.0)"),
 ])
 def test_train_rejects_bad_values_with_one_line_and_exit_2(flags, message, capsys, tmp_path):
     assert main(["train", "--updates", "1", "--out", str(tmp_path / "run"), *flags]) == 2

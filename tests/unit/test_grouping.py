@@ -114,7 +114,7 @@ def test_a_group_records_the_same_numbers_as_its_configurations_trained_alone(tm
 def test_a_member_out_of_attempts_is_left_out_and_named_while_the_others_train(tmp_path):
     from glorot.data.sources import load_data
     from glorot.errors import GlorotError
-    from glorot.pipeline.runs import config_key
+    from glorot.pipeline.provenance import config_key
     from glorot.pipeline.tracking import Tracker
 
     configs = [build_config(**dict(TINY, seed=s)) for s in (0, 1)]

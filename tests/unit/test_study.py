@@ -84,3 +84,47 @@ def test_invalid_top_level_fields_and_files(tmp_path):
     bad.write_text("study: [unclosed\n")
     with pytest.raises(GlorotError, match="corrupt parameters file"):
         load_params(bad)
+
+
+@pytest.mark.parametrize("activation,init,name", [
+    ("tanh", "standard", "Tanh"), ("tanh", "normalized", "Tanh N"), ("tanh", "he", "tanh/he"),
+    ("relu", "he", "relu/he"), ("relu", "standard", "Relu"),
+])
+def test_networks_outside_the_paper_are_named_apart_from_its_rows(activation, init, name):
+    from glorot.config import build_config
+
+    config = build_config(activation=activation, init=init)
+    assert config.paper_name == name and config.paper_cell == f"{name} / Shapeset-3x2"
+    assert parse_network(name) == (activation, init)  # the study syntax reads the name back
+    assert (table1_error(name, "shapeset") is None) == (name not in TABLE1)
+
+
+def test_a_study_with_an_extension_names_each_network_once(tmp_path):
+    path = _write(tmp_path, lambda p: p["studies"]["quick"].update(networks=["Tanh", "tanh/he", "Tanh N"]))
+    names = [c.paper_name for c in load_params(path).get_study("quick").configs()]
+    assert names == ["Tanh", "tanh/he", "Tanh N"]
+
+
+def test_study_errors_name_the_parameters_file_given(tmp_path):
+    params = yaml.safe_load(open(REPO_PARAMS).read())
+    params["studies"]["quick"]["batch_size"] = 0
+    (tmp_path / "other.yaml").write_text(yaml.safe_dump(params))
+    with pytest.raises(GlorotError) as err:
+        load_params("other.yaml", root=tmp_path).get_study("quick")
+    assert str(err.value) == "other.yaml studies.quick: invalid batch_size: Input should be greater than or equal to 1 (got 0)"
+
+
+@pytest.mark.parametrize("field", ["batch_size", "cost", "eval_every", "probe_every", "probe_size", "jac_examples",
+                                   "device", "updates"])
+def test_a_study_shares_the_training_configuration_fields_and_their_checks(field):
+    from glorot.config import TrainConfig
+    from glorot.pipeline.study import StudyConfig
+
+    ours, theirs = StudyConfig.model_fields[field], TrainConfig.model_fields[field]
+    assert (ours.annotation, ours.metadata) == (theirs.annotation, theirs.metadata)
+
+
+def test_a_study_must_say_how_many_updates(tmp_path):
+    with pytest.raises(GlorotError) as err:
+        load_params(_write(tmp_path, lambda p: p["studies"]["quick"].pop("updates"))).get_study("quick")
+    assert str(err.value).endswith("studies.quick: invalid updates: Field required")

@@ -53,3 +53,18 @@ def test_uri_precedence_and_unreachable_server(monkeypatch, tmp_path):
     assert resolve_uri("http://example:5000", tmp_path) == "http://127.0.0.1:1"
     with pytest.raises(GlorotError, match=r"^cannot reach the MLflow tracking server at http://127.0.0.1:1: "):
         check_reachable("http://127.0.0.1:1", timeout=2)
+
+
+def test_a_sweep_summary_keeps_a_row_per_width(tracker, tmp_path):
+    import json
+
+    from glorot.pipeline.summary import format_rows, sweep_rows, write_summary
+
+    parent = tracker.start_parent({})
+    for width in (4, 8):
+        tracker.start_child(parent, build_config(depth=1, width=width), {"glorot.config_key": f"k{width}"})
+    rows = sweep_rows(tracker, parent)
+    assert sorted(r["width"] for r in rows) == [4, 8]
+    assert {line.split()[3] for line in format_rows(rows).splitlines()[1:]} == {"4", "8"}
+    doc = json.loads(write_summary(tmp_path / "summary.json", "unit", parent, rows, {}).read_text())
+    assert sorted(doc["runs"]) == ["Tanh / shapeset / d1 / w4 / lr0.01 / s0", "Tanh / shapeset / d1 / w8 / lr0.01 / s0"]

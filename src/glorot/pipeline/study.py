@@ -2,28 +2,55 @@
 of every experiment knob, read by DVC and by the command line) and validated here once.
 
 A study is the product datasets x networks x depths x widths x learning rates x seeds of
-:class:`~glorot.config.TrainConfig`; networks use the paper's names (``Tanh N`` is tanh
-with the normalized initialisation, eq. 16; ``Tanh`` the standard one, eq. 1). An
-extension outside the paper is written ``activation/init``, e.g. ``relu/he``.
+:class:`~glorot.config.TrainConfig`; every other field of ``TrainConfig`` (cost, batch size,
+updates, evaluation and probe schedule, device, ...) is set once for the whole study, with
+``TrainConfig``'s own types, defaults and constraints (:data:`StudySettings`). Networks use
+the paper's names (``Tanh N`` is tanh with the normalized initialisation, eq. 16; ``Tanh``
+the standard one, eq. 1); an extension outside the paper is written ``activation/init``,
+e.g. ``relu/he``.
+
+Validation happens once, when a study is read (:meth:`Params.get_study`): the study's own
+fields, then every configuration of its grid, which the study keeps (:meth:`StudyConfig.configs`).
 """
 
 from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model, field_validator
+from pydantic.fields import FieldInfo
 
-from glorot.paper.activations import ACTIVATIONS
 from glorot.config import DATASETS, TrainConfig, build_config, describe_validation_error
 from glorot.data.sources import SHAPESET_TEST_SEED, SHAPESET_VALID_SEED
 from glorot.errors import GlorotError
+from glorot.paper.activations import ACTIVATIONS
 from glorot.paper.init import INITS
 
 #: The five networks of the paper's Table 1, in its row order.
 TABLE1_NETWORKS = ("Softsign", "Softsign N", "Tanh", "Tanh N", "Sigmoid")
+
+#: The fields of :class:`~glorot.config.TrainConfig` that a study varies, each given as a list.
+GRID_FIELDS = ("dataset", "activation", "init", "depth", "width", "lr", "seed")
+#: Shared fields that a study must set (``TrainConfig``'s default would be a silent choice).
+REQUIRED_SHARED = ("updates",)
+
+
+def _shared_field(name: str, field: FieldInfo) -> tuple[Any, FieldInfo]:
+    """``TrainConfig``'s field ``name`` as a study's field: same type, checks and description."""
+    if name in REQUIRED_SHARED:
+        return field.rebuild_annotation(), Field(description=field.description)
+    return field.annotation, field
+
+
+#: The part of a study shared by all its configurations: every ``TrainConfig`` field outside
+#: :data:`GRID_FIELDS`, derived from ``TrainConfig`` so that its constraints hold here too.
+StudySettings = create_model(
+    "StudySettings", __config__=ConfigDict(extra="forbid", frozen=True),
+    **{name: _shared_field(name, field) for name, field in TrainConfig.model_fields.items()
+       if name not in GRID_FIELDS})
 
 
 def parse_network(name: str) -> tuple[str, str]:
@@ -40,10 +67,12 @@ def parse_network(name: str) -> tuple[str, str]:
     return activation, init
 
 
-class StudyConfig(BaseModel):
-    """One study of ``params.yaml``: the grid to sweep and the shared training settings."""
+class StudyConfig(StudySettings):
+    """One study of ``params.yaml``: the grid to sweep and the shared training settings.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Constructing one validates it down to each configuration of the grid; a bad grid value
+    (``widths: [0]``) is a one-line :class:`GlorotError` naming ``TrainConfig``'s field.
+    """
 
     name: str
     description: str = ""
@@ -53,18 +82,11 @@ class StudyConfig(BaseModel):
     widths: list[int] = Field([1000], min_length=1)
     lrs: list[float] = Field(min_length=1)
     seeds: list[int] = Field([0], min_length=1)
-    updates: int = Field(ge=0)
-    batch_size: int = 10
-    cost: str = "nll"
-    eval_every: int = 5000
-    probe_every: int = 5000
-    probe_size: int = 300
-    jac_examples: int = 2
-    device: Literal["auto", "cpu", "cuda"] = "auto"
     init_only: bool = Field(False, description="only the diagnostics at initialisation (Figures 6-8)")
     group: int | str = Field(
         "auto", description="configurations trained as one batched model: at most this many, or `auto` to "
                             "measure the fastest size (glorot.engine.grouping); the numbers are the same either way")
+    _configs: tuple[TrainConfig, ...] = PrivateAttr(())
 
     @field_validator("datasets")
     @classmethod
@@ -88,17 +110,20 @@ class StudyConfig(BaseModel):
             parse_network(name)
         return v
 
+    def model_post_init(self, context: Any) -> None:
+        shared = self.model_dump(include=set(StudySettings.model_fields))
+        if self.init_only:
+            shared["updates"] = 0
+        grid = itertools.product(self.datasets, map(parse_network, self.networks), self.depths, self.widths,
+                                 self.lrs, self.seeds)
+        self._configs = tuple(
+            build_config(dataset=dataset, activation=activation, init=init, depth=depth, width=width, lr=lr,
+                         seed=seed, **shared)
+            for dataset, (activation, init), depth, width, lr, seed in grid)
+
     def configs(self) -> list[TrainConfig]:
-        """Every configuration of the study, validated, in a stable order."""
-        grid = itertools.product(self.datasets, self.networks, self.depths, self.widths, self.lrs, self.seeds)
-        shared = self.model_dump(include={"batch_size", "cost", "eval_every", "probe_every", "probe_size",
-                                          "jac_examples", "device"})
-        out = []
-        for dataset, network, depth, width, lr, seed in grid:
-            activation, init = parse_network(network)
-            out.append(build_config(dataset=dataset, activation=activation, init=init, depth=depth, width=width,
-                                    lr=lr, seed=seed, updates=0 if self.init_only else self.updates, **shared))
-        return out
+        """Every configuration of the study, validated when the study was, in a stable order."""
+        return list(self._configs)
 
 
 class ShapesetSplits(BaseModel):
@@ -112,7 +137,7 @@ class ShapesetSplits(BaseModel):
 
 
 class Params(BaseModel):
-    """The whole of ``params.yaml``."""
+    """The whole of ``params.yaml`` (or of the parameters file given instead)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     study: str
@@ -121,33 +146,36 @@ class Params(BaseModel):
     tracking_uri: str | None = None
     imagesets: dict[str, dict[str, Any]] = {}
     studies: dict[str, dict[str, Any]]
+    _source: str = PrivateAttr("params.yaml")  # the file as the user named it, for error messages
 
     def get_study(self, name: str | None = None) -> StudyConfig:
-        """The study called ``name`` (default: the selected ``study``), validated down to each configuration."""
+        """The study called ``name`` (default: the selected ``study``), validated down to each
+        configuration; errors name the parameters file, e.g. ``other.yaml studies.quick: ...``."""
         name = name or self.study
         if name not in self.studies:
             raise GlorotError(f"unknown study {name!r}; valid: {', '.join(self.studies)}")
         try:
-            study = StudyConfig(name=name, **self.studies[name])
-            study.configs()  # every configuration of the grid must be valid too
+            return StudyConfig(name=name, **self.studies[name])
         except ValidationError as e:
-            raise GlorotError(f"params.yaml studies.{name}: {describe_validation_error(e)}") from None
+            raise GlorotError(f"{self._source} studies.{name}: {describe_validation_error(e)}") from None
         except GlorotError as e:
-            raise GlorotError(f"params.yaml studies.{name}: {e}") from None
-        return study
+            raise GlorotError(f"{self._source} studies.{name}: {e}") from None
 
 
-def load_params(path: str | Path = "params.yaml") -> Params:
-    """Read and validate ``params.yaml``; problems are one-line :class:`GlorotError` s."""
-    path = Path(path)
+def load_params(path: str | Path = "params.yaml", root: str | Path | None = None) -> Params:
+    """Read and validate a parameters file: ``path``, relative to ``root`` if given (and named
+    as given in errors); problems are one-line :class:`GlorotError` s."""
+    file = Path(root) / path if root is not None else Path(path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(file.read_text())
     except FileNotFoundError:
-        raise GlorotError(f"missing parameters file: {path}") from None
+        raise GlorotError(f"missing parameters file: {file}") from None
     except yaml.YAMLError as e:
         raise GlorotError(f"corrupt parameters file {path}: {str(e).splitlines()[0]}") from None
     try:
-        return Params(**(raw or {}))
+        params = Params(**(raw or {}))
     except (ValidationError, TypeError) as e:
         detail = describe_validation_error(e) if isinstance(e, ValidationError) else str(e)
         raise GlorotError(f"{path}: {detail}") from None
+    params._source = str(path)
+    return params

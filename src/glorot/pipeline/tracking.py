@@ -156,14 +156,21 @@ class Tracker:
                                      tags={"glorot.pipeline.study": self.study, "glorot.kind": "sweep", **tags})
         return run.info.run_id
 
+    def continue_parent(self, parent_id: str) -> None:
+        """Mark an earlier parent run RUNNING again: the same sweep runs again and continues it."""
+        self.client.update_run(parent_id, status="RUNNING")
+
+    def end_parent(self, parent_id: str, failed: bool = False) -> None:
+        """Close a sweep's parent run, FAILED if any of its configurations failed."""
+        self.client.set_terminated(parent_id, "FAILED" if failed else "FINISHED")
+
     def start_child(self, parent_id: str | None, config: TrainConfig, tags: dict[str, str]) -> str:
         """A child run for ``config`` under ``parent_id``, with params and tags logged."""
         run_tags = {"glorot.pipeline.study": self.study, "glorot.kind": "config", "paper_cell": config.paper_cell,
                     "status": "running", "glorot.attempts": "1", **tags}
         if parent_id:
             run_tags["mlflow.parentRunId"] = parent_id
-        name = f"{config.paper_cell} d{config.depth} lr={config.lr:g} s{config.seed}"
-        run_id = self.client.create_run(self.experiment_id, run_name=name, tags=run_tags).info.run_id
+        run_id = self.client.create_run(self.experiment_id, run_name=config.label, tags=run_tags).info.run_id
         params = config.model_dump()
         self.client.log_batch(run_id, params=[Param(k, str(params[k])) for k in PARAMS]
                               + [Param(k, str(v)) for k, v in params.items() if k not in PARAMS])

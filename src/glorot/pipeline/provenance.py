@@ -1,0 +1,99 @@
+"""Provenance: which code and which data a result comes from, and the keys that identify
+a configuration's result and a sweep.
+
+The code version is the git commit; the data version is the hash that ``dvc.lock`` records
+for a prepared data set (read from the lock file and DVC's cache listing, without importing
+DVC), else the content hash of the data that were loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from glorot.config import TrainConfig
+from glorot.data.sources import DataBundle, load_data
+from glorot.data.store import file_digest
+from glorot.errors import GlorotError
+from glorot.pipeline.study import StudyConfig
+
+
+def git_commit(root: str | Path = ".") -> str:
+    """The checked-out commit (``+dirty`` when tracked files changed), or ``unknown`` outside git."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head.stdout.strip() + ("+dirty" if dirty else "")
+
+
+def dvc_data_version(root: str | Path, data_dir: str, dataset: str) -> str | None:
+    """The DVC hash that ``dvc.lock`` records for the output ``<data_dir>/<dataset>``, if any."""
+    lock = Path(root) / "dvc.lock"
+    if not lock.is_file():
+        return None
+    target = f"{data_dir.rstrip('/')}/{dataset}"
+    for stage in (yaml.safe_load(lock.read_text()) or {}).get("stages", {}).values():
+        for out in stage.get("outs", []):
+            if out.get("path") == target:
+                return out.get("md5")
+    return None
+
+
+def verify_dvc_output(root: str | Path, out: str, md5: str) -> None:
+    """Fail before training if the files of DVC output ``out`` differ from the version ``md5``
+    that ``dvc.lock`` records, comparing each file with DVC's own listing of that version
+    (``.dvc/cache/files/md5/xx/yyy.dir``). Without that listing in the cache (data got some
+    other way than ``dvc repro`` or ``dvc pull``) there is nothing to compare and nothing is said."""
+    if not md5.endswith(".dir"):
+        return
+    listing = Path(root) / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+    if not listing.is_file():
+        return
+    expected = {e["relpath"]: e["md5"] for e in json.loads(listing.read_text())}
+    folder = Path(root) / out
+    present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    for rel in sorted(set(expected) | present):
+        path = folder / rel
+        if rel not in present or rel not in expected or file_digest(path, "md5") != expected[rel]:
+            state = "is missing" if rel not in present else "is not in it" if rel not in expected else "differs"
+            raise GlorotError(f"{out}/{rel} {state}: the data differ from the version in dvc.lock ({md5}); "
+                              f"run `dvc checkout {out}` or `dvc repro`")
+
+
+def versioned_data(config: TrainConfig, root: str | Path = ".",
+                   data_dir: str | None = "data") -> tuple[DataBundle, dict[str, str]]:
+    """The data ``config`` trains on, checked against ``dvc.lock``, and the tags that record
+    their version and the code's: ``data_version`` (DVC's hash, else the content hash),
+    ``data_version_source``, ``data_content_hash``, ``valid_n``, ``test_n``, ``git_commit``.
+    ``data_dir`` None: Shapeset's fixed sets generated in memory, versioned by content."""
+    dvc_version = dvc_data_version(root, data_dir, config.dataset) if data_dir else None
+    if dvc_version:
+        verify_dvc_output(root, f"{data_dir}/{config.dataset}", dvc_version)
+    data = load_data(config, Path(root) / data_dir if data_dir else None)
+    return data, {
+        "data_version": dvc_version or data.version,
+        "data_version_source": "dvc.lock" if dvc_version else "content-hash",
+        "data_content_hash": data.version,
+        "valid_n": str(len(data.valid.y)),
+        "test_n": str(len(data.test.y)),
+        "git_commit": git_commit(root),
+    }
+
+
+def config_key(config: TrainConfig, data_version: str) -> str:
+    """What identifies a configuration's result: its settings and the data it trains on."""
+    text = json.dumps({"config": config.model_dump(), "data_version": data_version}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def sweep_key(study: StudyConfig, data_versions: dict[str, str | None], commit: str) -> str:
+    """What identifies a sweep: the study's settings, the data versions and the code version."""
+    text = json.dumps({"study": study.model_dump(), "data": data_versions, "commit": commit}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]

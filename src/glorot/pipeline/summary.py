@@ -1,0 +1,67 @@
+"""A sweep's results at a glance: one row per configuration (its latest attempt) with its grid
+point, status and errors beside the paper's Table 1 value (Glorot & Bengio 2010, Table 1:
+test error of networks with 5 hidden layers), as a text table and as the JSON summary that
+DVC tracks as metrics (``results/<study>/summary.json``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from glorot.atomic import atomic_write_text
+from glorot.config import DATASET_TITLES
+from glorot.paper.table1 import table1_error
+from glorot.pipeline.tracking import Tracker
+
+
+def sweep_rows(tracker: Tracker, parent_id: str) -> list[dict]:
+    """One row per configuration of a sweep (its latest attempt): network, data set, depth,
+    width, learning rate, seed, updates, status, errors (%) and the paper's error."""
+    latest = {run.data.tags.get("glorot.config_key", run.info.run_id): run for run in tracker.child_runs(parent_id)}
+    rows = []
+    for run in latest.values():
+        p, m = run.data.params, run.data.metrics
+        network = run.data.tags.get("paper_cell", "?").split(" / ")[0]
+        rows.append({
+            "run_id": run.info.run_id, "network": network, "dataset": p.get("dataset"),
+            "depth": int(p.get("depth", 0)), "width": int(p.get("width", 0)), "lr": float(p.get("lr", "nan")),
+            "seed": int(p.get("seed", 0)), "updates": int(p.get("updates", 0)),
+            "status": run.data.tags.get("status", run.info.status.lower()),
+            "valid_error_pct": 100 * m["final/valid_error"] if "final/valid_error" in m else None,
+            "test_error_pct": 100 * m["final/test_error"] if "final/test_error" in m else None,
+            "paper_test_error_pct": table1_error(network, p.get("dataset", "")) if p.get("depth") == "5" else None,
+        })
+    return rows
+
+
+def row_key(row: dict) -> str:
+    """A row's name in the JSON summary: its grid point, e.g. ``Tanh N / shapeset / d5 / w500 / lr0.05 / s0``."""
+    return (f"{row['network']} / {row['dataset']} / d{row['depth']} / w{row['width']} / lr{row['lr']:g} / "
+            f"s{row['seed']}")
+
+
+def format_rows(rows: list[dict]) -> str:
+    """The sweep's rows as a text table, test error beside the paper's Table 1 value."""
+    def pct(v):
+        return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.2f}"
+    lines = [f"{'network':<12} {'data set':<15} {'depth':>5} {'width':>5} {'lr':>8} {'seed':>4} {'status':<10} "
+             f"{'valid %':>8} {'test %':>8} {'paper %':>8}"]
+    for r in rows:
+        lines.append(f"{r['network']:<12} {DATASET_TITLES.get(r['dataset'], r['dataset']):<15} {r['depth']:>5} "
+                     f"{r['width']:>5} {r['lr']:>8g} {r['seed']:>4} {r['status']:<10} {pct(r['valid_error_pct']):>8} "
+                     f"{pct(r['test_error_pct']):>8} {pct(r['paper_test_error_pct']):>8}")
+    return "\n".join(lines)
+
+
+def write_summary(path: str | Path, study: str, parent_id: str, rows: list[dict],
+                  registered: dict[str, str]) -> Path:
+    """The sweep's summary as JSON (DVC metrics): errors per configuration (:func:`row_key`)
+    and the registered models."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"study": study, "parent_run_id": parent_id, "registered_models": registered,
+           "runs": {row_key(r): {k: r[k] for k in ("status", "valid_error_pct", "test_error_pct", "updates")}
+                    for r in rows}}
+    return atomic_write_text(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")

@@ -1,0 +1,152 @@
+"""A sweep of a study, everything but the scheduling: validated preparation, the MLflow parent
+run (continued when the same sweep runs again), the plan of groups, the parameters each group
+is trained with, and the end (best model per data set registered, summary written, parent
+run closed). ``flows/sweep.py`` schedules the groups with Prefect; nothing here imports Prefect.
+
+A sweep's configurations are validated once, when the study is read (:mod:`glorot.pipeline.study`),
+and travel as :class:`~glorot.config.TrainConfig` objects; only a deployment's flow run gets
+them as JSON, and :func:`configs_from_json` is the one place that turns them back.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from glorot.config import TrainConfig, build_config
+from glorot.data.sources import data_shape
+from glorot.engine import plan_groups
+from glorot.errors import GlorotError
+from glorot.pipeline.provenance import dvc_data_version, git_commit, sweep_key
+from glorot.pipeline.study import StudyConfig, load_params
+from glorot.pipeline.summary import sweep_rows, write_summary
+from glorot.pipeline.tracking import Tracker, resolve_uri
+
+Report = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def require_data(root: str | Path, data_dir: str, datasets: Sequence[str]) -> None:
+    """Fail before any training if a prepared data set of the study is missing."""
+    for dataset in datasets:
+        folder = Path(root) / data_dir / dataset
+        if not folder.is_dir():
+            hint = "dvc repro shapeset" if dataset == "shapeset" else f"dvc repro prepare_{dataset}"
+            raise GlorotError(f"missing prepared data {folder}: run `{hint}` (or `dvc pull`)")
+
+
+def set_threads(threads: int | None) -> None:
+    """Set torch's threads per process deliberately (``None``: leave torch's default).
+
+    A configuration's numbers depend on the thread count (products split their sums
+    differently), so the count is recorded on every MLflow run (tag ``torch_threads``).
+    """
+    if threads is not None:
+        if threads < 1:
+            raise GlorotError(f"invalid threads: must be >= 1 (got {threads})")
+        torch.set_num_threads(threads)
+
+
+def group_label(configs: Sequence[TrainConfig]) -> str:
+    """A group's name in Prefect: its first configuration's label, and how many are batched with it."""
+    return configs[0].label + (f" (+{len(configs) - 1} batched)" if len(configs) > 1 else "")
+
+
+def configs_from_json(configs: Sequence[dict[str, Any]]) -> list[TrainConfig]:
+    """The configurations a deployment's flow run received as JSON, validated again (they
+    crossed a process boundary); a bad one is a one-line :class:`GlorotError`."""
+    return [build_config(**c) for c in configs]
+
+
+@dataclass
+class Sweep:
+    """A study ready to sweep: validated, its data present, its tracking store reachable;
+    after :meth:`start`, its MLflow parent run."""
+
+    study: StudyConfig
+    root: Path
+    data_dir: str
+    tracker: Tracker
+    parent_id: str | None = None
+
+    @classmethod
+    def prepare(cls, study: str | None, params_file: str = "params.yaml", root: str | Path = ".") -> Sweep:
+        """Validate everything a sweep needs before any training: the parameters file (relative
+        to ``root``), the study and its configurations, the prepared data, the tracking store."""
+        params = load_params(params_file, root)
+        spec = params.get_study(study)
+        require_data(root, params.data_dir, spec.datasets)
+        tracker = Tracker(resolve_uri(params.tracking_uri, root), spec.name, root)
+        return cls(spec, Path(root), params.data_dir, tracker)
+
+    @property
+    def configs(self) -> list[TrainConfig]:
+        """The study's configurations, as validated when it was read."""
+        return self.study.configs()
+
+    def start(self, fresh: bool = False, report: Report = _quiet) -> str:
+        """Open the sweep's MLflow parent run: the one of the same sweep (same study settings,
+        data versions and code, :func:`~glorot.pipeline.provenance.sweep_key`) if there is one
+        and not ``fresh``, so that finished configurations are skipped; else a new one."""
+        commit = git_commit(self.root)
+        versions = {d: dvc_data_version(self.root, self.data_dir, d) for d in self.study.datasets}
+        key = sweep_key(self.study, versions, commit)
+        self.parent_id = None if fresh else self.tracker.find_parent(key)
+        if self.parent_id:
+            self.tracker.continue_parent(self.parent_id)
+            report(f"continuing sweep {key} (MLflow parent run {self.parent_id}): finished configurations are skipped")
+        else:
+            self.parent_id = self.tracker.start_parent({"git_commit": commit, "n_configs": str(len(self.configs)),
+                                                        "glorot.sweep_key": key})
+        report(f"study {self.study.name}: {len(self.configs)} configurations, MLflow parent run {self.parent_id} "
+               f"at {self.tracker.uri}")
+        return self.parent_id
+
+    def plan(self, parallel: int, remote: bool = False, report: Report = _quiet) -> list[list[TrainConfig]]:
+        """Give each of the ``parallel`` local workers ``cores // parallel`` torch threads and cut
+        the configurations into groups of the study's ``group`` size (:func:`glorot.engine.plan_groups`).
+        ``remote`` (a deployment trains them): ``auto`` means 1, since the size can only be
+        measured where training runs."""
+        set_threads(max(1, (os.cpu_count() or 1) // parallel))
+        group = self.study.group
+        if remote and group == "auto":
+            group = 1
+            report("study.group is `auto`, but the group size can only be measured where training runs: "
+                   "with a deployment each configuration is its own flow run; set study.group to batch them")
+        groups = plan_groups(self.configs, group, lambda c: data_shape(c.dataset, self.root / self.data_dir),
+                             parallel, report)
+        report(f"{len(self.configs)} configurations in {len(groups)} groups, {parallel} at once, "
+               f"{torch.get_num_threads()} torch thread(s) each")
+        return groups
+
+    def run_parameters(self) -> dict[str, Any]:
+        """Where a group's runs go, as :func:`glorot.pipeline.runs.run_configurations` takes it."""
+        return {"study": self.study.name, "tracking_uri": self.tracker.uri, "parent_id": self.parent_id,
+                "root": str(self.root), "data_dir": self.data_dir}
+
+    def deployment_parameters(self, members: Sequence[TrainConfig]) -> dict[str, Any]:
+        """A group as the JSON parameters of a ``train-config`` deployment's flow run."""
+        return {"configs": [c.model_dump() for c in members], **self.run_parameters(), "label": group_label(members)}
+
+    def finish(self, failed: int, summary_path: str | Path | None = None, report: Report = _quiet) -> dict:
+        """Register each data set's best model, close the parent run (FAILED if any of the
+        ``failed`` configurations did), write the summary (default ``results/<study>/summary.json``);
+        then raise if configurations failed, else return the parent run, rows and models."""
+        registered = self.tracker.register_best(self.parent_id)
+        rows = sweep_rows(self.tracker, self.parent_id)
+        self.tracker.end_parent(self.parent_id, failed=bool(failed))
+        path = write_summary(summary_path or self.root / "results" / self.study.name / "summary.json",
+                             self.study.name, self.parent_id, rows, registered)
+        report(f"summary written to {path}; registered models: {registered or 'none'}")
+        if failed:
+            raise RuntimeError(f"{failed} of {len(self.configs)} configurations failed (counting every member of a "
+                               f"failed group); see the MLflow parent run {self.parent_id}")
+        return {"parent_run_id": self.parent_id, "rows": rows, "registered": registered}
