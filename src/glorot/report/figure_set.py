@@ -73,18 +73,15 @@ def _trained_panels(records: list[Run], networks: tuple[str, ...]) -> list[RunPa
 
 def _training_figures(figs: FigureSet, records: list[Run]) -> None:
     """Figures 2, 3 and 10: activations during training."""
-    sig = representatives(records, "Sigmoid", (4, 5))
-    figs.figure("fig02_sigmoid_activations",
-                "Figure 2: Sigmoid net, mean (points) and standard deviation (error bars) of each hidden layer's "
-                "activations during training, on the probe set.",
-                (lambda p: figures.activation_mean_std(sig, p)) if sig and sig[0].updates > 0 else None,
-                "no trained Sigmoid run")
-    dae = representatives(records, "Sigmoid DAE", (4, 5))
-    figs.figure("fig02_sigmoid_dae_activations",
-                "Figure 2 for the sigmoid net pre-trained as denoising auto-encoders (Sigmoid DAE): mean (points) and "
-                "standard deviation (error bars) of each hidden layer's activations during supervised training.",
-                (lambda p: figures.activation_mean_std(dae, p)) if dae and dae[0].updates > 0 else None,
-                "no trained Sigmoid DAE run (init dae)")
+    for fig_id, network, what in (
+            ("fig02_sigmoid_activations", "Sigmoid", "Sigmoid net"),
+            ("fig02_sigmoid_dae_activations", "Sigmoid DAE", "Sigmoid net pre-trained as denoising auto-encoders "
+                                                             "(Sigmoid DAE; supervised training)")):
+        runs = representatives(records, network, (4, 5))
+        figs.figure(fig_id, f"Figure 2: {what}, mean (points) and standard deviation (error bars) of each hidden "
+                            f"layer's activations during training, on the probe set (depth 4, and 5 when run).",
+                    (lambda p, r=runs: figures.activation_mean_std(r, p)) if runs and runs[0].updates > 0 else None,
+                    f"no trained {network} run")
     fig3 = _trained_panels(records, ("Tanh", "Softsign"))
     figs.figure("fig03_saturation_tanh_softsign",
                 "Figure 3: 98th percentile (markers) and standard deviation (lines) of each layer's activations "

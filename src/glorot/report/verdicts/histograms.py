@@ -14,7 +14,7 @@ from statistics import fmean
 import numpy as np
 
 from glorot.report.records import Claim, Evidence, Run, Verdict
-from glorot.report.verdicts.select import describe_scale, pick_pair
+from glorot.report.verdicts.select import describe_scale, needs_pair, pick_pair
 
 #: |a| at or above this counts as at +-1 (saturated) ...
 EXTREME = 0.9
@@ -80,8 +80,7 @@ def final_activation_histograms(evidence: Evidence) -> Verdict:
     """Figure 4: at the end, tanh's activations sit at +-1 (and 0), softsign's at the knees."""
     tanh, softsign = pick_pair(list(evidence.records), "Tanh", "Softsign", trained=True)
     if not tanh or not softsign:
-        return FIG4.not_run("needs trained Tanh and Softsign runs with 2 or more hidden layers on the same data set, "
-                            "depth and width")
+        return FIG4.not_run(needs_pair("Tanh", "Softsign"))
     ht, hs = _pooled(evidence, tanh), _pooled(evidence, softsign)
     if ht is None or hs is None:
         return _from_p98(tanh, softsign)

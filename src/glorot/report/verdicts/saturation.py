@@ -13,7 +13,7 @@ from __future__ import annotations
 from statistics import fmean
 
 from glorot.report.records import Claim, Evidence, Run, Verdict
-from glorot.report.verdicts.select import describe_scale, majority, pick_pair, pick_runs, trained_deep
+from glorot.report.verdicts.select import describe_scale, majority, needs_pair, pick_pair, pick_runs, trained_deep
 
 #: A layer counts as saturated once its 98th percentile reaches this.
 TANH_P98_SATURATED = 0.95
@@ -75,8 +75,7 @@ def tanh_n_does_not_saturate_in_order(evidence: Evidence) -> Verdict:
     """Figure 10: with the normalized init, tanh layers do not saturate one after another."""
     standard, normalized = pick_pair(list(evidence.records), "Tanh", "Tanh N", trained=True)
     if not normalized:
-        return FIG10.not_run("needs trained Tanh N and Tanh runs with 2 or more hidden layers on the same data "
-                             "set, depth and width")
+        return FIG10.not_run(needs_pair("Tanh", "Tanh N"))
     n_hits, n_seeds = _order_votes(normalized)
     s_hits, s_seeds = _order_votes(standard)
     numbers = {"Tanh N": n_seeds, "Tanh": s_seeds}
@@ -109,8 +108,7 @@ def softsign_saturates_less(evidence: Evidence) -> Verdict:
     tanh, softsign = pick_pair(list(evidence.records), "Tanh", "Softsign", trained=True)
     pt, ps = _p98_profile(tanh), _p98_profile(softsign)
     if pt is None or ps is None:
-        return FIG3_SOFTSIGN.not_run("needs trained Tanh and Softsign runs (2+ hidden layers, same data set, depth "
-                                     "and width) with probes after update 0")
+        return FIG3_SOFTSIGN.not_run(needs_pair("Tanh", "Softsign") + ", with probes after update 0")
     numbers = {"final_p98_tanh": round(pt[0], 4), "final_p98_softsign": round(ps[0], 4),
                "spread_tanh": round(pt[1], 4), "spread_softsign": round(ps[1], 4)}
     return FIG3_SOFTSIGN.decided(

@@ -73,6 +73,11 @@ def majority(hits: int, total: int) -> bool:
     return total > 0 and hits * 2 > total
 
 
+def needs_pair(a: str, b: str) -> str:
+    """Why a claim on networks ``a`` and ``b`` (:func:`pick_pair` with ``trained``) is not run."""
+    return f"needs trained {a} and {b} runs with 2 or more hidden layers on the same data set, depth and width"
+
+
 def trained_deep(runs: list[Run]) -> list[Run]:
     """The runs with 2 or more hidden layers that were trained (updates > 0)."""
     return [r for r in runs if r.depth >= 2 and r.updates > 0]

@@ -11,8 +11,10 @@ at another one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from glorot.report.records import Claim, Evidence, Run, Verdict
-from glorot.report.verdicts.select import describe_scale, majority, pick_pair, pick_runs
+from glorot.report.verdicts.select import describe_scale, majority, needs_pair, pick_pair, pick_runs
 
 #: The top sigmoid layer's mean activation must fall below this ...
 SIGMOID_TOP_BELOW = 0.1
@@ -77,36 +79,29 @@ def seeds_of(runs: list[Run]) -> dict[str, dict]:
     return {f"seed {r.seed}": s for r in runs if (s := sigmoid_seed(r)) is not None}
 
 
-def _deep_sigmoid(evidence: Evidence, depth: int) -> list[Run]:
-    return [r for r in pick_runs(list(evidence.records), "Sigmoid", only_depth=depth) if r.updates > 0]
-
-
 def _no_early_probe(claim: Claim, runs: list[Run]) -> Verdict:
     return claim.not_run(f"no diagnostics probe within the first {SIGMOID_EARLY_FRACTION:.0%} of training",
                          describe_scale(runs))
 
 
-def sigmoid_top_layer_saturates(evidence: Evidence) -> Verdict:
-    """Figure 2: with 4 hidden layers the top layer is driven to 0 early while lower layers are not."""
-    runs = _deep_sigmoid(evidence, 4)
+def _at_depth(claim: Claim, evidence: Evidence, depth: int,
+              decide: Callable[[list[Run], dict[str, dict]], Verdict]) -> Verdict:
+    """``decide(runs, seeds)`` on the trained Sigmoid runs of exactly ``depth`` hidden layers and
+    their :func:`seeds_of`; not run when there are none, or none with an early probe."""
+    runs = [r for r in pick_runs(list(evidence.records), "Sigmoid", only_depth=depth) if r.updates > 0]
     if not runs:
-        return FIG2.not_run("no trained Sigmoid run with 4 hidden layers")
+        return claim.not_run(f"no trained Sigmoid run with {depth} hidden layers")
     seeds = seeds_of(runs)
-    if not seeds:
-        return _no_early_probe(FIG2, runs)
+    return decide(runs, seeds) if seeds else _no_early_probe(claim, runs)
+
+
+def _saturates(runs: list[Run], seeds: dict[str, dict]) -> Verdict:
     hits = sum(s["saturated"] for s in seeds.values())
     return FIG2.decided(majority(hits, len(seeds)), seeds,
                         f"{hits} of {len(seeds)} seed(s) saturate the top layer (layer 4) early", describe_scale(runs))
 
 
-def sigmoid_top_layer_recovers(evidence: Evidence) -> Verdict:
-    """Figure 2: with 4 hidden layers the saturated top layer recovers by the end of training."""
-    runs = _deep_sigmoid(evidence, 4)
-    if not runs:
-        return FIG2_RECOVERY.not_run("no trained Sigmoid run with 4 hidden layers")
-    seeds = seeds_of(runs)
-    if not seeds:
-        return _no_early_probe(FIG2_RECOVERY, runs)
+def _recovers(runs: list[Run], seeds: dict[str, dict]) -> Verdict:
     saturated = [s for s in seeds.values() if s["saturated"]]
     if not saturated:
         return FIG2_RECOVERY.not_decided("the top layer never saturated, so there is nothing to recover from",
@@ -117,26 +112,33 @@ def sigmoid_top_layer_recovers(evidence: Evidence) -> Verdict:
                                  f"{SIGMOID_RECOVERED} at the last probe)", describe_scale(runs))
 
 
-def sigmoid_depth5_does_not_recover(evidence: Evidence) -> Verdict:
-    """Figure 2's text: with 5 hidden layers the top layer saturates and stays saturated."""
-    runs = _deep_sigmoid(evidence, 5)
-    if not runs:
-        return FIG2_DEPTH5.not_run("no trained Sigmoid run with 5 hidden layers")
-    seeds = seeds_of(runs)
-    if not seeds:
-        return _no_early_probe(FIG2_DEPTH5, runs)
+def _stays_saturated(runs: list[Run], seeds: dict[str, dict]) -> Verdict:
     stuck = sum(s["saturated"] and not s["recovered"] for s in seeds.values())
     return FIG2_DEPTH5.decided(majority(stuck, len(seeds)), seeds,
                                f"{stuck} of {len(seeds)} seed(s) saturate the top layer and are still saturated at "
                                f"the last probe", describe_scale(runs))
 
 
+def sigmoid_top_layer_saturates(evidence: Evidence) -> Verdict:
+    """Figure 2: with 4 hidden layers the top layer is driven to 0 early while lower layers are not."""
+    return _at_depth(FIG2, evidence, 4, _saturates)
+
+
+def sigmoid_top_layer_recovers(evidence: Evidence) -> Verdict:
+    """Figure 2: with 4 hidden layers the saturated top layer recovers by the end of training."""
+    return _at_depth(FIG2_RECOVERY, evidence, 4, _recovers)
+
+
+def sigmoid_depth5_does_not_recover(evidence: Evidence) -> Verdict:
+    """Figure 2's text: with 5 hidden layers the top layer saturates and stays saturated."""
+    return _at_depth(FIG2_DEPTH5, evidence, 5, _stays_saturated)
+
+
 def pretraining_prevents_saturation(evidence: Evidence) -> Verdict:
     """Section 3.1: the pre-trained sigmoid net's top layer does not saturate; the plain one's does."""
     plain, dae = pick_pair(list(evidence.records), "Sigmoid", "Sigmoid DAE", trained=True)
     if not plain or not dae:
-        return PRETRAINING.not_run("needs trained Sigmoid and Sigmoid DAE runs (init dae) with 2 or more hidden "
-                                   "layers on the same data set, depth and width")
+        return PRETRAINING.not_run(needs_pair("Sigmoid", "Sigmoid DAE (init dae)"))
     ps, ds = seeds_of(plain), seeds_of(dae)
     if not ps or not ds:
         return _no_early_probe(PRETRAINING, plain)
