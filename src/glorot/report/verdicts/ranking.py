@@ -10,7 +10,7 @@ through :func:`~glorot.report.verdicts.judge.lower_error`.
 from __future__ import annotations
 
 from glorot.paper.table1 import table1_error
-from glorot.report.comparable import at_chance
+from glorot.report.comparable import AT_CHANCE_MARGIN_PCT, at_chance
 from glorot.report.records import DIVERGED, OK, Claim, Evidence, Verdict
 from glorot.report.significance import ALPHA
 from glorot.report.verdicts.judge import POWER_TO_DECIDE, Judgement, lower_error, verdict_from
@@ -18,8 +18,8 @@ from glorot.report.verdicts.select import cell_scale, column
 
 _DECIDE = (f"different at p < {ALPHA} (Table 1's test: Welch over 3+ seeds, else McNemar's exact test on the "
            f"test set); no difference counts against the claim only when the test had power >= {POWER_TO_DECIDE} "
-           f"to detect the paper's difference, and a network claimed better that sits at chance (within 2 points "
-           f"of the majority-class error) leaves it not decided; the cells must share width, depth, updates, "
+           f"to detect the paper's difference, and a network claimed better that sits at chance (within "
+           f"{AT_CHANCE_MARGIN_PCT:g} points of the majority-class error) leaves it not decided; the cells must share width, depth, updates, "
            f"learning-rate grid and seeds")
 TANH_N_VS_TANH = Claim(
     "table1_tanh_n_vs_tanh", "Tanh N beats Tanh on Shapeset-3x2 (paper: 15.60% vs 27.15%)", "Table 1",
