@@ -46,10 +46,12 @@ def test_table_shows_exactly_the_runs_that_exist(report):
         cell = column[child.data.tags["paper_cell"].split(" / ")[0]]
         assert cell["test_error_pct"] == pytest.approx(100 * child.data.metrics["final/test_error"], abs=1e-3)
         assert cell["lr"] == 0.1 and cell["seeds"] == 1 and cell["updates"] == 40
-        assert cell["test"] == (None if cell["best"] else "two-proportion z-test on the test set")
+        # one seed: McNemar's test when the run logged test_correct.npy, else not decided, with the reason
+        assert cell["test"] in ((None,) if cell["best"] else (None, "McNemar exact test on the test set"))
+        assert cell["best"] or cell["test"] or "test_correct.npy" in cell["not_decided"]
     md = (report["out"] / "report.md").read_text()
     assert re.search(r"\| Softsign \| not run \| 16\.27 \| - \|", md)
-    assert "two-proportion z-test" in md and "Welch" in md
+    assert "McNemar" in md and "Welch" in md
 
 
 def test_figures_are_png_and_missing_ones_are_listed(report):
@@ -80,7 +82,7 @@ def test_html_is_self_contained(report):
 def test_verdicts_and_theory_are_computed(report):
     verdicts = json.loads((report["out"] / "verdicts.json").read_text())
     by_id = {v["id"]: v for v in verdicts}
-    assert set(v["status"] for v in verdicts) <= {"reproduced", "not reproduced", "not run"}
+    assert set(v["status"] for v in verdicts) <= {"reproduced", "not reproduced", "not decided", "not run"}
     assert by_id["fig3_tanh_sequential"]["status"] != "not run"  # Tanh, 2 layers, trained
     assert by_id["sec422_jacobian"]["status"] != "not run" and by_id["sec422_jacobian"]["numbers"]
     assert by_id["table1_tanh_n_vs_tanh"]["status"] != "not run"
@@ -88,7 +90,8 @@ def test_verdicts_and_theory_are_computed(report):
     theory = json.loads((report["out"] / "theory.json").read_text())
     assert {(r["network"], r["layer"]) for r in theory["rows"]} == {("Tanh", 1), ("Tanh", 2), ("Tanh N", 1),
                                                                     ("Tanh N", 2)}
-    assert theory["var_x"]["shapeset"] > 0 and "data/shapeset/test" in theory["var_x_source"]["shapeset"]
+    assert theory["var_x"]["shapeset"] > 0 and "data/shapeset/test" in theory["input_source"]["shapeset"]
+    assert theory["x_second_moment"]["shapeset"] >= theory["var_x"]["shapeset"]
 
 
 def test_report_is_attached_to_the_sweeps_parent_run(report):

@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from glorot.report.records import (NOT_REPRODUCED, NOT_RUN, REPRODUCED, Cell, Claim, DepthTable, Histograms, Run,
-                                   Series)
+from glorot.report.collect import _checked_correctness, network_name
+from glorot.report.records import (NOT_DECIDED, NOT_REPRODUCED, NOT_RUN, REPRODUCED, Cell, Claim, DepthTable,
+                                   Histograms, Run, Series)
 
 
 def test_series_looks_up_by_step():
@@ -50,3 +51,15 @@ def test_claim_gives_each_status():
         "id", "a claim", "Figure 0", NOT_REPRODUCED, "the rule", {"x": 1}, "why", "scale")
     missing = claim.not_run("no runs")
     assert missing.status == NOT_RUN and missing.numbers == {} and missing.evidence == "no runs"
+    unknown = claim.not_decided("a network at chance", {"x": 1}, "scale")
+    assert unknown.status == NOT_DECIDED and unknown.evidence == "not decided at this scale: a network at chance"
+
+
+def test_network_names_and_test_correctness():
+    assert network_name("tanh", "normalized") == "Tanh N" and network_name("sigmoid", "dae") == "Sigmoid DAE"
+    assert network_name("relu", "he") == "relu/he"
+    ok = np.array([1, 0, 1], dtype=np.int64)
+    assert _checked_correctness(ok, 3).dtype == np.uint8 and _checked_correctness(ok, None).tolist() == [1, 0, 1]
+    assert _checked_correctness(ok, 4) is None  # not the run's test set
+    assert _checked_correctness(np.array([1, 2, 0]), 3) is None and _checked_correctness(np.ones((2, 2)), 4) is None
+    assert _checked_correctness(None, 3) is None

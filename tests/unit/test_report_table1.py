@@ -3,6 +3,7 @@
 import json
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from glorot.report.records import Run
@@ -57,8 +58,30 @@ def test_table_marks_cells_not_run_and_keeps_paper_rows():
         if key not in ran:
             assert cell.state == NOT_RUN and cell_text(cell) == "not run" and cell.mean_pct is None
     sig = t.significance["shapeset"]
-    assert sig.best == "Tanh N" and sig.comparisons["Tanh"].significant
+    assert sig.best == "Tanh N" and sig.comparisons["Tanh"].method is None  # one seed, no per-example correctness
+    assert "test_correct.npy" in sig.comparisons["Tanh"].reason
     assert t.significance["mnist"].best is None
+
+
+def test_one_seed_cells_are_compared_by_mcnemar_on_the_test_set():
+    rng = np.random.default_rng(0)
+    truth = rng.random(10_000) < 0.73
+    arrays = {"Tanh-shapeset-5-0.01-0": truth.astype(np.uint8),
+              "Tanh N-shapeset-5-0.01-0": (truth | (rng.random(10_000) < 0.4)).astype(np.uint8)}
+    table = build_table([run("Tanh", test=0.27, valid=0.27), run("Tanh N", test=0.16, valid=0.16)], arrays.get)
+    comp = table.tables[0].significance["shapeset"].comparisons["Tanh"]
+    assert comp.method == "McNemar exact test on the test set" and comp.significant and comp.power > 0.99
+    doc = metrics_json(table, "quick", "abc")["depth_5"]["Shapeset-3x2"]["Tanh"]
+    assert doc["test"] == comp.method and doc["differs_from_best"] and doc["power"] > 0.99
+    assert doc["not_decided"] is None
+
+
+def test_cells_record_the_design_they_ran():
+    runs = [run(lr=lr, seed=s) for lr in (0.01, 0.1) for s in (0, 1)] + [run(lr=0.1, seed=2, status="diverged")]
+    cell = build_cell("Tanh N", "shapeset", 5, runs)
+    assert cell.lr_grid == (0.01, 0.1) and cell.seeds_run == (0, 1, 2) and cell.updates_run == (1000,)
+    assert cell.widths == (0,)  # the records' default width
+    assert build_cell("Tanh", "shapeset", 5, [run("Tanh", status="diverged")]).seeds_run == (0,)
 
 
 def test_one_table_per_depth_and_extra_networks_listed():
@@ -75,6 +98,7 @@ def test_metrics_json_is_valid_json_with_not_run_cells():
     assert cell["status"] == "ok" and cell["seeds"] == 3 and cell["best"] is True
     assert cell["test_error_pct"] == pytest.approx(16.0) and cell["std_pct"] == pytest.approx(1.0)
     assert doc["depth_5"]["MNIST"]["Tanh"] == {"status": "not run", "paper_pct": 1.76}
+    assert doc["depth_5"]["Shapeset-3x2"]["Tanh N"]["power"] is None  # the best has no test
 
 
 def test_several_widths_get_their_own_tables():

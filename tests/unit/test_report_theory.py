@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from glorot.report.records import Run, Series
-from glorot.report.theory import (input_variance, layer_sizes, predicted_activation_variance,
+from glorot.report.theory import (input_moments, layer_sizes, predicted_activation_variance,
                                   predicted_backprop_variance, theory_rows, weight_variance)
 
 
@@ -50,12 +50,39 @@ def test_theory_rows_pair_prediction_and_measurement():
     assert rows[0].var_z_measured == pytest.approx(0.5 / 3)
 
 
-def test_input_variance_from_a_prepared_split(tmp_path):
+def test_input_moments_from_a_prepared_split(tmp_path):
     from glorot.data.store import save_split
 
-    x = np.random.default_rng(0).uniform(-1, 1, (50, 8)).astype(np.float32)
+    x = np.random.default_rng(0).uniform(-1, 0.5, (50, 8)).astype(np.float32)
     save_split(tmp_path / "shapeset" / "test", x, np.zeros(50, dtype=np.int64), {})
-    var, note = input_variance(tmp_path, "shapeset", 20)
-    assert var == pytest.approx(float(np.var(x[:20], dtype=np.float64)))
-    assert "first 20 test examples" in note
-    assert input_variance(tmp_path, "mnist", 20)[0] is None
+    m, note = input_moments(tmp_path, "shapeset", 20)
+    probe = x[:20].astype(np.float64)
+    assert m.var == pytest.approx(float(np.var(probe))) and m.mean == pytest.approx(float(probe.mean()))
+    assert m.second_moment == pytest.approx(float(np.mean(probe ** 2)))
+    assert m.second_moment == pytest.approx(m.var + m.mean ** 2)
+    assert "first 20 test examples" in note and m.source == note
+    assert input_moments(tmp_path, "mnist", 20)[0] is None
+
+
+def test_prediction_uses_the_second_moment_of_inputs_with_a_mean():
+    """A tanh net in its linear regime (weights scaled down by c) on inputs of mean -0.74, like
+    MNIST in [-1, 1]: Var(z^i) = c^(2i) E[x^2] prod n Var(W) within 10%; Var(x) predicts ~2.5x too little."""
+    import torch
+
+    from glorot.paper.nets import MLP
+
+    torch.manual_seed(0)
+    n_in, width, depth, c = 300, 2000, 3, 0.05
+    x = -0.74 + 0.62 * torch.randn(400, n_in)  # E[x^2] = 0.74^2 + 0.62^2 = 0.93, Var(x) = 0.38
+    net = MLP(n_in, 10, depth=depth, width=width, activation="tanh", init="standard", seed=1)
+    with torch.no_grad():
+        for layer in net.layers:
+            layer.weight.mul_(c)
+        zs = net.forward_trace(x)
+    measured = [float(zs[i].std()) ** 2 / c ** (2 * i) for i in range(1, depth + 1)]
+    sizes = layer_sizes(n_in, width, depth, 10)
+    second, var = float(x.double().square().mean()), float(x.double().var())
+    predicted = predicted_activation_variance(second, sizes, "standard")
+    assert measured == pytest.approx(predicted, rel=0.10)
+    assert second / var > 2.2  # Var(x) instead of E[x^2] would be far off
+    assert measured[0] / predicted_activation_variance(var, sizes, "standard")[0] > 2.0

@@ -4,7 +4,9 @@ rebuilt from what MLflow holds for a study's latest sweep.
 * :mod:`~glorot.report.records`      the report's data: runs, series, cells, panels, verdicts
 * :mod:`~glorot.report.collect`      runs, metric histories and histograms from MLflow
 * :mod:`~glorot.report.table1`       Table 1 (learning rate chosen on validation error)
-* :mod:`~glorot.report.significance` Welch t-test and two-proportion z-test (p = 0.005)
+* :mod:`~glorot.report.significance` Welch's t-test and McNemar's exact test (p = 0.005, scipy.stats)
+* :mod:`~glorot.report.power`        the power of both tests
+* :mod:`~glorot.report.comparable`   like with like, and chance
 * :mod:`~glorot.report.figures`      the paper's figures drawn from records
 * :mod:`~glorot.report.figure_set`   which runs feed each figure; the figures drawn or not run
 * :mod:`~glorot.report.curves`       Figures 11-12's learning curves and ``curves/*.csv``

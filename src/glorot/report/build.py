@@ -23,7 +23,7 @@ from glorot.report.collect import StudySource
 from glorot.report.curves import write_curves
 from glorot.report.document import build_blocks
 from glorot.report.figure_set import FigureSet, SkippedFigure, draw_figures
-from glorot.report.records import CostSurface, Run, Table1, TheoryRow, Verdict
+from glorot.report.records import CostSurface, Evidence, InputMoments, Run, Table1, TheoryRow, Verdict
 from glorot.report.table1 import build_table, metrics_json
 from glorot.report.verdicts import all_verdicts
 
@@ -34,8 +34,8 @@ class Findings:
 
     table: Table1
     records: list[Run]  # the runs of Table 1's chosen learning rates, with their diagnostics
-    var_x: dict[str, float | None]
-    var_x_notes: dict[str, str]
+    inputs: dict[str, InputMoments | None]  # the probe set's input moments per data set (theory)
+    input_notes: dict[str, str]
     theory_rows: list[TheoryRow]
     surface: CostSurface
     verdicts: list[Verdict]
@@ -53,29 +53,37 @@ class BuiltReport:
     table: Table1
 
 
-def _input_variances(records: list[Run], data_dir: str | Path | None) -> tuple[dict, dict[str, str]]:
-    """Var(x) per data set of the theory section, over the largest probe set its runs used."""
-    var_x, notes = {}, {}
+def _input_moments(records: list[Run], data_dir: str | Path | None) -> tuple[dict, dict[str, str]]:
+    """E[x^2] (and mean, Var(x)) per data set of the theory section, over the largest probe set its runs used."""
+    inputs, notes = {}, {}
     for dataset in sorted({r.dataset for r in records if r.dataset in theory.DATASET_SHAPES}):
         probe = max((r.probe_size or 300) for r in records if r.dataset == dataset)
-        var_x[dataset], notes[dataset] = theory.input_variance(data_dir, dataset, probe)
-        if var_x[dataset] is not None:
-            notes[dataset] = f"{var_x[dataset]:.4f} from {notes[dataset]}"
-    return var_x, notes
+        m, note = theory.input_moments(data_dir, dataset, probe)
+        inputs[dataset] = m
+        notes[dataset] = note if m is None else (f"E[x^2] {m.second_moment:.4f} (mean {m.mean:+.4f}, Var(x) "
+                                                 f"{m.var:.4f}) from {note}")
+    return inputs, notes
 
 
 def find(source: StudySource, data_dir: str | Path | None, progress: Callable[[str], None]) -> Findings:
     """Table 1, the chosen runs' diagnostics, theory rows, Figure 5's experiment and the verdicts."""
-    table = build_table(source.runs)
+    table = build_table(source.runs, source.correctness)
     cells = table.all_cells()
     chosen_ids = {rid for c in cells if c.ok for rid in c.run_ids}
     records = source.diagnostics([r for r in source.runs if r.run_id in chosen_ids])
     progress(f"read the metric histories of {len(records)} runs (chosen learning rates)")
-    var_x, var_x_notes = _input_variances(records, data_dir)
-    theory_rows = theory.theory_rows(records, var_x)
+    inputs, notes = _input_moments(records, data_dir)
+    theory_rows = theory.theory_rows(records, {d: m.second_moment for d, m in inputs.items() if m is not None})
     surface = costsurface.cost_surfaces()
-    return Findings(table, records, var_x, var_x_notes, theory_rows, surface,
-                    all_verdicts(records, cells, surface))
+    evidence = Evidence(records, cells, surface, source.histograms, source.correctness)
+    return Findings(table, records, inputs, notes, theory_rows, surface, all_verdicts(evidence))
+
+
+def _theory_json(found: Findings) -> dict:
+    moments = {d: m for d, m in found.inputs.items() if m is not None}
+    return {"x_second_moment": {d: m.second_moment for d, m in moments.items()},
+            "x_mean": {d: m.mean for d, m in moments.items()}, "var_x": {d: m.var for d, m in moments.items()},
+            "input_source": found.input_notes, "rows": [asdict(r) for r in found.theory_rows]}
 
 
 def _write(folder: Path, source: StudySource, study: str, uri: str, found: Findings,
@@ -88,10 +96,8 @@ def _write(folder: Path, source: StudySource, study: str, uri: str, found: Findi
     metrics = metrics_json(found.table, study, source.parent_id)
     atomic_write_text(folder / "table1.json", json.dumps(metrics, indent=2) + "\n")
     atomic_write_text(folder / "verdicts.json", json.dumps([asdict(v) for v in found.verdicts], indent=2) + "\n")
-    atomic_write_text(folder / "theory.json", json.dumps({"var_x": found.var_x, "var_x_source": found.var_x_notes,
-                                                          "rows": [asdict(r) for r in found.theory_rows]},
-                                                         indent=2) + "\n")
-    blocks = build_blocks(study, source, found.table, found.verdicts, figs, found.theory_rows, found.var_x_notes, uri)
+    atomic_write_text(folder / "theory.json", json.dumps(_theory_json(found), indent=2) + "\n")
+    blocks = build_blocks(study, source, found.table, found.verdicts, figs, found.theory_rows, found.input_notes, uri)
     atomic_write_text(folder / "report.md", render.to_markdown(blocks))
     atomic_write_text(folder / "report.html", render.to_html(blocks, folder, f"glorot report: {study}"))
     return figs, curves

@@ -2,8 +2,9 @@
 
 Everything the report shows comes from the tracking store: the sweep's parent run and its
 child runs (params, tags, final metrics), the step-indexed metric histories (learning
-curves and per-layer diagnostics) and, for the histogram figures, each run's
-``diagnostics.npz`` artifact downloaded through the client. MLflow is reached only through
+curves and per-layer diagnostics) and two artifacts of a run, downloaded through the client:
+``diagnostics.npz`` (the histogram figures) and ``test_correct.npy`` (1 where the final net
+classifies a test example correctly, in the test set's fixed order: McNemar's test). MLflow is reached only through
 :class:`glorot.pipeline.tracking.Tracker` and the ``MlflowClient`` it holds (``tracker.client``).
 
 A child run becomes a :class:`~glorot.report.records.Run`, one per configuration (the latest
@@ -16,6 +17,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -48,9 +50,12 @@ def _float(value: Any) -> float | None:
 
 
 def network_name(activation: str, init: str) -> str:
-    """The paper's name of a network: ``Tanh N`` for tanh with the normalized init."""
+    """The paper's name of a network: ``Tanh N`` for tanh with the normalized init, ``Sigmoid DAE``
+    for sigmoid pre-trained as denoising auto-encoders."""
     if init == "normalized":
         return f"{activation.capitalize()} N"
+    if init == "dae":
+        return f"{activation.capitalize()} DAE"
     if init == "standard":
         return activation.capitalize()
     return f"{activation}/{init}"
@@ -75,6 +80,7 @@ def run_record(run: Any) -> Run:
         valid_n=_int(tags.get("valid_n")), test_n=_int(tags.get("test_n")),
         data_version=tags.get("data_version"), git_commit=tags.get("git_commit"),
         config_key=tags.get("glorot.config_key", run.info.run_id),
+        pretrain_noise=_float(p.get("pretrain_noise")), pretrain_updates=_int(p.get("pretrain_updates")),
     )
 
 
@@ -91,6 +97,21 @@ def latest_attempts(records: list[Run]) -> list[Run]:
     return list(chosen.values())
 
 
+def _read_histograms(path: str) -> Histograms | None:
+    with np.load(path) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    return Histograms(arrays) if arrays else None
+
+
+def _checked_correctness(array: Any, test_n: int | None) -> np.ndarray | None:
+    """``array`` as a 0/1 ``uint8`` vector of ``test_n`` entries (any length if unknown), else None."""
+    if not isinstance(array, np.ndarray) or array.ndim != 1 or not np.isin(array, (0, 1)).all():
+        return None
+    if test_n is not None and array.size != test_n:
+        return None
+    return array.astype(np.uint8)
+
+
 class StudySource:
     """One sweep of a study in MLflow: its runs as records, histories and histograms on demand."""
 
@@ -101,6 +122,7 @@ class StudySource:
                             start_time=parent.info.start_time, tags=dict(parent.data.tags))
         self.runs = latest_attempts([run_record(r) for r in tracker.child_runs(parent_id)])
         self._npz: dict[str, Histograms | None] = {}
+        self._correct: dict[str, np.ndarray | None] = {}
 
     def series(self, record: Run) -> dict[str, Series]:
         """The run's curves and per-layer diagnostics that it recorded, each by step."""
@@ -119,19 +141,29 @@ class StudySource:
             all_series = list(pool.map(self.series, records))
         return [r.with_series(s) for r, s in zip(records, all_series)]
 
+    def _artifact(self, run_id: str, name: str, read: Callable[[str], Any]) -> Any:
+        """``read(path)`` of the run's artifact ``name``; None when it is missing or unreadable."""
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                return read(self.client.download_artifacts(run_id, name, tmp))
+        except Exception:  # an artifact missing or unreadable: the figure or test is skipped, not the report
+            return None
+
     def histograms(self, run_id: str) -> Histograms | None:
         """The run's ``diagnostics.npz``; None when it is missing, unreadable or empty."""
         if run_id not in self._npz:
-            os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-            try:
-                with tempfile.TemporaryDirectory() as tmp:
-                    path = self.client.download_artifacts(run_id, "diagnostics.npz", tmp)
-                    with np.load(path) as npz:
-                        arrays = {k: npz[k] for k in npz.files}
-                self._npz[run_id] = Histograms(arrays) if arrays else None
-            except Exception:  # an artifact missing or unreadable: the figure is skipped, not the report
-                self._npz[run_id] = None
+            self._npz[run_id] = self._artifact(run_id, "diagnostics.npz", _read_histograms)
         return self._npz[run_id]
+
+    def correctness(self, run_id: str) -> np.ndarray | None:
+        """The run's ``test_correct.npy`` as 0/1 ``uint8``, one per test example; None when it is
+        missing, unreadable, not a 0/1 vector, or not as long as the run's test set (tag ``test_n``)."""
+        if run_id not in self._correct:
+            array = self._artifact(run_id, "test_correct.npy", np.load)
+            test_n = next((r.test_n for r in self.runs if r.run_id == run_id), None)
+            self._correct[run_id] = _checked_correctness(array, test_n)
+        return self._correct[run_id]
 
     def log_report(self, folder: Path, artifact_path: str = "report") -> None:
         """Attach the report folder to the sweep's parent run."""

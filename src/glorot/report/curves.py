@@ -1,5 +1,6 @@
 """Learning curves (Figures 11-12): test error against updates, the mean over seeds at the
-learning rate Table 1 chose for each cell; also written as ``curves/*.csv`` for DVC plots."""
+learning rate Table 1 chose for each cell; also written as ``curves/*.csv`` for DVC plots.
+And the depth figure: each network's final test error against the number of hidden layers."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from glorot.atomic import atomic_write_text
 from glorot.config import DATASET_TITLES
-from glorot.report.records import Cell, Curve, CurvePanel, Run, Series, Table1
+from glorot.report.records import Cell, Curve, CurvePanel, DepthLine, DepthPanel, Run, Series, Table1
 
 
 def slug(text: str) -> str:
@@ -48,6 +49,33 @@ def curve_panels(table: Table1, records: list[Run], datasets: tuple[str, ...]) -
         if curves:
             panels.append(CurvePanel(f"{DATASET_TITLES.get(dataset, dataset)}: test error (%, mean over seeds, "
                                      f"learning rate chosen on validation error)", tuple(curves)))
+    return panels
+
+
+def _depth_points(table: Table1, network: str, dataset: str) -> list[Cell]:
+    """The network's trained cells on ``dataset``, one per depth (the widest width), by depth."""
+    best: dict[int, Cell] = {}
+    for t in table.tables:
+        cell = t.cell(network, dataset)
+        if cell.ok and cell.updates > 0 and (t.depth not in best or (t.width or 0) > (best[t.depth].width or 0)):
+            best[t.depth] = cell
+    return [best[d] for d in sorted(best)]
+
+
+def depth_panels(table: Table1) -> list[DepthPanel]:
+    """One panel per data set where some network ran at 2 or more depths: its final test error
+    (mean and std over seeds, learning rate chosen on validation error) against depth."""
+    panels = []
+    for dataset in table.datasets:
+        lines = []
+        for network in table.networks:
+            cells = _depth_points(table, network, dataset)
+            if len(cells) >= 2:
+                lines.append(DepthLine(network, tuple(c.depth for c in cells), tuple(c.mean_pct for c in cells),
+                                       tuple(c.std_pct for c in cells)))
+        if lines:
+            panels.append(DepthPanel(f"{DATASET_TITLES.get(dataset, dataset)}: test error (%) against the number of "
+                                     f"hidden layers", tuple(lines)))
     return panels
 
 

@@ -1,8 +1,10 @@
 """Which runs feed each of the paper's figures, and the figures drawn into ``figures/``.
 
 The diagnostics figures use, per network, the lowest-seed run of the learning rate Table 1
-chose, on Shapeset-3x2 when the study ran it, at the deepest depth (Figure 2: the paper's
-depth 4, and 5 when run) and the widest width. A figure whose runs the study lacks is not
+chose, on Shapeset-3x2 when the study ran it, at the deepest depth (Figure 2, for Sigmoid and
+Sigmoid DAE: the paper's depth 4, and 5 when run) and the widest width. Figure 11 draws
+every network the study ran on Shapeset-3x2, Sigmoid DAE included; the depth figure every
+network it ran at two or more depths. A figure whose runs the study lacks is not
 drawn and is kept, with the reason, for the report's "Not run" section.
 """
 
@@ -14,7 +16,7 @@ from pathlib import Path
 
 from glorot.report import figures
 from glorot.report.collect import StudySource
-from glorot.report.curves import curve_panels
+from glorot.report.curves import curve_panels, depth_panels
 from glorot.report.records import CostSurface, HistogramPanel, Run, RunPanel, Table1, TheoryRow
 from glorot.report.verdicts.select import describe_scale, pick_runs
 
@@ -71,12 +73,15 @@ def _trained_panels(records: list[Run], networks: tuple[str, ...]) -> list[RunPa
 
 def _training_figures(figs: FigureSet, records: list[Run]) -> None:
     """Figures 2, 3 and 10: activations during training."""
-    sig = representatives(records, "Sigmoid", (4, 5))
-    figs.figure("fig02_sigmoid_activations",
-                "Figure 2: Sigmoid net, mean (points) and standard deviation (error bars) of each hidden layer's "
-                "activations during training, on the probe set.",
-                (lambda p: figures.activation_mean_std(sig, p)) if sig and sig[0].updates > 0 else None,
-                "no trained Sigmoid run")
+    for fig_id, network, what in (
+            ("fig02_sigmoid_activations", "Sigmoid", "Sigmoid net"),
+            ("fig02_sigmoid_dae_activations", "Sigmoid DAE", "Sigmoid net pre-trained as denoising auto-encoders "
+                                                             "(Sigmoid DAE; supervised training)")):
+        runs = representatives(records, network, (4, 5))
+        figs.figure(fig_id, f"Figure 2: {what}, mean (points) and standard deviation (error bars) of each hidden "
+                            f"layer's activations during training, on the probe set (depth 4, and 5 when run).",
+                    (lambda p, r=runs: figures.activation_mean_std(r, p)) if runs and runs[0].updates > 0 else None,
+                    f"no trained {network} run")
     fig3 = _trained_panels(records, ("Tanh", "Softsign"))
     figs.figure("fig03_saturation_tanh_softsign",
                 "Figure 3: 98th percentile (markers) and standard deviation (lines) of each layer's activations "
@@ -136,6 +141,12 @@ def _curve_figures(figs: FigureSet, table: Table1, records: list[Run]) -> None:
                 "Figure 12: test error against updates on the image sets the study ran (paper: MNIST and CIFAR-10).",
                 (lambda p: figures.test_error_curves(fig12, p)) if fig12 else None,
                 "no trained MNIST, CIFAR-10 or Small-ImageNet run")
+    depth = depth_panels(table)
+    figs.figure("depth_test_error",
+                "Test error against the number of hidden layers, per network (mean and standard deviation over seeds "
+                "at the learning rate chosen on validation error, final test error).",
+                (lambda p: figures.test_error_vs_depth(depth, p)) if depth else None,
+                "no network trained at 2 or more depths (a depth study)")
 
 
 def draw_figures(figs: FigureSet, source: StudySource, records: list[Run], table: Table1, surface: CostSurface,

@@ -16,7 +16,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from glorot.atomic import atomic_write
-from glorot.report.records import CostSurface, CurvePanel, HistogramPanel, Run, RunPanel, Series, TheoryRow
+from glorot.report.records import (CostSurface, CurvePanel, DepthPanel, HistogramPanel, Run, RunPanel, Series,
+                                   TheoryRow)
 
 DPI = 90
 
@@ -130,6 +131,24 @@ def test_error_curves(panels: list[CurvePanel], path: str | Path) -> Path:
         for curve in panel.curves:
             ax.plot(curve.updates, curve.values, marker="o", ms=3, label=curve.label)
         ax.set_xlabel("updates (mini-batches of 10)")
+        ax.set_ylabel("test error (%)")
+        ax.set_title(panel.title, fontsize=9)
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def test_error_vs_depth(panels: list[DepthPanel], path: str | Path) -> Path:
+    """Test error (%) against the number of hidden layers, one line per network (std over seeds as
+    error bars), one panel per data set."""
+    fig = Figure(figsize=(7, 3.6 * len(panels)), layout="constrained")
+    for k, panel in enumerate(panels):
+        ax = fig.add_subplot(len(panels), 1, k + 1)
+        for line in panel.lines:
+            err = [0.0 if s is None else s for s in line.std_pct]
+            ax.errorbar(line.depths, line.mean_pct, yerr=err, marker="o", ms=4, capsize=2, label=line.network)
+        ax.set_xlabel("hidden layers")
+        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_ylabel("test error (%)")
         ax.set_title(panel.title, fontsize=9)
         ax.legend(fontsize=7)

@@ -1,135 +1,119 @@
-"""Significance tests for Table 1 (the paper marks entries that differ at p = 0.005).
+"""Significance tests of two Table 1 cells (the paper marks entries that differ at p = 0.005).
 
-Two tests, chosen per comparison by what the study recorded:
+Two tests, both two-sided and both through ``scipy.stats``, chosen per comparison of cells a
+and b by what the study recorded:
 
-* **Welch's t-test** on the per-seed test errors of the two cells, when both cells have at
-  least :data:`MIN_SEEDS_FOR_T` seeds: t = (m1 - m2) / sqrt(v1/n1 + v2/n2) with sample
-  variances v, and the Welch-Satterthwaite degrees of freedom
-  df = (v1/n1 + v2/n2)^2 / ((v1/n1)^2/(n1-1) + (v2/n2)^2/(n2-1)).
-  It measures how much the error varies from seed to seed (initialisation, data order).
-* **Two-proportion z-test** on the test-set errors otherwise: with p1, p2 the error rates
-  on n1, n2 test examples and the pooled rate p = (p1 n1 + p2 n2) / (n1 + n2),
-  z = (p1 - p2) / sqrt(p (1 - p) (1/n1 + 1/n2)). It only accounts for the finite test set
-  (a single seed says nothing about seed-to-seed variation), so it is the weaker claim.
+* **Welch's t-test** on the per-seed test errors, when both cells have at least
+  :data:`MIN_SEEDS_FOR_T` seeds (``scipy.stats.ttest_ind(equal_var=False)``: Welch-Satterthwaite
+  degrees of freedom). It measures how the error varies from seed to seed (initialisation,
+  data order).
+* **McNemar's exact test** otherwise, when both cells' runs logged ``test_correct.npy`` (1 where
+  the final net classifies a test example correctly, in the test set's fixed order): one
+  trained network of each cell, scored on the same test examples (the lowest seed both cells
+  ran, else each cell's lowest). Of the n_d discordant examples, which exactly one of the two
+  gets wrong, a gets k wrong; with no difference between the networks each is equally likely
+  to be either one's error, K ~ Binomial(n_d, 1/2), and
+  p = ``scipy.stats.binomtest(k, n_d, 0.5).pvalue`` = min(1, 2 P(K <= min(k, n_d - k))).
+  It accounts for the finite test set, not for seed-to-seed variation: a claim about these
+  two trained networks.
+* Neither: the comparison is **not decided**, and ``Comparison.reason`` says why (fewer than
+  3 seeds and no per-example correctness, or cells that are not like with like).
 
-Both p-values are two-sided. The Student t distribution's tail is computed here from the
-regularised incomplete beta function (no dependency beyond the standard library).
+Every test carries its power at the threshold to detect the difference it observed
+(:mod:`glorot.report.power`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 
-from glorot.report.records import Comparison
+import numpy as np
+from scipy import stats
+
+from glorot.report.comparable import differences
+from glorot.report.power import MCNEMAR, WELCH, mcnemar_power, welch_degrees_of_freedom, welch_power
+from glorot.report.records import Cell, Comparison, no_artifact
 
 #: The paper's threshold for "statistically different" (Table 1's bold entries).
 ALPHA = 0.005
 #: Seeds needed in both cells before the seed-level (Welch) test is used.
 MIN_SEEDS_FOR_T = 3
 
-WELCH = "Welch t-test over seeds"
-Z_TEST = "two-proportion z-test on the test set"
-
-
-def _betacf(a: float, b: float, x: float) -> float:
-    """Continued fraction of the incomplete beta function (modified Lentz's method)."""
-    tiny, eps = 1e-300, 1e-15
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c, d = 1.0, 1.0 - qab * x / qap
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 10_000):
-        m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        delta = d * c
-        h *= delta
-        if abs(delta - 1.0) < eps:
-            break
-    return h
-
-
-def betainc(a: float, b: float, x: float) -> float:
-    """The regularised incomplete beta function I_x(a, b), for a, b > 0 and 0 <= x <= 1."""
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    if x < (a + 1.0) / (a + b + 2.0):
-        return math.exp(log_front) * _betacf(a, b, x) / a
-    return 1.0 - math.exp(log_front) * _betacf(b, a, 1.0 - x) / b
-
-
-def t_two_sided_p(t: float, df: float) -> float:
-    """P(|T| >= |t|) for Student's t with ``df`` degrees of freedom: I_{df/(df+t^2)}(df/2, 1/2)."""
-    if math.isinf(t):
-        return 0.0
-    return betainc(df / 2.0, 0.5, df / (df + t * t))
-
-
-def normal_two_sided_p(z: float) -> float:
-    """P(|Z| >= |z|) for a standard normal Z."""
-    return math.erfc(abs(z) / math.sqrt(2.0))
-
-
-def _mean_var(xs: Sequence[float]) -> tuple[float, float]:
-    n = len(xs)
-    m = sum(xs) / n
-    return m, sum((x - m) ** 2 for x in xs) / (n - 1)
+__all__ = ["ALPHA", "MCNEMAR", "MIN_SEEDS_FOR_T", "WELCH", "compare", "mcnemar_exact", "welch_t_test"]
 
 
 def welch_t_test(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, float]:
     """Welch's two-sample t-test: (t, degrees of freedom, two-sided p). Needs 2+ values each."""
     if len(a) < 2 or len(b) < 2:
         raise ValueError("Welch's t-test needs at least two values in each sample")
-    (ma, va), (mb, vb) = _mean_var(a), _mean_var(b)
-    sa, sb = va / len(a), vb / len(b)
-    se2 = sa + sb
-    if se2 == 0.0:  # both samples constant: identical means are no evidence, different ones are certain
-        return (0.0, float(len(a) + len(b) - 2), 1.0) if ma == mb else (math.copysign(math.inf, ma - mb),
-                                                                          float(len(a) + len(b) - 2), 0.0)
-    t = (ma - mb) / math.sqrt(se2)
-    df = se2 ** 2 / (sa ** 2 / (len(a) - 1) + sb ** 2 / (len(b) - 1))
-    return t, df, t_two_sided_p(t, df)
+    va, vb = float(np.var(a, ddof=1)), float(np.var(b, ddof=1))
+    df = welch_degrees_of_freedom(va, vb, len(a), len(b))
+    if va == 0.0 and vb == 0.0:  # both constant: identical means are no evidence, different ones are certain
+        diff = float(np.mean(a) - np.mean(b))
+        return (0.0, df, 1.0) if diff == 0 else (math.copysign(math.inf, diff), df, 0.0)
+    result = stats.ttest_ind(a, b, equal_var=False)
+    return float(result.statistic), float(result.df), float(result.pvalue)
 
 
-def two_proportion_z_test(p1: float, n1: int, p2: float, n2: int) -> tuple[float, float]:
-    """Two-proportion z-test with the pooled rate: (z, two-sided p)."""
-    if n1 < 1 or n2 < 1:
-        raise ValueError("the two-proportion z-test needs n1, n2 >= 1")
-    pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
-    var = pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)
-    if var == 0.0:
-        return (0.0, 1.0) if p1 == p2 else (math.copysign(math.inf, p1 - p2), 0.0)
-    z = (p1 - p2) / math.sqrt(var)
-    return z, normal_two_sided_p(z)
+def mcnemar_exact(a_correct: np.ndarray, b_correct: np.ndarray) -> tuple[int, int, float]:
+    """McNemar's exact test on two networks' per-example correctness over one test set:
+    (examples only a gets wrong, examples only b gets wrong, two-sided p)."""
+    a, b = np.asarray(a_correct).astype(bool), np.asarray(b_correct).astype(bool)
+    if a.shape != b.shape:
+        raise ValueError(f"McNemar's test needs one test set: {a.shape} vs {b.shape} examples")
+    a_only, b_only = int(np.sum(~a & b)), int(np.sum(a & ~b))
+    n = a_only + b_only
+    return a_only, b_only, 1.0 if n == 0 else float(stats.binomtest(a_only, n, 0.5).pvalue)
 
 
-def compare(a_errors_pct: Sequence[float], a_test_n: int | None, b_errors_pct: Sequence[float],
-            b_test_n: int | None, alpha: float = ALPHA) -> Comparison:
-    """Compare two Table 1 cells from their per-seed test errors (%).
+def _welch(a: Cell, b: Cell, alpha: float) -> Comparison:
+    t, df, p = welch_t_test(a.test_errors_pct, b.test_errors_pct)
+    diff = a.mean_pct - b.mean_pct
+    ea, eb = a.test_errors_pct, b.test_errors_pct
+    se = math.sqrt(np.var(ea, ddof=1) / len(ea) + np.var(eb, ddof=1) / len(eb))
+    return Comparison(WELCH, t, df, p, p < alpha, diff_pct=diff, power=welch_power(diff, se, df, alpha), se_pct=se,
+                      detail=f"t = {t:.3g}, df = {df:.3g} ({len(ea)} vs {len(eb)} seeds)")
 
-    Welch's t-test when both have >= :data:`MIN_SEEDS_FOR_T` seeds, else the two-proportion
-    z-test on the seed-mean errors with n = the test-set size. Returns the method, the
-    statistic, p and whether p < ``alpha`` (``method`` None when neither test applies).
-    """
-    if len(a_errors_pct) >= MIN_SEEDS_FOR_T and len(b_errors_pct) >= MIN_SEEDS_FOR_T:
-        t, df, p = welch_t_test(a_errors_pct, b_errors_pct)
-        return Comparison(WELCH, t, df, p, p < alpha)
-    if a_test_n and b_test_n and a_errors_pct and b_errors_pct:
-        pa = sum(a_errors_pct) / len(a_errors_pct) / 100.0
-        pb = sum(b_errors_pct) / len(b_errors_pct) / 100.0
-        z, p = two_proportion_z_test(pa, a_test_n, pb, b_test_n)
-        return Comparison(Z_TEST, z, None, p, p < alpha)
-    return Comparison()
+
+def _pair(a: Cell, b: Cell) -> tuple[str, str, str]:
+    """The two runs McNemar's test compares, and their seeds in words."""
+    common = sorted(set(a.seeds) & set(b.seeds))
+    ia = a.seeds.index(common[0]) if common else 0
+    ib = b.seeds.index(common[0]) if common else 0
+    words = f"seed {common[0]}" if common else f"seeds {a.seeds[0]} and {b.seeds[0]}"
+    return a.run_ids[ia], b.run_ids[ib], words
+
+
+def _mcnemar(a: Cell, b: Cell, correct: Callable[[str], np.ndarray | None], alpha: float) -> Comparison | str:
+    """McNemar's test of the cells' paired runs, or why it cannot be run."""
+    run_a, run_b, seeds = _pair(a, b)
+    ca, cb = correct(run_a), correct(run_b)
+    if ca is None or cb is None:
+        return "no per-example test correctness (test_correct.npy) recorded"
+    if ca.shape != cb.shape:
+        return f"the runs were scored on different test sets ({ca.size} vs {cb.size} examples)"
+    a_only, b_only, p = mcnemar_exact(ca, cb)
+    n_d, n = a_only + b_only, int(ca.size)
+    return Comparison(MCNEMAR, float(a_only), None, p, p < alpha, diff_pct=100 * (a_only - b_only) / n,
+                      power=mcnemar_power(n_d, a_only / n_d if n_d else 0.5, alpha), discordant=n_d, n=n,
+                      detail=f"{n_d} discordant of {n} test examples: {a_only} wrong only for {a.network}, "
+                             f"{b_only} only for {b.network} ({seeds})")
+
+
+def compare(a: Cell, b: Cell, correct: Callable[[str], np.ndarray | None] = no_artifact, alpha: float = ALPHA,
+            ignore: Iterable[str] = ()) -> Comparison:
+    """Compare two cells that ran (:attr:`Cell.ok`): Welch's t-test with >= :data:`MIN_SEEDS_FOR_T`
+    seeds in both, else McNemar's exact test on the runs' per-example correctness (``correct``
+    looks a run id up), else no test (``reason``). Cells whose designs differ (other than in
+    ``ignore``: ``depth``, ``width``, ...) are not compared."""
+    unlike = differences(a, b, ignore)
+    if unlike:
+        return Comparison(reason="not like with like: " + "; ".join(unlike))
+    if len(a.seeds) >= MIN_SEEDS_FOR_T and len(b.seeds) >= MIN_SEEDS_FOR_T:
+        return _welch(a, b, alpha)
+    test = _mcnemar(a, b, correct, alpha)
+    if isinstance(test, Comparison):
+        return test
+    return Comparison(reason=f"fewer than {MIN_SEEDS_FOR_T} seeds per cell for Welch's t-test and {test} "
+                             f"for McNemar's test")

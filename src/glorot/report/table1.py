@@ -10,20 +10,25 @@ changes the model as much as depth does). A cell the study did not run is ``not 
 never filled in; a cell whose every run diverged is ``diverged`` (``failed`` when they
 failed for another reason).
 
-Every cell carries the paper's value (Table 1 is for 5 hidden layers) and the difference.
-Significance (see :mod:`glorot.report.significance`): per data set and depth, every other
-network with a result is compared with the best one (lowest mean test error).
+Every cell carries the paper's value (Table 1 is for 5 hidden layers) and the difference,
+and the design it ran (widths, updates, learning-rate grid, seeds) so that only like is
+compared with like. Significance (see :mod:`glorot.report.significance`): per data set and
+depth, every other network with a result is compared with the best one (lowest mean test
+error), by Welch's t-test over seeds or McNemar's exact test on the test set.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
+
+import numpy as np
 
 from glorot.config import DATASET_TITLES, DATASETS
 from glorot.paper.table1 import TABLE1, table1_error
 from glorot.report.records import (DIVERGED, FAILED, NOT_RUN, OK, PAPER_DEPTH, Cell, ColumnSignificance, DepthTable,
-                                   LrSummary, Run, Table1)
+                                   LrSummary, Run, Table1, no_artifact)
 from glorot.report.significance import ALPHA, compare
 
 
@@ -68,6 +73,12 @@ def select_lr(runs: list[Run]) -> tuple[float | None, dict[float, LrSummary]]:
     return chosen, summary
 
 
+def _design(runs: list[Run]) -> dict:
+    """What the cell's runs were asked to do, whatever came of it (for like-with-like checks)."""
+    return {"widths": tuple(sorted({r.width for r in runs})), "updates_run": tuple(sorted({r.updates for r in runs})),
+            "lr_grid": tuple(sorted({r.lr for r in runs})), "seeds_run": tuple(sorted({r.seed for r in runs}))}
+
+
 def build_cell(network: str, dataset: str, depth: int, runs: list[Run], width: int | None = None) -> Cell:
     """One cell of the table from the runs of that network x data set x depth (maybe none)."""
     paper = table1_error(network, dataset)
@@ -76,15 +87,17 @@ def build_cell(network: str, dataset: str, depth: int, runs: list[Run], width: i
         return cell
     lr, per_lr = select_lr(runs)
     lrs = {f"{k:g}": v for k, v in per_lr.items()}
+    design = _design(runs)
     if lr is None:
         state = DIVERGED if any(r.status == "diverged" for r in runs) else FAILED
-        return Cell(network, dataset, depth, state, width=width, paper_pct=paper, n_runs=len(runs), lrs=lrs)
+        return Cell(network, dataset, depth, state, width=width, paper_pct=paper, n_runs=len(runs), lrs=lrs,
+                    **design)
     chosen = sorted((r for r in runs if r.lr == lr and _usable(r)), key=lambda r: r.seed)
     errors = [100 * r.test_error for r in chosen]
     test_ns = {r.test_n for r in chosen if r.test_n}
     mean = _mean(errors)
     return Cell(
-        network, dataset, depth, OK, width=width, paper_pct=paper, n_runs=len(runs), lrs=lrs, lr=lr,
+        network, dataset, depth, OK, width=width, paper_pct=paper, n_runs=len(runs), lrs=lrs, lr=lr, **design,
         seeds=tuple(r.seed for r in chosen), run_ids=tuple(r.run_id for r in chosen),
         test_errors_pct=tuple(errors), mean_pct=mean, std_pct=_std(errors),
         valid_error_pct=per_lr[lr].mean_valid_error_pct,
@@ -95,12 +108,13 @@ def build_cell(network: str, dataset: str, depth: int, runs: list[Run], width: i
     )
 
 
-def build_table(runs: list[Run]) -> Table1:
+def build_table(runs: list[Run], correct: Callable[[str], np.ndarray | None] = no_artifact) -> Table1:
     """Every cell (network x data set x depth) of the study's runs, with significance per column.
 
     Rows: the paper's five networks, then any other network the study ran; columns: the
     paper's four data sets; one table per depth the study ran (depth 5 if it ran none), and
-    per width when the study ran several (``width`` is None in a table otherwise).
+    per width when the study ran several (``width`` is None in a table otherwise). ``correct``
+    looks up a run's per-example test correctness (``test_correct.npy``) for McNemar's test.
     """
     widths = sorted({r.width for r in runs})
     several_widths = len(widths) > 1
@@ -117,19 +131,19 @@ def build_table(runs: list[Run]) -> Table1:
                      for n in networks for d in datasets}
             if width is not None and not any(c.n_runs for c in cells.values()):
                 continue
-            significance = {d: column_significance([cells[(n, d)] for n in networks]) for d in datasets}
+            significance = {d: column_significance([cells[(n, d)] for n in networks], correct) for d in datasets}
             tables.append(DepthTable(depth, width, cells, significance))
     return Table1(networks, datasets, depths, ALPHA, tuple(tables))
 
 
-def column_significance(cells: list[Cell]) -> ColumnSignificance:
+def column_significance(cells: list[Cell],
+                        correct: Callable[[str], np.ndarray | None] = no_artifact) -> ColumnSignificance:
     """For one data set: the best network and, for each other one, the test against it."""
     ok = [c for c in cells if c.ok]
     if not ok:
         return ColumnSignificance(None, {})
     best = min(ok, key=lambda c: c.mean_pct)
-    comparisons = {cell.network: compare(cell.test_errors_pct, cell.test_n, best.test_errors_pct, best.test_n)
-                   for cell in ok if cell is not best}
+    comparisons = {cell.network: compare(cell, best, correct) for cell in ok if cell is not best}
     return ColumnSignificance(best.network, comparisons)
 
 
@@ -158,6 +172,8 @@ def _metrics_entry(cell: Cell, sig: ColumnSignificance) -> dict:
             "p_vs_best": None if comp is None or comp.p is None else comp.p,
             "differs_from_best": None if comp is None else comp.significant,
             "test": None if comp is None else comp.method,
+            "power": None if comp is None or comp.power is None else round(comp.power, 4),
+            "not_decided": None if comp is None or comp.method else comp.reason,
         })
     return entry
 

@@ -1,65 +1,65 @@
 """Verdicts on Table 1's ranking of the networks on Shapeset-3x2.
 
 Tanh N beats Tanh (15.60% vs 27.15%, different at the paper's p = 0.005) and Sigmoid is by
-far the worst (82.61%: it does not learn). Both read one column of Table 1: depth 5 (the
-paper's) when the study ran it, else the deepest, trained networks only.
+far the worst (82.61%: about chance, the majority-class error being 83.3%). Both read one
+column of Table 1 (:func:`~glorot.report.verdicts.select.column`: depth 5, the paper's, when
+the study ran it, else the deepest; trained networks only) and compare cells like with like
+through :func:`~glorot.report.verdicts.judge.lower_error`.
 """
 
 from __future__ import annotations
 
-from glorot.config import DATASET_TITLES
-from glorot.report.records import DIVERGED, OK, PAPER_DEPTH, Cell, Claim, Verdict
-from glorot.report.significance import ALPHA, compare
+from glorot.paper.table1 import table1_error
+from glorot.report.comparable import AT_CHANCE_MARGIN_PCT, at_chance
+from glorot.report.records import DIVERGED, OK, Claim, Evidence, Verdict
+from glorot.report.significance import ALPHA
+from glorot.report.verdicts.judge import POWER_TO_DECIDE, Judgement, lower_error, verdict_from
+from glorot.report.verdicts.select import cell_scale, column
 
+_DECIDE = (f"different at p < {ALPHA} (Table 1's test: Welch over 3+ seeds, else McNemar's exact test on the "
+           f"test set); no difference counts against the claim only when the test had power >= {POWER_TO_DECIDE} "
+           f"to detect the paper's difference, and a network claimed better that sits at chance (within "
+           f"{AT_CHANCE_MARGIN_PCT:g} points of the majority-class error) leaves it not decided; the cells must share width, depth, updates, "
+           f"learning-rate grid and seeds")
 TANH_N_VS_TANH = Claim(
     "table1_tanh_n_vs_tanh", "Tanh N beats Tanh on Shapeset-3x2 (paper: 15.60% vs 27.15%)", "Table 1",
-    f"lower mean test error at the learning rate chosen on validation error, and different at p < {ALPHA} "
-    f"(Table 1's test); a Tanh cell that diverged at every learning rate counts as beaten")
+    f"Tanh N's mean test error (learning rate chosen on validation error) is lower and {_DECIDE}; a Tanh cell that "
+    f"diverged at every learning rate counts as beaten")
 SIGMOID_WORST = Claim(
-    "table1_sigmoid_worst", "Sigmoid is the worst network on Shapeset-3x2 (paper: 82.61%, chance is about 89%)",
-    "Table 1", "Sigmoid's mean test error is the highest of the networks with results on Shapeset-3x2 (at least 2)")
+    "table1_sigmoid_worst",
+    "Sigmoid is the worst network on Shapeset-3x2 (paper: 82.61%, about chance: the majority-class error is 83.3%)",
+    "Table 1", f"Sigmoid's test error is higher than that of the worst other trained network, {_DECIDE}")
 
 
-def _column(cells: list[Cell], dataset: str) -> tuple[int | None, dict[str, Cell]]:
-    """The depth (5 first, else the deepest) and width (the widest) at which ``dataset`` has
-    results of trained networks (an init-only study has none), and that column's cells by network."""
-    keys = sorted({(c.depth, c.width or 0) for c in cells if c.dataset == dataset and c.ok and c.updates > 0},
-                  key=lambda k: (k[0] != PAPER_DEPTH, -k[0], -k[1]))
-    if not keys:
-        return None, {}
-    return keys[0][0], {c.network: c for c in cells if c.dataset == dataset and (c.depth, c.width or 0) == keys[0]}
+def _paper_diff(better: str, worse: str, dataset: str) -> float | None:
+    a, b = table1_error(better, dataset), table1_error(worse, dataset)
+    return None if a is None or b is None else a - b
 
 
-def _cell_scale(cell: Cell) -> str:
-    return (f"{DATASET_TITLES.get(cell.dataset, cell.dataset)}, depth {cell.depth}, "
-            f"{cell.updates} updates, {len(cell.seeds)} seed(s)")
-
-
-def tanh_n_beats_tanh(cells: list[Cell]) -> Verdict:
+def tanh_n_beats_tanh(evidence: Evidence) -> Verdict:
     """Table 1: Tanh N has a lower test error than Tanh on Shapeset-3x2 (27.15% -> 15.60%), significantly."""
-    _, column = _column(cells, "shapeset")
-    tn, t = column.get("Tanh N"), column.get("Tanh")
+    cells = column(evidence.cells, "shapeset")
+    tn, t = cells.get("Tanh N"), cells.get("Tanh")
     if tn is None or t is None or not tn.ok or t.state not in (OK, DIVERGED):
         return TANH_N_VS_TANH.not_run("needs trained Tanh N and Tanh results on Shapeset-3x2 at the same depth")
     if t.state == DIVERGED:
+        if at_chance(tn):
+            return TANH_N_VS_TANH.not_decided(f"Tanh diverged and Tanh N sits at chance ({tn.mean_pct:.2f}%)",
+                                              {"tanh_n_pct": round(tn.mean_pct, 3)}, cell_scale(tn))
         return TANH_N_VS_TANH.decided(True, {"tanh_n_pct": round(tn.mean_pct, 3), "tanh": "diverged"},
-                                      "Tanh diverged at every learning rate", _cell_scale(tn))
-    test = compare(tn.test_errors_pct, tn.test_n, t.test_errors_pct, t.test_n)
-    p = test.p
-    return TANH_N_VS_TANH.decided(
-        tn.mean_pct < t.mean_pct and bool(test.significant),
-        {"tanh_n_pct": round(tn.mean_pct, 3), "tanh_pct": round(t.mean_pct, 3), "p": p, "test": test.method},
-        f"Tanh N {tn.mean_pct:.2f}% vs Tanh {t.mean_pct:.2f}%, p = {'n/a' if p is None else f'{p:.3g}'} "
-        f"({test.method or 'no test'})", _cell_scale(tn))
+                                      "Tanh diverged at every learning rate", cell_scale(tn))
+    judged = lower_error(tn, t, evidence.correct, _paper_diff("Tanh N", "Tanh", "shapeset"))
+    return verdict_from(TANH_N_VS_TANH, judged, cell_scale(tn))
 
 
-def sigmoid_worst_on_shapeset(cells: list[Cell]) -> Verdict:
+def sigmoid_worst_on_shapeset(evidence: Evidence) -> Verdict:
     """Table 1: the sigmoid net is by far the worst on Shapeset-3x2 (82.61%: it does not learn)."""
-    _, column = _column(cells, "shapeset")
-    ok_cells = {n: c for n, c in column.items() if c.ok}
+    ok_cells = {n: c for n, c in column(evidence.cells, "shapeset").items() if c.ok}
     if "Sigmoid" not in ok_cells or len(ok_cells) < 2:
         return SIGMOID_WORST.not_run("needs trained Sigmoid and at least one other trained network on "
                                      "Shapeset-3x2 at the same depth")
-    worst = max(ok_cells.values(), key=lambda c: c.mean_pct)
-    return SIGMOID_WORST.decided(worst.network == "Sigmoid", {n: round(c.mean_pct, 3) for n, c in ok_cells.items()},
-                                 f"worst: {worst.network} ({worst.mean_pct:.2f}%)", _cell_scale(ok_cells["Sigmoid"]))
+    sigmoid = ok_cells["Sigmoid"]
+    runner_up = max((c for n, c in ok_cells.items() if n != "Sigmoid"), key=lambda c: c.mean_pct)
+    judged = lower_error(runner_up, sigmoid, evidence.correct, _paper_diff(runner_up.network, "Sigmoid", "shapeset"))
+    numbers = {**judged.numbers, "all_pct": {n: round(c.mean_pct, 3) for n, c in ok_cells.items()}}
+    return verdict_from(SIGMOID_WORST, Judgement(judged.holds, judged.why, numbers), cell_scale(sigmoid))

@@ -1,81 +1,40 @@
-"""Verdicts on saturation during training: Figure 2 (sigmoid) and Figure 3 (tanh).
+"""Verdicts on saturation during training: Figure 3 (tanh, top; softsign, bottom) and
+Figure 10 (tanh with the normalized init).
 
-Figure 2: the sigmoid net's top hidden layer is driven to 0 early in training while the
-lower layers are not. Figure 3 (top): tanh layers saturate one after another, starting
-from layer 1. Both are decided per seed, on the runs' ``act_mean`` and ``act_p98``
-diagnostics; reproduced when more than half of the seeds show it.
+Figure 3 (top): tanh layers saturate one after another, starting from layer 1. Figure 3
+(bottom): softsign layers saturate less, and together. Figure 10: with the normalized
+init, tanh layers no longer saturate one after another. All read the runs' ``act_p98``
+diagnostics; Figures 3 (top) and 10 are decided per seed (reproduced when more than half of
+the seeds show it), Figure 3 (bottom) on the means over seeds.
 """
 
 from __future__ import annotations
 
-from glorot.report.records import Claim, Run, Verdict
-from glorot.report.verdicts.select import describe_scale, majority, pick_runs
+from statistics import fmean
 
-#: Figure 2: the top sigmoid layer's mean activation must fall below this ...
-SIGMOID_TOP_BELOW = 0.1
-#: ... within this fraction of the run's updates (at a probe after update 0) ...
-SIGMOID_EARLY_FRACTION = 0.25
-#: ... while every lower layer's mean stays at or above this (not driven to 0).
-SIGMOID_LOWER_ABOVE = 0.4
-#: Figure 3: a tanh layer counts as saturated once its 98th percentile reaches this.
+from glorot.report.records import Claim, Evidence, Run, Verdict
+from glorot.report.verdicts.select import describe_scale, majority, needs_pair, pick_pair, pick_runs, trained_deep
+
+#: A layer counts as saturated once its 98th percentile reaches this.
 TANH_P98_SATURATED = 0.95
 
-FIG2 = Claim(
-    "fig2_sigmoid_saturation",
-    "The sigmoid net's top hidden layer saturates near 0 early in training, while lower layers do not",
-    "Figure 2",
-    f"top layer act_mean < {SIGMOID_TOP_BELOW} at some probe in the first {SIGMOID_EARLY_FRACTION:.0%} of updates "
-    f"(after update 0), with every lower layer's act_mean >= {SIGMOID_LOWER_ABOVE} at that probe; reproduced if "
-    f"more than half of the seeds show it")
+_IN_ORDER = (f"a layer is saturated from the first probe where act_p98 >= {TANH_P98_SATURATED}; the layers saturate "
+             f"in order when the saturated ones are 1..k with k >= 2, their first-saturation updates do not decrease "
+             f"with the layer index and layer 1 saturates strictly before layer k")
 FIG3 = Claim(
     "fig3_tanh_sequential", "Tanh layers (standard init) saturate one after another, starting from layer 1",
-    "Figure 3",
-    f"a layer is saturated from the first probe where act_p98 >= {TANH_P98_SATURATED}; reproduced if the saturated "
-    f"layers are 1..k with k >= 2, their first-saturation updates do not decrease with the layer index and layer 1 "
-    f"saturates strictly before layer k (in more than half of the seeds)")
-
-
-def _lower_min(run: Run, step: int) -> float | None:
-    """The smallest act_mean of the layers below the top one at ``step``."""
-    values = [run.layer(i, "act_mean").at(step) for i in range(1, run.depth)]
-    return None if any(v is None for v in values) else min(values)
-
-
-def _sigmoid_seed(run: Run) -> dict | None:
-    """One seed of Figure 2: the probe where the top layer saturates early (or its lowest
-    early probe), None without a probe in the early window."""
-    top = run.layer(run.depth, "act_mean")
-    window = [s for s in top.steps if 0 < s <= SIGMOID_EARLY_FRACTION * run.updates]
-    if not window:
-        return None
-    tops = {s: top.at(s) for s in window}
-    lower = {s: _lower_min(run, s) for s in window}
-    hit_step = next((s for s in window if tops[s] < SIGMOID_TOP_BELOW and lower[s] is not None
-                     and lower[s] >= SIGMOID_LOWER_ABOVE), None)
-    first = hit_step if hit_step is not None else min(window, key=lambda s: tops[s])
-    return {"step": first, "top_act_mean": round(tops[first], 4),
-            "lower_min_act_mean": None if lower[first] is None else round(lower[first], 4),
-            "saturated": hit_step is not None}
-
-
-def sigmoid_top_layer_saturates(records: list[Run]) -> Verdict:
-    """Figure 2: the sigmoid net's top hidden layer is driven to 0 early while lower layers are not."""
-    runs = [r for r in pick_runs(records, "Sigmoid", prefer_depth=4) if r.depth >= 2]
-    if not runs:
-        return FIG2.not_run("no Sigmoid run with 2 or more hidden layers")
-    per_seed, measured, hits = {}, 0, 0
-    for r in runs:
-        seed = _sigmoid_seed(r)
-        if seed is not None:
-            per_seed[f"seed {r.seed}"] = seed
-            measured += 1
-            hits += seed["saturated"]
-    if not measured:
-        return FIG2.not_run(f"no diagnostics probe within the first {SIGMOID_EARLY_FRACTION:.0%} of training",
-                            describe_scale(runs))
-    return FIG2.decided(majority(hits, measured), per_seed,
-                        f"{hits} of {measured} seed(s) saturate the top layer (layer {runs[0].depth}) early",
-                        describe_scale(runs))
+    "Figure 3", f"{_IN_ORDER}; reproduced if more than half of the seeds saturate in order")
+FIG3_SOFTSIGN = Claim(
+    "fig3_softsign_saturates_less", "Softsign layers saturate less than tanh's, and together rather than one after "
+    "another", "Figure 3 (bottom)",
+    "mean over seeds of (a) act_p98 at the last probe, averaged over layers, and (b) the spread of act_p98 across "
+    "layers (max - min) averaged over the probes after update 0; reproduced if Softsign's (a) and (b) are both "
+    "smaller than Tanh's (same data set, depth and width)")
+FIG10 = Claim(
+    "fig10_tanh_n_no_sequential_saturation", "With the normalized init, tanh layers do not saturate one after "
+    "another", "Figure 10", f"{_IN_ORDER}; reproduced if more than half of the Tanh N seeds do not saturate in "
+                            f"order while more than half of the Tanh seeds (same scale) do; not decided when Tanh "
+                            f"does not saturate in order either")
 
 
 def _first_saturation(run: Run) -> dict[int, int | None]:
@@ -91,16 +50,68 @@ def _in_layer_order(first: dict[int, int | None]) -> bool:
             and all(first[i] <= first[i + 1] for i in range(1, k)) and first[1] < first[k])
 
 
-def tanh_saturates_layer_by_layer(records: list[Run]) -> Verdict:
-    """Figure 3 (top): tanh layers saturate one after another, starting from layer 1."""
-    runs = [r for r in pick_runs(records, "Tanh") if r.depth >= 2 and r.updates > 0]
-    if not runs:
-        return FIG3.not_run("no trained Tanh run with 2 or more hidden layers")
+def _order_votes(runs: list[Run]) -> tuple[int, dict]:
+    """How many seeds saturate in layer order, and each seed's first-saturation updates."""
     per_seed, hits = {}, 0
     for r in runs:
         first = _first_saturation(r)
         hits += _in_layer_order(first)
         per_seed[f"seed {r.seed}"] = {f"L{i}": first[i] for i in first}
+    return hits, per_seed
+
+
+def tanh_saturates_layer_by_layer(evidence: Evidence) -> Verdict:
+    """Figure 3 (top): tanh layers saturate one after another, starting from layer 1."""
+    runs = trained_deep(pick_runs(list(evidence.records), "Tanh"))
+    if not runs:
+        return FIG3.not_run("no trained Tanh run with 2 or more hidden layers")
+    hits, per_seed = _order_votes(runs)
     return FIG3.decided(majority(hits, len(runs)), per_seed,
                         f"update of first act_p98 >= {TANH_P98_SATURATED} per layer (None: never); "
                         f"{hits} of {len(runs)} seed(s) saturate in layer order", describe_scale(runs))
+
+
+def tanh_n_does_not_saturate_in_order(evidence: Evidence) -> Verdict:
+    """Figure 10: with the normalized init, tanh layers do not saturate one after another."""
+    standard, normalized = pick_pair(list(evidence.records), "Tanh", "Tanh N", trained=True)
+    if not normalized:
+        return FIG10.not_run(needs_pair("Tanh", "Tanh N"))
+    n_hits, n_seeds = _order_votes(normalized)
+    s_hits, s_seeds = _order_votes(standard)
+    numbers = {"Tanh N": n_seeds, "Tanh": s_seeds}
+    said = (f"{n_hits} of {len(normalized)} Tanh N seed(s) and {s_hits} of {len(standard)} Tanh seed(s) saturate "
+            f"in layer order")
+    scale = describe_scale(normalized)
+    if not majority(s_hits, len(standard)):
+        return FIG10.not_decided(f"{said}: Tanh does not saturate layer by layer at this scale either, so the "
+                                 f"contrast of Figures 3 and 10 cannot show", numbers, scale)
+    return FIG10.decided(not majority(n_hits, len(normalized)), numbers, said, scale)
+
+
+def _p98_profile(runs: list[Run]) -> tuple[float, float] | None:
+    """Mean over seeds of (act_p98 at the last probe averaged over layers, spread of act_p98
+    across layers averaged over the probes after update 0); None without probes after 0."""
+    finals, spreads = [], []
+    for r in runs:
+        steps = [s for s in r.layer(1, "act_p98").steps if s > 0]
+        rows = [[r.layer(i, "act_p98").at(s) for i in r.layers] for s in steps]
+        rows = [row for row in rows if None not in row]
+        if not rows:
+            return None
+        finals.append(fmean(rows[-1]))
+        spreads.append(fmean(max(row) - min(row) for row in rows))
+    return (fmean(finals), fmean(spreads)) if finals else None
+
+
+def softsign_saturates_less(evidence: Evidence) -> Verdict:
+    """Figure 3 (bottom): softsign layers saturate less than tanh's, and together."""
+    tanh, softsign = pick_pair(list(evidence.records), "Tanh", "Softsign", trained=True)
+    pt, ps = _p98_profile(tanh), _p98_profile(softsign)
+    if pt is None or ps is None:
+        return FIG3_SOFTSIGN.not_run(needs_pair("Tanh", "Softsign") + ", with probes after update 0")
+    numbers = {"final_p98_tanh": round(pt[0], 4), "final_p98_softsign": round(ps[0], 4),
+               "spread_tanh": round(pt[1], 4), "spread_softsign": round(ps[1], 4)}
+    return FIG3_SOFTSIGN.decided(
+        ps[0] < pt[0] and ps[1] < pt[1], numbers,
+        f"act_p98 at the end: softsign {ps[0]:.3f} vs tanh {pt[0]:.3f}; spread across layers: softsign "
+        f"{ps[1]:.3f} vs tanh {pt[1]:.3f}", describe_scale(softsign))

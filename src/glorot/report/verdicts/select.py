@@ -1,16 +1,18 @@
 """Which runs decide a claim, how their scale is described, and the seed majority.
 
-The diagnostics claims (Figures 2-3 and 6-9, Section 4.2.2) are decided on one data set
+The diagnostics claims (Figures 2-4 and 6-10, Section 4.2.2) are decided on one data set
 (Shapeset-3x2 first, the paper's), one depth and one width, over every seed of the
-learning rate Table 1 chose.
+learning rate Table 1 chose; the claims on Table 1 and the learning curves (Figures 11-12)
+on one column of Table 1 (:func:`column`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from glorot.config import DATASET_TITLES, DATASETS
-from glorot.report.records import Run
+from glorot.report.records import PAPER_DEPTH, Cell, Run
 
 
 def _dataset_order(dataset: str) -> int:
@@ -24,17 +26,18 @@ def describe_scale(runs: list[Run]) -> str:
     r = runs[0]
     seeds = sorted({x.seed for x in runs})
     return (f"{DATASET_TITLES.get(r.dataset, r.dataset)}, depth {r.depth}, width {r.width}, "
-            f"{r.updates} updates, {len(seeds)} seed(s), lr {r.lr:g}")
+            f"{r.updates} updates, {len(seeds)} seed(s), lr {r.lr:g}" + _pretraining(runs))
 
 
 def _with_series(records: list[Run], network: str) -> list[Run]:
     return [r for r in records if r.network == network and r.series]
 
 
-def pick_runs(records: list[Run], network: str, prefer_depth: int | None = None) -> list[Run]:
-    """The runs of ``network`` on one data set (Shapeset-3x2 first) at one depth
-    (``prefer_depth`` if run, else the deepest) and width (the widest), all seeds, by seed."""
-    runs = _with_series(records, network)
+def pick_runs(records: list[Run], network: str, prefer_depth: int | None = None,
+              only_depth: int | None = None) -> list[Run]:
+    """The runs of ``network`` on one data set (Shapeset-3x2 first) at one depth (``only_depth``
+    or none; else ``prefer_depth`` if run, else the deepest) and width (the widest), all seeds, by seed."""
+    runs = [r for r in _with_series(records, network) if only_depth is None or r.depth == only_depth]
     if not runs:
         return []
     dataset = min({r.dataset for r in runs}, key=_dataset_order)
@@ -45,10 +48,12 @@ def pick_runs(records: list[Run], network: str, prefer_depth: int | None = None)
     return sorted((r for r in runs if r.depth == depth and r.width == width), key=lambda r: r.seed)
 
 
-def pick_pair(records: list[Run], a: str, b: str) -> tuple[list[Run], list[Run]]:
+def pick_pair(records: list[Run], a: str, b: str, trained: bool = False) -> tuple[list[Run], list[Run]]:
     """Runs of networks ``a`` and ``b`` on a data set, depth and width both have (Shapeset, deepest,
-    widest first)."""
+    widest first); with ``trained``, only runs of 2 or more hidden layers that were trained."""
     ra, rb = _with_series(records, a), _with_series(records, b)
+    if trained:
+        ra, rb = trained_deep(ra), trained_deep(rb)
     common = {(r.dataset, r.depth, r.width) for r in ra} & {(r.dataset, r.depth, r.width) for r in rb}
     if not common:
         return [], []
@@ -66,3 +71,41 @@ def geo_mean(values: list[float]) -> float:
 def majority(hits: int, total: int) -> bool:
     """More than half of ``total`` (seeds) show the claim."""
     return total > 0 and hits * 2 > total
+
+
+def needs_pair(a: str, b: str) -> str:
+    """Why a claim on networks ``a`` and ``b`` (:func:`pick_pair` with ``trained``) is not run."""
+    return f"needs trained {a} and {b} runs with 2 or more hidden layers on the same data set, depth and width"
+
+
+def trained_deep(runs: list[Run]) -> list[Run]:
+    """The runs with 2 or more hidden layers that were trained (updates > 0)."""
+    return [r for r in runs if r.depth >= 2 and r.updates > 0]
+
+
+def column(cells: Sequence[Cell], dataset: str) -> dict[str, Cell]:
+    """The cells by network of one column of Table 1: ``dataset`` at the depth (5, the paper's,
+    else the deepest) and width (the widest) where it has results of trained networks (an
+    init-only study has none); empty when there are none."""
+    keys = sorted({(c.depth, c.width or 0) for c in cells if c.dataset == dataset and c.ok and c.updates > 0},
+                  key=lambda k: (k[0] != PAPER_DEPTH, -k[0], -k[1]))
+    if not keys:
+        return {}
+    return {c.network: c for c in cells if c.dataset == dataset and (c.depth, c.width or 0) == keys[0]}
+
+
+def cell_scale(cell: Cell) -> str:
+    """The scale of a Table 1 cell: data set, depth, updates, seeds, chosen learning rate."""
+    lr = "" if cell.lr is None else f", lr {cell.lr:g}"
+    return (f"{DATASET_TITLES.get(cell.dataset, cell.dataset)}, depth {cell.depth}, "
+            f"{cell.updates} updates, {len(cell.seeds)} seed(s){lr}")
+
+
+def _pretraining(runs: list[Run]) -> str:
+    """``, DAE pre-training: noise 0.25, 10000 updates`` for denoising auto-encoder runs, else empty."""
+    r = next((x for x in runs if x.pretrain_updates is not None or x.pretrain_noise is not None), None)
+    if r is None:
+        return ""
+    parts = ([f"noise {r.pretrain_noise:g}"] if r.pretrain_noise is not None else []) + \
+        ([f"{r.pretrain_updates} updates"] if r.pretrain_updates is not None else [])
+    return ", DAE pre-training: " + ", ".join(parts)

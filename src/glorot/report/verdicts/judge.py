@@ -1,0 +1,92 @@
+"""Whether one Table 1 cell has a lower test error than another, soundly, or why it is not decided.
+
+The rule (:func:`lower_error`), for a claim "a has a lower test error than b":
+
+1. a network claimed to be the better one that sits at chance (:func:`glorot.report.comparable.at_chance`)
+   has learned nothing at this scale: **not decided**;
+2. the two cells are compared by :func:`glorot.report.significance.compare` (like with like
+   only: Welch over seeds, else McNemar on the test set); no test applies: **not decided**;
+3. different at p < 0.005: the claim holds if a's error is the lower one, else it fails;
+4. not different: if the test had at least :data:`POWER_TO_DECIDE` power to detect the
+   paper's difference (when the paper gives one), the study would have seen it: the claim
+   **fails**; otherwise **not decided**, the power says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from glorot.report.comparable import at_chance, chance_pct
+from glorot.report.power import power_to_detect
+from glorot.report.records import Cell, Claim, Verdict, no_artifact
+from glorot.report.significance import ALPHA, compare
+
+#: The power a test needs to have before "no difference" counts against a claim.
+POWER_TO_DECIDE = 0.8
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """``holds``: True or False when decided, None when not decided; ``why``: in words."""
+
+    holds: bool | None
+    why: str
+    numbers: dict = field(default_factory=dict)
+
+
+def _name(cell: Cell, other: Cell) -> str:
+    """The cell's network, with its depth when both cells are the same network."""
+    return cell.network if cell.network != other.network else f"{cell.network} (depth {cell.depth})"
+
+
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.2f}%"
+
+
+def _power_words(power: float | None, what: str) -> str:
+    return f"power {power:.2f} to detect {what}" if power is not None else f"no power figure for {what}"
+
+
+def lower_error(a: Cell, b: Cell, correct: Callable[[str], np.ndarray | None] = no_artifact,
+                paper_diff_pct: float | None = None, ignore: Iterable[str] = ()) -> Judgement:
+    """Whether cell ``a`` has a lower test error than ``b`` (see the module's rule);
+    ``paper_diff_pct``: the paper's a - b difference (negative), when it gives one."""
+    name_a, name_b = _name(a, b), _name(b, a)
+    numbers = {name_a: round(a.mean_pct, 3), name_b: round(b.mean_pct, 3)}
+    if at_chance(a):
+        return Judgement(None, f"{name_a} sits at chance ({_pct(a.mean_pct)}; the majority-class error is "
+                               f"{_pct(chance_pct(a.dataset))})", numbers)
+    test = compare(a, b, correct, ignore=ignore)
+    if test.method is None:
+        return Judgement(None, test.reason, numbers)
+    paper_power = None if paper_diff_pct is None else power_to_detect(test, paper_diff_pct, ALPHA)
+    numbers.update({"test": test.method, "p": test.p, "power_observed": _round(test.power),
+                    "power_paper_difference": _round(paper_power), "detail": test.detail})
+    said = f"{name_a} {_pct(a.mean_pct)} vs {name_b} {_pct(b.mean_pct)}, p = {test.p:.3g} ({test.method})"
+    if test.significant:
+        return Judgement(test.diff_pct < 0, said, numbers)
+    if paper_power is not None and paper_power >= POWER_TO_DECIDE:
+        return Judgement(False, f"{said}: no difference at p < {ALPHA} though the test had "
+                                f"{_power_words(paper_power, _paper(paper_diff_pct))}", numbers)
+    what = (_power_words(paper_power, _paper(paper_diff_pct)) if paper_diff_pct is not None
+            else _power_words(test.power, "the observed difference"))
+    return Judgement(None, f"{said}: no difference at p < {ALPHA}, and the test has only {what} "
+                           f"(needs {POWER_TO_DECIDE})", numbers)
+
+
+def _paper(diff_pct: float) -> str:
+    return f"the paper's difference ({diff_pct:+.2f} points)"
+
+
+def _round(v: float | None) -> float | None:
+    return None if v is None else round(v, 4)
+
+
+def verdict_from(claim: Claim, judged: Judgement, scale: str) -> Verdict:
+    """A claim's verdict from a :class:`Judgement`: decided, or not decided with its reason."""
+    if judged.holds is None:
+        return claim.not_decided(judged.why, judged.numbers, scale)
+    return claim.decided(judged.holds, judged.numbers, judged.why, scale)
