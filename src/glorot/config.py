@@ -34,19 +34,24 @@ def _one_of(valid) -> AfterValidator:
 #: Names checked against the paper's tables; as types, so that a study's fields carry the check too.
 Dataset = Annotated[str, _one_of(DATASETS)]
 Activation = Annotated[str, _one_of(tuple(ACTIVATIONS))]
-Init = Annotated[str, _one_of(tuple(INITS))]
+#: The initialisation schemes of :mod:`glorot.paper.init`, and ``dae``: the standard one (eq. 1)
+#: followed by greedy layer-wise denoising auto-encoder pre-training (:mod:`glorot.paper.pretraining`).
+PRETRAINED = "dae"
+Init = Annotated[str, _one_of((*INITS, PRETRAINED))]
 Cost = Annotated[str, _one_of(tuple(COSTS))]
 
 #: The initialisations that the paper names (eq. 1 and the normalized eq. 16); others are extensions.
 PAPER_INITS = {"standard": "", "normalized": " N"}
+#: Pre-training is named as in the paper's discussion of it (Section 3.1): ``Sigmoid DAE``.
+_NAMED_INITS = {**PAPER_INITS, PRETRAINED: " DAE"}
 
 
 def network_name(activation: str, init: str) -> str:
     """A network's name in tables: the paper's (``Tanh``, ``Tanh N`` for the normalized init, eq. 16)
     for the paper's initialisations; ``activation/init`` (``tanh/he``) for an extension, the
     study syntax, so that an extension never shares a row of Table 1 with a network of the paper."""
-    if init in PAPER_INITS:
-        return activation.capitalize() + PAPER_INITS[init]
+    if init in _NAMED_INITS:
+        return activation.capitalize() + _NAMED_INITS[init]
     return f"{activation}/{init}"
 
 
@@ -72,6 +77,9 @@ class TrainConfig(BaseModel):
     valid_size: int = Field(10_000, ge=1, description="Shapeset validation images when generated in memory")
     test_size: int = Field(10_000, ge=1, description="Shapeset test images when generated in memory")
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    pretrain_updates: int = Field(10_000, ge=0, description="init dae: pre-training updates per hidden layer")
+    pretrain_lr: float = Field(0.01, gt=0, description="init dae: pre-training learning rate")
+    pretrain_noise: float = Field(0.25, ge=0, lt=1, description="init dae: masking-noise probability per input")
 
     @property
     def paper_name(self) -> str:

@@ -27,15 +27,17 @@ from dataclasses import dataclass
 import torch
 from tqdm import tqdm
 
-from glorot.config import TrainConfig
+from glorot.config import PRETRAINED, TrainConfig
 from glorot.data.sources import DataBundle
 from glorot.engine.checkpoint import Checkpointer, restore_state, train_state
-from glorot.engine.records import Logger, NullLogger, TrainResult, error_rate, record_evaluation, record_probe
+from glorot.engine.records import (Logger, NullLogger, TrainResult, correct, error_rate, record_evaluation,
+                                  record_probe)
 from glorot.engine.schedule import Schedule
 from glorot.engine.stacked import GROUP_FIELDS, BatchedMLP, group_key
 from glorot.engine.steps import make_step, prefetch, run
 from glorot.errors import GlorotError
 from glorot.paper.nets import MLP
+from glorot.paper.pretraining import pretrain
 
 #: Updates of training batches drawn from the streams (and moved to the device) at once.
 PREFETCH = 256
@@ -51,9 +53,31 @@ def resolve_device(name: str) -> torch.device:
 
 
 def build_net(config: TrainConfig, data: DataBundle) -> MLP:
-    """The configured net for ``data``'s input size and classes, initialised from ``config.seed``."""
-    return MLP(data.n_in, data.n_classes, config.depth, config.width,
-               config.activation, config.init, seed=config.seed)
+    """The configured net for ``data``'s input size and classes, initialised from ``config.seed``
+    (``init: dae`` starts from the standard initialisation; :func:`pretrain_net` follows)."""
+    init = "standard" if config.init == PRETRAINED else config.init
+    return MLP(data.n_in, data.n_classes, config.depth, config.width, config.activation, init, seed=config.seed)
+
+
+#: Pre-training reads its own stream of the training data, seeded apart from the supervised one,
+#: so that supervised training sees the same batches with or without pre-training.
+PRETRAIN_STREAM_SEED = 1_000_003
+
+
+def pretrain_net(net: MLP, config: TrainConfig, data: DataBundle, logger: Logger) -> None:
+    """``init: dae``: greedy layer-wise denoising auto-encoder pre-training of ``net``'s hidden
+    layers (:func:`glorot.paper.pretraining.pretrain`), its reconstruction cost reported to
+    ``logger`` as it goes."""
+    stream = data.train_stream(config.seed + PRETRAIN_STREAM_SEED, config.batch_size)
+
+    def report(layer: int, update: int, cost: float) -> None:
+        logger.log_pretraining({f"pretrain/L{layer}/reconstruction": cost},
+                               (layer - 1) * config.pretrain_updates + update)
+    try:
+        pretrain(net, lambda: next(stream)[0], config.pretrain_updates, config.pretrain_lr, config.pretrain_noise,
+                 config.seed, report, report_every=max(1, config.pretrain_updates // 20))
+    except FloatingPointError as e:
+        raise GlorotError(f"{config.label}: {e}; lower pretrain_lr") from None
 
 
 class _Member:
@@ -76,6 +100,8 @@ class _Member:
         if self.resumed:
             restore_state(saved, self.net, self.stream, self.result)
             self.nll_sum, self.nll_n, self.elapsed = saved.nll_sum, saved.nll_n, saved.seconds
+        elif config.init == PRETRAINED:
+            pretrain_net(self.net, config, data, logger)
 
     @property
     def update(self) -> int:
@@ -184,7 +210,8 @@ class _Group:
         self.bar.close()
         for m in self.finished:
             m.result.valid_error = error_rate(m.net, self.data.valid, self.device)
-            m.result.test_error = error_rate(m.net, self.data.test, self.device)
+            m.result.test_correct = correct(m.net, self.data.test, self.device)
+            m.result.test_error = error_rate(m.net, self.data.test, self.device, m.result.test_correct)
             m.logger.flush()
         by_index = {m.index: (m.net, m.result) for m in self.finished}
         return [by_index[k] for k in range(n)]

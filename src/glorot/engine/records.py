@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import numpy as np
 import torch
 
 from glorot.config import TrainConfig
@@ -28,6 +29,9 @@ class Logger(Protocol):
 
     def log_probe(self, record: ProbeRecord) -> None: ...
 
+    def log_pretraining(self, metrics: dict[str, float], step: int) -> None:
+        """Pre-training's progress (``init: dae``), before update 0; ``step`` counts its updates."""
+
     def flush(self) -> None:
         """Make everything logged so far durable (called before each checkpoint and at the end)."""
 
@@ -39,6 +43,9 @@ class NullLogger:
         pass
 
     def log_probe(self, record: ProbeRecord) -> None:
+        pass
+
+    def log_pretraining(self, metrics: dict[str, float], step: int) -> None:
         pass
 
     def flush(self) -> None:
@@ -57,6 +64,7 @@ class TrainResult:
     curve: list[dict[str, float]] = field(default_factory=list)
     probes: list[ProbeRecord] = field(default_factory=list)
     seconds: float = 0.0
+    test_correct: np.ndarray | None = None  # uint8 per test example, 1 where the final net is right
 
     def summary(self) -> dict:
         """The JSON-able scalars of the result (no curve, no probes)."""
@@ -69,14 +77,21 @@ class TrainResult:
 
 
 @torch.no_grad()
-def error_rate(net: MLP, split: Split, device: torch.device) -> float:
-    """Fraction of ``split`` misclassified by ``net`` (arg-max of the logits)."""
-    wrong = 0
+def correct(net: MLP, split: Split, device: torch.device) -> np.ndarray:
+    """Per example of ``split``, 1 where ``net``'s arg-max of the logits is its label (uint8), for
+    paired tests between networks scored on the same test set (McNemar)."""
+    out = []
     for start in range(0, len(split.y), EVAL_BATCH):
         x = split.x[start:start + EVAL_BATCH].to(device)
         y = split.y[start:start + EVAL_BATCH].to(device)
-        wrong += int((net(x).argmax(1) != y).sum())
-    return wrong / len(split.y)
+        out.append((net(x).argmax(1) == y).cpu())
+    return torch.cat(out).numpy().astype(np.uint8)
+
+
+def error_rate(net: MLP, split: Split, device: torch.device, right: np.ndarray | None = None) -> float:
+    """Fraction of ``split`` misclassified by ``net`` (from :func:`correct`, or ``right`` if given)."""
+    right = correct(net, split, device) if right is None else right
+    return int(len(right) - int(right.sum())) / len(split.y)
 
 
 def record_evaluation(net: MLP, data: DataBundle, device: torch.device, update: int, train_nll: float,

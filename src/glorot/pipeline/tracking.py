@@ -86,11 +86,24 @@ class MlflowLogger:
     """
 
     TAG = "glorot.flushed_through"
+    PRETRAIN_TAG = "glorot.pretrain_logged_through"
 
     def __init__(self, client: MlflowClient, run_id: str, patience: float = 600.0) -> None:
         self.client, self.run_id, self.patience = client, run_id, patience
-        self.flushed_through = int(client.get_run(run_id).data.tags.get(self.TAG, -1))
+        tags = client.get_run(run_id).data.tags
+        self.flushed_through = int(tags.get(self.TAG, -1))
+        self.pretrain_through = int(tags.get(self.PRETRAIN_TAG, -1))
         self._pending: list[Metric] = []
+
+    def log_pretraining(self, metrics: dict[str, float], step: int) -> None:
+        """Sent at once (pre-training has no checkpoints), each step once: the tag
+        ``glorot.pretrain_logged_through`` marks the last step sent, in the same call."""
+        if step <= self.pretrain_through:
+            return
+        now = int(time.time() * 1000)
+        self.client.log_batch(self.run_id, metrics=[Metric(k, float(v), now, step) for k, v in metrics.items()],
+                              tags=[RunTag(self.PRETRAIN_TAG, str(step))])
+        self.pretrain_through = step
 
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
         if step <= self.flushed_through:
@@ -227,6 +240,8 @@ class Tracker:
         np.savez_compressed(tmp / "diagnostics.npz", **probe_arrays(result.probes))
         (tmp / "diagnostics.json").write_text(json.dumps([r.to_json() for r in result.probes], indent=1))
         (tmp / "curve.json").write_text(json.dumps(result.curve, indent=1))
+        if result.test_correct is not None:  # per test example, for paired tests (McNemar) in the report
+            np.save(tmp / "test_correct.npy", result.test_correct)
         plots.learning_curve(result.curve, config.paper_cell, tmp / "learning_curve.png")
         figures = tmp / "figures"
         figures.mkdir()
