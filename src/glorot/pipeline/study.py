@@ -23,7 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model, field_validator
 from pydantic.fields import FieldInfo
 
-from glorot.config import DATASETS, TrainConfig, build_config, describe_validation_error
+from glorot.config import DATASETS, PRETRAINED, TrainConfig, build_config, describe_validation_error
 from glorot.data.sources import SHAPESET_TEST_SEED, SHAPESET_VALID_SEED
 from glorot.errors import GlorotError
 from glorot.paper.activations import ACTIVATIONS
@@ -54,16 +54,18 @@ StudySettings = create_model(
 
 
 def parse_network(name: str) -> tuple[str, str]:
-    """``"Tanh N"`` -> ``("tanh", "normalized")``; ``"relu/he"`` -> ``("relu", "he")``."""
+    """``"Tanh N"`` -> ``("tanh", "normalized")``; ``"Sigmoid DAE"`` -> ``("sigmoid", "dae")`` (pre-trained);
+    ``"relu/he"`` -> ``("relu", "he")``."""
+    inits = (*INITS, PRETRAINED)
     if "/" in name:
         activation, init = (part.strip().lower() for part in name.split("/", 1))
     else:
         words = name.split()
         activation = words[0].lower() if words else ""
-        init = "normalized" if words[1:] == ["N"] else "standard" if len(words) == 1 else "?"
-    if activation not in ACTIVATIONS or init not in INITS:
-        raise ValueError(f"unknown network {name!r}; use a paper name such as 'Tanh N' or 'activation/init' "
-                         f"with activation in {', '.join(ACTIVATIONS)} and init in {', '.join(INITS)}")
+        init = {(): "standard", ("N",): "normalized", ("DAE",): PRETRAINED}.get(tuple(words[1:]), "?")
+    if activation not in ACTIVATIONS or init not in inits:
+        raise ValueError(f"unknown network {name!r}; use a paper name such as 'Tanh N', 'Sigmoid DAE' or "
+                         f"'activation/init' with activation in {', '.join(ACTIVATIONS)} and init in {', '.join(inits)}")
     return activation, init
 
 
