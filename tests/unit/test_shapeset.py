@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from glorot.data import shapeset, shapeset_objects
 from glorot.data.samples import render_grid
@@ -148,7 +149,7 @@ def test_rasteriser_agrees_with_cross_product_test():
     rng = np.random.default_rng(0)
     p = ShapesetParams()
     types = rng.integers(0, 3, 300)
-    x, y = shapeset_objects.draw_polygons(rng, types, p)
+    x, y = shapeset_objects.object_polygons(shapeset_objects.draw_objects(rng, 300, p), types, p)
     masks = shapeset_objects.rasterise_objects(x, y, types, p)
     centres = np.arange(32) + 0.5
     px, py = centres[None, None, :], centres[None, :, None]
@@ -166,15 +167,98 @@ def test_rasteriser_agrees_with_cross_product_test():
         assert abs(masks[i].sum() - shoelace) <= perimeter / 2 + 2
 
 
-def test_large_objects_are_shrunk_to_fit_inside_the_margin():
-    p = ShapesetParams(scale_min=0.8, scale_max=0.8)
+def _shoelace(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return np.abs(np.sum(x * np.roll(y, -1, axis=0) - np.roll(x, -1, axis=0) * y, axis=0)) / 2
+
+
+def test_every_kept_draw_fits_as_any_shape_and_nothing_is_shrunk():
+    p = ShapesetParams(scale_min=0.8, scale_max=0.8)  # 25.6-pixel axes: many draws cannot fit
     rng = np.random.default_rng(1)
-    x, y = shapeset_objects.draw_polygons(rng, rng.integers(0, 3, 2000), p)
-    assert x.min() >= 1 - 1e-9 and y.min() >= 1 - 1e-9 and x.max() <= 31 + 1e-9 and y.max() <= 31 + 1e-9
-    widest = np.maximum(x.max(axis=0) - x.min(axis=0), y.max(axis=0) - y.min(axis=0))
-    assert np.any(np.isclose(widest, 30))  # some objects needed the shrink rule
-    # and none was shrunk further than needed (a 20-gon's width is at least cos(pi/20) of its diameter)
-    assert np.all(widest >= 0.8 * 32 * np.cos(np.pi / 20) - 1e-9)
+    proposed = shapeset_objects._propose(rng, 4000, p)
+    assert 0.2 < np.mean(~shapeset_objects._fits(proposed, p)) < 0.95  # the fit rule is exercised
+    draws = shapeset_objects.draw_objects(rng, 2000, p)
+    assert draws.shape == (2000, shapeset_objects.DRAW_COLUMNS)
+    base, height = draws[:, shapeset_objects.BASE], draws[:, shapeset_objects.HEIGHT]
+    np.testing.assert_allclose(base, 25.6)
+    np.testing.assert_allclose(height, 25.6)
+    ellipse = p.ellipse_sides / 2 * np.sin(2 * np.pi / p.ellipse_sides) * (base / 2) * (height / 2)
+    for code, (n_vertices, area) in enumerate(zip((3, 4, p.ellipse_sides), (base * height / 2, base * height, ellipse))):
+        x, y = shapeset_objects.object_polygons(draws, np.full(len(draws), code), p)
+        x, y = x[:n_vertices], y[:n_vertices]
+        assert x.min() >= 1 - 1e-9 and y.min() >= 1 - 1e-9 and x.max() <= 31 + 1e-9 and y.max() <= 31 + 1e-9
+        np.testing.assert_allclose(_shoelace(x, y), area, rtol=1e-9)  # drawn at the drawn size
+
+
+def test_fit_rule_rejects_the_draws_whose_parallelogram_does_not_fit():
+    # At the default parameters (module docstring): 22.7% of draws are rejected, for every type.
+    p = ShapesetParams()
+    proposed = shapeset_objects._propose(np.random.default_rng(2), 20_000, p)
+    fits = shapeset_objects._fits(proposed, p)
+    by_shape = []
+    for code, n_vertices in enumerate((3, 4, p.ellipse_sides)):
+        x, y = shapeset_objects.object_polygons(proposed, np.full(len(proposed), code), p)
+        by_shape.append((np.ptp(x[:n_vertices], axis=0) <= 30) & (np.ptp(y[:n_vertices], axis=0) <= 30))
+    np.testing.assert_array_equal(fits, by_shape[0] & by_shape[1] & by_shape[2])
+    np.testing.assert_array_equal(fits, by_shape[1])
+    assert np.all(by_shape[2]) and 0.005 < np.mean(~by_shape[0]) < 0.015
+    assert 0.21 < np.mean(~fits) < 0.245  # +-5 standard errors around 0.227
+
+
+def _first_objects(batch: shapeset.ShapesetBatch) -> dict[str, np.ndarray]:
+    """The drawn parameters of the first object of each image (the second one is also
+    subject to the overlap rule, which depends on its shape: see the module docstring)."""
+    return {"base": batch.axes[:, 0, 0], "height": batch.axes[:, 0, 1], "skew": batch.skew[:, 0],
+            "rotation": batch.rotation[:, 0], "type": batch.shapes[:, 0]}
+
+
+def test_batch_records_each_objects_drawn_parameters(batch):
+    p, present = ShapesetParams(), batch.shapes >= 0
+    assert batch.axes.dtype == np.float32 and batch.axes.shape == (N, 2, 2)
+    base, height = batch.axes[..., 0], batch.axes[..., 1]
+    assert np.all(np.isnan(base[~present]) & np.isnan(batch.skew[~present]) & (batch.rotation[~present] == -1))
+    assert np.all((height[present] >= 0.2 * 32 - 1e-4) & (base[present] <= 0.8 * 32 + 1e-4))
+    assert np.all(base[present] >= height[present]) and np.all(np.abs(batch.skew[present]) <= p.skew_max)
+    assert np.all((batch.rotation[present] >= 0) & (batch.rotation[present] < p.rotation_steps))
+    assert batch.rotation.dtype == np.int64
+    area = _areas(batch.masks)[present]
+    expected = {0: 0.5, 1: 1.0, 2: np.pi / 4}  # area / (base * height) of each shape
+    for code, ratio in expected.items():
+        mine = batch.shapes[present] == code
+        relative = area[mine] / (ratio * base[present][mine] * height[present][mine])
+        assert 0.9 < np.median(relative) < 1.1  # the masks are the recorded objects, unshrunk
+
+
+@pytest.mark.parametrize("name", ["base", "height", "skew", "rotation"])
+def test_drawn_parameters_have_the_same_distribution_for_every_shape(batch, name):
+    # ~1,650 first objects per type. At this sample size the old shrink rule (or a fit rule
+    # looking at the object's own shape) separates parallelograms from the others at
+    # p ~ 1e-11; the threshold leaves a wide margin for seeds.
+    first = _first_objects(batch)
+    values = first[name].astype(np.float64)
+    for a, b in [(0, 1), (0, 2), (1, 2)]:
+        result = stats.ks_2samp(values[first["type"] == a], values[first["type"] == b])
+        assert result.pvalue > 1e-4, (name, SHAPES[a], SHAPES[b], result)
+
+
+def test_drawn_parameters_are_uniform_where_every_draw_fits(batch):
+    # Draws whose base is at most room / sqrt((1 + skew_max)^2 + 1) (the parallelogram's longest
+    # diagonal) always fit, so there the fit rule keeps the uniform draws as they are: both axes
+    # uniform in [0.2 * size, that base], skew uniform in [-skew_max, skew_max], rotation uniform.
+    p = ShapesetParams()
+    low, high = p.scale_min * p.size, (p.size - 2 * p.margin) / np.hypot(1 + p.skew_max, 1)
+    first = _first_objects(batch)
+    small = first["base"] <= high
+    assert small.sum() > 1500
+    span = high - low
+    transformed = {  # each is uniform on [0, 1) under the stated distribution
+        "base": ((first["base"][small] - low) / span) ** 2,  # the larger of two uniform axes
+        "height": 1 - ((high - first["height"][small]) / span) ** 2,  # the smaller one
+        "skew": (first["skew"][small] + p.skew_max) / (2 * p.skew_max),
+        "rotation": (first["rotation"][small] + 0.5) / p.rotation_steps,
+    }
+    for name, values in transformed.items():
+        result = stats.kstest(values.astype(np.float64), "uniform")
+        assert result.pvalue > 1e-4, (name, result)
 
 
 def test_impossible_placement_raises():
@@ -195,6 +279,7 @@ def test_impossible_placement_raises():
     {"ellipse_sides": 2},
     {"rotation_steps": 0},
     {"max_redraws": True},
+    {"scale_min": 0.95, "scale_max": 0.95},
 ])
 def test_bad_params_raise_a_one_line_error_naming_the_field(kwargs):
     with pytest.raises(GlorotError) as error:

@@ -13,18 +13,32 @@ used. How one image is made:
 2. the polarity is swapped with probability ``swap_prob`` (dark objects on a light
    ground); each object's grey level is uniform in the foreground range and the
    background's in the background range, the two ranges exchanged when swapped;
-3. each object is a convex polygon (a 20-gon for the ellipse) drawn by
-   :func:`~glorot.data.shapeset_objects.draw_polygons`: two axis lengths uniform in
+3. each object is a convex polygon (a 20-gon for the ellipse) made from one draw of
+   :func:`~glorot.data.shapeset_objects.draw_objects`: two axis lengths uniform in
    ``[scale_min, scale_max] * size``, the larger along the base (an ellipse's axes are
    these lengths); a skew (apex offset of a triangle, shift of a parallelogram's top
    edge) uniform in ``[-skew_max, skew_max] * base``, which makes them irregular; a
    rotation uniform over ``rotation_steps`` steps of a full turn; a position uniform
    over the places where the whole object lies at least ``margin`` pixels inside the
    image.
-   **Shrink rule**: when the rotated object's bounding box is wider or taller than the
-   ``size - 2 * margin`` pixels available, the object is scaled down, keeping its
-   proportions, until the box just fits (at the default parameters this happens to
-   large objects turned by about 45 degrees);
+   **Fit rule**: a draw is redrawn whole (scale, skew, rotation and position) while the
+   triangle, the parallelogram or the ellipse it describes would not fit in the
+   ``size - 2 * margin`` pixels available once rotated; objects are never shrunk. The
+   rule asks all three shapes, not only the object's own, so that scale, skew and
+   rotation have the same distribution for every type. At the default parameters 22.7%
+   of draws are redrawn, for every type alike, and each time it is the parallelogram
+   that would not fit: its skew makes it up to 1.5 times as wide as its base, and turning
+   it widens its bounding box further, while the triangle of a draw lies inside its
+   parallelogram and an ellipse is at most ``0.8 * 32 = 25.6 < 30`` pixels across. The
+   kept draws are therefore the uniform ones conditioned on fitting: large objects are
+   rarer than uniform (mean base 18.0 pixels instead of 19.2), the more so when strongly
+   skewed or turned away from the axes. A parallelogram's longest diagonal is at most
+   ``sqrt((1 + skew_max)^2 + 1) * base``, so draws whose base is at most
+   ``(size - 2 margin) / sqrt((1 + skew_max)^2 + 1)`` pixels (16.6) always fit, and
+   among them every parameter has exactly its stated uniform distribution. Rejection was chosen over shrinking the objects (the old
+   rule, which shrank 23% of the parallelograms, 1% of the triangles and no ellipse, so
+   that sizes depended on the type) and over bounding the skew (not enough: an unskewed
+   ``0.8 x 0.8`` square already spans 36 pixels when turned by 45 degrees);
 4. objects are rasterised on pixel centres
    (:func:`~glorot.data.shapeset_objects.rasterise_objects`); the second one is drawn
    over the first;
@@ -33,10 +47,14 @@ used. How one image is made:
    rasterised masks, or while its mask has fewer than ``min_area`` pixels, up to
    ``max_redraws`` times. This is stricter than the original's "overlap / area of the
    new object", so that every object stays at least half visible and the label stays
-   true. If all redraws fail, all the image's objects are redrawn from scratch (same
-   types, so the label distribution is untouched); if that keeps failing
-   (``_MAX_RESTARTS`` times, which only happens with extreme parameters), a
-   :class:`~glorot.errors.GlorotError` is raised
+   true. Unlike the fit rule, this rule looks at the object's own shape (as the
+   original's did), so it does make the second object's size depend on its type: a
+   larger shape overlaps more often and is redrawn more often (mean base of a second
+   object at the default parameters: triangle 17.4, ellipse 16.9, parallelogram 16.4
+   pixels, against 18.0 for every first object). If all redraws fail, all the image's
+   objects are redrawn from scratch (same types, so the label distribution is
+   untouched); if that keeps failing (``_MAX_RESTARTS`` times, which only happens with
+   extreme parameters), a :class:`~glorot.errors.GlorotError` is raised
    (:func:`~glorot.data.shapeset_objects.place_objects`).
 
 Pixels are grey levels ``v`` in [0, 1] mapped to ``2 v - 1`` in [-1, 1], the range fed
@@ -62,7 +80,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from glorot.data.shapeset_objects import place_objects
+from glorot.data.shapeset_objects import BASE, HEIGHT, SKEW, STEP, place_objects
 from glorot.data.shapeset_params import ShapesetParams, require_int
 from glorot.data.store import save_split
 from glorot.errors import GlorotError
@@ -135,6 +153,11 @@ class ShapesetBatch:
         object_grey: float32 ``(n, K)`` grey level in [0, 1] of each object, NaN where absent.
         background_grey: float32 ``(n,)`` grey level in [0, 1] of the background.
         swapped: bool ``(n,)`` True where the grey ranges were swapped (dark objects).
+        axes: float32 ``(n, K, 2)`` each object's base and height in pixels (base >= height),
+            NaN where absent.
+        skew: float32 ``(n, K)`` each object's skew as a fraction of its base, NaN where absent.
+        rotation: int64 ``(n, K)`` each object's rotation in steps of ``2 pi / rotation_steps``,
+            -1 where absent.
     """
 
     x: np.ndarray
@@ -144,6 +167,9 @@ class ShapesetBatch:
     object_grey: np.ndarray
     background_grey: np.ndarray
     swapped: np.ndarray
+    axes: np.ndarray
+    skew: np.ndarray
+    rotation: np.ndarray
 
 
 def generate(n: int, seed: int, params: ShapesetParams = ShapesetParams()) -> tuple[np.ndarray, np.ndarray]:
@@ -162,7 +188,8 @@ def generate(n: int, seed: int, params: ShapesetParams = ShapesetParams()) -> tu
 
 
 def generate_detailed(n: int, seed: int, params: ShapesetParams = ShapesetParams()) -> ShapesetBatch:
-    """Like :func:`generate` (same ``x``, ``y``) plus each object's type, mask and grey level."""
+    """Like :func:`generate` (same ``x``, ``y``) plus each object's type, mask, grey level and
+    drawn scale, skew and rotation."""
     _check_request(n, seed, params)
     blocks = [block for _, block in _blocks(n, seed, params)]
     return ShapesetBatch(**{field.name: np.concatenate([getattr(block, field.name) for block in blocks])
@@ -198,11 +225,13 @@ def _generate_block(rng: np.random.Generator, m: int, p: ShapesetParams) -> Shap
     bg_lo = np.where(swapped, p.fg_min, p.bg_min)
     bg_hi = np.where(swapped, p.fg_max, p.bg_max)
     background_grey = (bg_lo + (bg_hi - bg_lo) * rng.random(m)).astype(np.float32)
-    masks = place_objects(rng, shapes, p)
+    masks, draws = place_objects(rng, shapes, p)
     counts = np.stack([(shapes == s).sum(axis=1) for s in range(len(SHAPES))], axis=-1)
     return ShapesetBatch(x=_compose(masks, object_grey, background_grey), y=label_from_counts(counts),
                          shapes=shapes, masks=masks, object_grey=object_grey, background_grey=background_grey,
-                         swapped=swapped)
+                         swapped=swapped, axes=draws[..., [BASE, HEIGHT]].astype(np.float32),
+                         skew=draws[..., SKEW].astype(np.float32),
+                         rotation=np.nan_to_num(draws[..., STEP], nan=-1).astype(np.int64))
 
 
 def _compose(masks: np.ndarray, object_grey: np.ndarray, background_grey: np.ndarray) -> np.ndarray:

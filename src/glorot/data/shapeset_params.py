@@ -26,7 +26,9 @@ class ShapesetParams:
     Attributes:
         size: image side in pixels (images are ``size x size``, flattened).
         min_objects, max_objects: the object count is uniform in this range (1..2).
-        scale_min, scale_max: each object axis is uniform in ``[scale_min, scale_max] * size``.
+        scale_min, scale_max: each object axis is drawn uniform in ``[scale_min, scale_max] * size``
+            (a draw whose object could not fit in the image is redrawn: the fit rule of
+            :mod:`glorot.data.shapeset`).
         fg_min, fg_max: grey range of the objects (background range when swapped).
         bg_min, bg_max: grey range of the background (object range when swapped).
         swap_prob: probability, per image, of swapping the two grey ranges.
@@ -79,6 +81,9 @@ class ShapesetParams:
         _check(0 <= self.skew_max <= 1, "skew_max", "must be in [0, 1]", self.skew_max)
         _check(0 <= self.margin and 2 * self.margin < self.size - 2, "margin",
                "must be >= 0 and leave at least 3 pixels inside the image", self.margin)
+        _check(self.scale_min * self.size <= self.size - 2 * self.margin, "scale_min",
+               "must let the smallest objects fit inside the margin (scale_min * size <= size - 2 * margin)",
+               self.scale_min)
         _check(1 <= self.min_area <= (self.size - 2 * self.margin) ** 2, "min_area",
                "must be >= 1 and fit inside the image", self.min_area)
 
