@@ -1,8 +1,11 @@
-"""DVC end to end in a throw-away copy of the project: `dvc repro` of a tiny study, push to a
-temporary remote, pull into a fresh clone, and the data version recorded in MLflow."""
+"""DVC end to end in a throw-away copy of the project: plain `dvc repro` of a tiny study (data,
+sweep, report; never the image sets), its metrics and its one overlaid plot, what a code edit
+makes stale, a DVC experiment recorded in MLflow, push to a temporary remote, pull into a fresh
+clone, and the data version recorded in MLflow."""
 
 import filecmp
 import json
+import shutil
 import sys
 
 import pytest
@@ -17,28 +20,111 @@ pytestmark = pytest.mark.integration
 DVC = str(BIN / "dvc")
 
 
+# Any download would go through this proxy, which nothing listens on: the run must not need one.
+OFFLINE = {"HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
+           "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
+           "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+
+
 @pytest.fixture(scope="module")
 def repro(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("dvc")
     project = make_project(tmp / "project", git=True)
     run([DVC, "remote", "add", "-d", "-f", "tmp", str(tmp / "remote")], project)
-    proc = run([DVC, "repro", "sweep"], project, PREFECT_HOME=str(tmp / "prefect-home"))
+    proc = run([DVC, "repro"], project, PREFECT_HOME=str(tmp / "prefect-home"), **OFFLINE)
     return {"tmp": tmp, "project": project, "stdout": proc.stdout}
 
 
-def _lock_md5(project, path):
-    lock = yaml.safe_load((project / "dvc.lock").read_text())
+def _lock_md5(project, path, lock="dvc.lock"):
+    lock = yaml.safe_load((project / lock).read_text())
     return next(o["md5"] for s in lock["stages"].values() for o in s.get("outs", []) if o["path"] == path)
 
 
-def test_repro_runs_data_then_sweep_and_writes_metrics(repro):
-    project = repro["project"]
+def _leaves(doc):
+    for value in doc.values():
+        yield from _leaves(value) if isinstance(value, dict) else [value]
+
+
+def test_plain_repro_runs_data_sweep_and_report_but_not_the_image_sets(repro):
+    project, stdout = repro["project"], repro["stdout"]
     assert {p.name for p in (project / "data" / "shapeset").iterdir()} >= {"valid", "test", "samples.png"}
     summary = json.loads((project / "results" / "tiny" / "summary.json").read_text())
     assert len(summary["runs"]) == 2 and summary["registered_models"] == {"shapeset": "glorot-shapeset/1"}
-    metrics = run([DVC, "metrics", "show", "--json"], project).stdout
-    assert "results/tiny/summary.json" in metrics
+    assert {"report.html", "metrics.json", "curves.csv", "table1.json"} <= {
+        p.name for p in (project / "reports" / "tiny").iterdir()}
+    for stage in ("shapeset", "sweep", "report"):
+        assert f"Running stage '{stage}'" in stdout
+    assert "fetch_" not in stdout and "prepare_" not in stdout and not (project / "data" / "raw").exists()
+    stages = run([DVC, "stage", "list", "--all"], project).stdout
+    assert "data/dvc.yaml:prepare_mnist" in stages  # declared, run only when asked
     assert "/shapeset" in (project / "data" / ".gitignore").read_text().split()
+    assert json.loads(run([DVC, "status", "--json", "dvc.yaml"], project).stdout) == {}
+
+
+def test_metrics_are_numbers_only(repro):
+    project = repro["project"]
+    shown = json.loads(run([DVC, "metrics", "show", "--json"], project).stdout)[""]["data"]
+    assert set(shown) == {"reports/tiny/metrics.json"}  # summary.json and table1.json are plain outputs
+    metrics = shown["reports/tiny/metrics.json"]["data"]
+    assert set(metrics) == {"Tanh/shapeset/d2", "Tanh N/shapeset/d2"}
+    assert all(type(v) in (int, float) for v in _leaves(metrics))
+    columns = run([DVC, "metrics", "show"], project).stdout.splitlines()[0].split()
+    assert columns[0] == "Path" and len(" ".join(columns[1:]).split("_pct")) - 1 == 4  # test and valid, per network
+
+
+def test_one_overlaid_plot_of_every_network(repro):
+    project = repro["project"]
+    plots = json.loads(run([DVC, "plots", "show", "--json"], project).stdout)["data"]
+    vega = {name: items for name, items in plots.items() if any(i["type"] == "vega" for i in items)}
+    assert list(vega) == ["test_error"]
+    spec = vega["test_error"][0]["content"]
+    assert spec["encoding"]["color"]["field"] == "series" and spec["encoding"]["x"]["field"] == "update"
+    assert {row["series"] for row in spec["data"]["values"]} == {"Tanh", "Tanh N"}
+
+
+def _status_after_edit(project, rel):
+    """The stages of dvc.yaml that `dvc status` calls changed once ``rel`` is edited (then restored)."""
+    path = project / rel
+    original = path.read_text()
+    try:
+        path.write_text(original + "\n# an edit\n")
+        return set(json.loads(run([DVC, "status", "--json", "dvc.yaml"], project).stdout))
+    finally:
+        path.write_text(original)
+
+
+def test_an_edit_to_the_report_rebuilds_only_the_report(repro):
+    project = repro["project"]
+    assert _status_after_edit(project, "src/glorot/report/render.py") == {"report"}
+    assert _status_after_edit(project, "src/glorot/cli.py") == {"report"}
+    assert _status_after_edit(project, "src/glorot/engine/loop.py") == {"sweep", "report"}
+    assert json.loads(run([DVC, "status", "--json", "dvc.yaml"], project).stdout) == {}
+
+
+def test_dvc_experiment_sets_a_param_and_mlflow_gets_its_sweep(repro, tmp_path):
+    project = tmp_path / "exp"
+    shutil.copytree(repro["project"], project, symlinks=True)
+    run(["git", "add", "-A"], project)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "before the experiment"], project)
+    uri = f"sqlite:///{tmp_path / 'exp.db'}"
+    proc = run([DVC, "exp", "run", "--temp", "-S", "studies.tiny.lrs=[0.2]"], project, MLFLOW_TRACKING_URI=uri,
+               PREFECT_HOME=str(tmp_path / "prefect-home"), **OFFLINE)
+    assert "Running stage 'sweep'" in proc.stdout and "Running stage 'report'" in proc.stdout
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name("glorot-tiny")
+    sweeps = client.search_runs([experiment.experiment_id], "tags.`glorot.kind` = 'sweep'")
+    children = client.search_runs([experiment.experiment_id], "tags.`glorot.kind` = 'config'")
+    assert len(sweeps) == 1 and len(children) == 2
+    assert {c.data.params["lr"] for c in children} == {"0.2"}
+    assert {c.data.tags["mlflow.parentRunId"] for c in children} == {sweeps[0].info.run_id}
+    assert yaml.safe_load((project / "params.yaml").read_text())["studies"]["tiny"]["lrs"] == [0.1]  # a temp copy
+    shown = json.loads(run([DVC, "exp", "show", "--json"], project).stdout)
+    exps = [rev for row in shown for experiment in (row.get("experiments") or []) for rev in experiment["revs"]]
+    (exp,) = [e for e in exps if e["data"]["params"]["params.yaml"]["data"]["studies"]["tiny"]["lrs"] == [0.2]]
+    metrics = exp["data"]["metrics"]["reports/tiny/metrics.json"]["data"]
+    tanh = next(c for c in children if c.data.tags["paper_cell"].startswith("Tanh /"))
+    assert metrics["Tanh/shapeset/d2"]["test_error_pct"] == pytest.approx(
+        100 * tanh.data.metrics["final/test_error"], abs=1e-3)
 
 
 def test_mlflow_runs_record_the_dvc_data_version(repro):
@@ -77,11 +163,11 @@ def test_small_imagenet_stage_builds_from_a_user_tree(repro):
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["imagesets"]["small_imagenet"]["source"] = str(tmp / "imagenet")
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run([DVC, "repro", "prepare_small_imagenet"], project)
+    run([DVC, "repro", "data/dvc.yaml:prepare_small_imagenet"], project)
     sizes = {s: json.loads((project / "data/small_imagenet" / s / "manifest.json").read_text())["n"]
              for s in ("train", "valid", "test")}
     assert sizes == {"train": 90, "valid": 10, "test": 10}
-    assert _lock_md5(project, "data/small_imagenet").endswith(".dir")
+    assert _lock_md5(project, "data/small_imagenet", "data/dvc.lock").endswith(".dir")
     proc = run([sys.executable, "-m", "glorot.cli", "train", "--dataset", "small_imagenet", "--data-dir", "data",
                 "--depth", "1", "--width", "16", "--updates", "20", "--eval-every", "10", "--probe-size", "10",
                 "--quiet"], project)

@@ -65,11 +65,11 @@ def test_figures_are_png_and_missing_ones_are_listed(report):
     assert "fig12_test_error_image_sets.png" not in figures
     md = (report["out"] / "report.md").read_text()
     assert "fig12_test_error_image_sets: no trained MNIST, CIFAR-10 or Small-ImageNet run" in md
-    curves = sorted(p.name for p in (report["out"] / "curves").glob("*.csv"))
-    assert curves == ["shapeset_d2_sigmoid.csv", "shapeset_d2_tanh-n.csv", "shapeset_d2_tanh.csv"]
-    lines = (report["out"] / "curves" / "shapeset_d2_tanh.csv").read_text().splitlines()
-    assert lines[0] == "update,test_error_pct,valid_error_pct" and [ln.split(",")[0] for ln in lines[1:]] == [
-        "0", "10", "20", "30", "40"]
+    lines = (report["out"] / "curves.csv").read_text().splitlines()
+    assert lines[0] == "update,series,network,dataset,depth,width,test_error_pct,valid_error_pct"
+    rows = [ln.split(",") for ln in lines[1:]]
+    assert {r[1] for r in rows} == {"Tanh", "Tanh N", "Sigmoid"}
+    assert [r[0] for r in rows if r[1] == "Tanh"] == ["0", "10", "20", "30", "40"]
 
 
 def test_html_is_self_contained(report):

@@ -110,3 +110,31 @@ def test_depth_panels_need_two_depths():
     sigmoid = next(line for line in panels[0].lines if line.network == "Sigmoid")
     assert sigmoid.depths == (4, 5) and sigmoid.mean_pct == pytest.approx((50.1, 83.1))
     assert depth_panels(build_table([r for r in runs if r.depth == 5])) == []
+
+
+def _leaves(doc):
+    for value in doc.values():
+        yield from _leaves(value) if isinstance(value, dict) else [value]
+
+
+def test_dvc_metrics_hold_numbers_only_and_paper_values_only_at_depth_5(built):
+    result, _ = built
+    metrics = json.loads((result.out / "metrics.json").read_text())
+    assert set(metrics) == {f"{n}/shapeset/d{d}" for n in NETWORKS for d in (4, 5)}
+    assert all(type(v) in (int, float) for v in _leaves(metrics))  # no strings, no nulls, no booleans
+    assert metrics["Tanh/shapeset/d5"] == {"test_error_pct": pytest.approx(40.1), "valid_error_pct": 40.0,
+                                           "paper_pct": 27.15}
+    assert "paper_pct" not in metrics["Tanh/shapeset/d4"]  # the paper's table is for 5 hidden layers
+    assert "paper_pct" not in metrics["Sigmoid DAE/shapeset/d5"]  # not in the paper's table
+
+
+def test_curves_csv_is_one_long_format_file_with_a_series_per_network_and_depth(built):
+    result, _ = built
+    assert result.curves == ["curves.csv"] and not (result.out / "curves").exists()
+    lines = (result.out / "curves.csv").read_text().splitlines()
+    assert lines[0] == "update,series,network,dataset,depth,width,test_error_pct,valid_error_pct"
+    rows = [line.split(",") for line in lines[1:]]
+    assert {r[1] for r in rows} == {f"{n} / d{d}" for n in NETWORKS for d in (4, 5)}
+    tanh5 = [r for r in rows if r[1] == "Tanh / d5"]
+    assert [(r[0], r[2], r[4], r[5]) for r in tanh5] == [(str(s), "Tanh", "5", "16") for s in STEPS]
+    assert float(tanh5[-1][6]) == pytest.approx(40.1) and float(tanh5[-1][7]) == pytest.approx(40.0)

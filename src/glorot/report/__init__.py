@@ -9,7 +9,7 @@ rebuilt from what MLflow holds for a study's latest sweep.
 * :mod:`~glorot.report.comparable`   like with like, and chance
 * :mod:`~glorot.report.figures`      the paper's figures drawn from records
 * :mod:`~glorot.report.figure_set`   which runs feed each figure; the figures drawn or not run
-* :mod:`~glorot.report.curves`       Figures 11-12's learning curves and ``curves/*.csv``
+* :mod:`~glorot.report.curves`       Figures 11-12's learning curves and ``curves.csv``
 * :mod:`~glorot.report.costsurface`  Figure 5's own small experiment
 * :mod:`~glorot.report.theory`       the variance argument against the measurements
 * :mod:`~glorot.report.verdicts`     reproduced / not reproduced / not run, per claim

@@ -2,8 +2,9 @@
 
 ``build_report`` reads everything through a :class:`~glorot.report.collect.StudySource`
 (MLflow), writes ``report.md``, a self-contained ``report.html``, ``figures/*.png``,
-``table1.json`` (DVC metrics), ``verdicts.json``, ``theory.json`` and ``curves/*.csv``
-(seed-mean test error against updates, for DVC plots) into a temporary folder beside the
+``table1.json`` (the whole table), ``metrics.json`` (its numbers only: DVC metrics),
+``verdicts.json``, ``theory.json`` and ``curves.csv`` (every network's seed-mean test error
+against updates in long format: DVC's one overlaid plot) into a temporary folder beside the
 output, swaps it into place, and attaches it to the sweep's parent run.
 """
 
@@ -24,7 +25,7 @@ from glorot.report.curves import write_curves
 from glorot.report.document import build_blocks
 from glorot.report.figure_set import FigureSet, SkippedFigure, draw_figures
 from glorot.report.records import CostSurface, Evidence, InputMoments, Run, Table1, TheoryRow, Verdict
-from glorot.report.table1 import build_table, metrics_json
+from glorot.report.table1 import build_table, metrics_json, numeric_metrics
 from glorot.report.verdicts import all_verdicts
 
 
@@ -95,6 +96,7 @@ def _write(folder: Path, source: StudySource, study: str, uri: str, found: Findi
     curves = write_curves(folder, found.table, found.records)
     metrics = metrics_json(found.table, study, source.parent_id)
     atomic_write_text(folder / "table1.json", json.dumps(metrics, indent=2) + "\n")
+    atomic_write_text(folder / "metrics.json", json.dumps(numeric_metrics(found.table), indent=2) + "\n")
     atomic_write_text(folder / "verdicts.json", json.dumps([asdict(v) for v in found.verdicts], indent=2) + "\n")
     atomic_write_text(folder / "theory.json", json.dumps(_theory_json(found), indent=2) + "\n")
     blocks = build_blocks(study, source, found.table, found.verdicts, figs, found.theory_rows, found.input_notes, uri)

@@ -1,21 +1,16 @@
 """Learning curves (Figures 11-12): test error against updates, the mean over seeds at the
-learning rate Table 1 chose for each cell; also written as ``curves/*.csv`` for DVC plots.
+learning rate Table 1 chose for each cell; also written as one long-format ``curves.csv`` for DVC plots.
 And the depth figure: each network's final test error against the number of hidden layers."""
 
 from __future__ import annotations
 
 import csv
 import io
-import re
 from pathlib import Path
 
 from glorot.atomic import atomic_write_text
 from glorot.config import DATASET_TITLES
 from glorot.report.records import Cell, Curve, CurvePanel, DepthLine, DepthPanel, Run, Series, Table1
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 def mean_curve(records: list[Run], key: str) -> Series:
@@ -79,31 +74,45 @@ def depth_panels(table: Table1) -> list[DepthPanel]:
     return panels
 
 
-def _curve_csv(test: Series, valid: Series) -> str:
-    vmap = dict(valid.points())
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["update", "test_error_pct", "valid_error_pct"])
-    for s, e in test.points():
-        w.writerow([s, round(100 * e, 4), "" if s not in vmap else round(100 * vmap[s], 4)])
-    return buf.getvalue()
+CURVE_COLUMNS = ("update", "series", "network", "dataset", "depth", "width", "test_error_pct", "valid_error_pct")
 
 
-def write_curves(folder: Path, table: Table1, records: list[Run]) -> list[str]:
-    """``curves/<dataset>_d<depth>_<network>.csv`` (update, test_error_pct, valid_error_pct): seed
-    means; returns the paths written, relative to ``folder``."""
-    out_dir = folder / "curves"
-    out_dir.mkdir()
-    written = []
+def _series_label(network: str, dataset: str, tag: str, table: Table1) -> str:
+    """The line's name in the one overlaid chart: the network, with the data set and the
+    depth (width) only when the study ran several."""
+    parts = [network]
+    if len({c.dataset for c in table.all_cells() if c.ok}) > 1:
+        parts.append(DATASET_TITLES.get(dataset, dataset))
+    if len(table.tables) > 1:
+        parts.append(tag)
+    return " / ".join(parts)
+
+
+def curve_rows(table: Table1, records: list[Run]) -> list[tuple]:
+    """Every cell's seed-mean learning curve in long format, one row per (series, update):
+    the columns of :data:`CURVE_COLUMNS`, errors in %, valid error "" where not recorded."""
+    rows = []
     for t in table.tables:
         for (network, dataset), cell in t.cells.items():
             if not cell.ok:
                 continue
             runs = _cell_runs(records, cell)
-            test = mean_curve(runs, "test/error")
-            if not test:
-                continue
-            name = f"{dataset}_{t.tag}_{slug(network)}.csv"
-            atomic_write_text(out_dir / name, _curve_csv(test, mean_curve(runs, "valid/error")))
-            written.append(f"curves/{name}")
-    return written
+            test, valid = mean_curve(runs, "test/error"), dict(mean_curve(runs, "valid/error").points())
+            series = _series_label(network, dataset, t.tag, table)
+            width = cell.width or (cell.widths[0] if cell.widths else "")
+            for step, err in test.points():
+                rows.append((step, series, network, dataset, t.depth, width, round(100 * err, 4),
+                             "" if step not in valid else round(100 * valid[step], 4)))
+    return rows
+
+
+def write_curves(folder: Path, table: Table1, records: list[Run]) -> list[str]:
+    """``curves.csv``: every network's seed-mean test (and valid) error against updates in one
+    long-format file (:func:`curve_rows`), which DVC draws as one overlaid chart; written even
+    when empty (header only). Returns the path written, relative to ``folder``."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(CURVE_COLUMNS)
+    writer.writerows(curve_rows(table, records))
+    atomic_write_text(folder / "curves.csv", buf.getvalue())
+    return ["curves.csv"]

@@ -179,10 +179,31 @@ def _metrics_entry(cell: Cell, sig: ColumnSignificance) -> dict:
 
 
 def metrics_json(table: Table1, study: str, parent_run_id: str) -> dict:
-    """The table as DVC metrics: ``<table key>.<data set>.<network>.{test_error_pct, ...}``."""
+    """The whole table as JSON (``table1.json``): ``<table key>.<data set>.<network>.{status,
+    test_error_pct, ...}``, names and statuses included; DVC's metrics are :func:`numeric_metrics`."""
     doc: dict = {"study": study, "parent_run_id": parent_run_id, "alpha": table.alpha}
     for t in table.tables:
         doc[t.key] = {DATASET_TITLES.get(d, d): {n: _metrics_entry(t.cell(n, d), t.significance[d])
                                                  for n in table.networks}
                       for d in table.datasets}
+    return doc
+
+
+def numeric_metrics(table: Table1) -> dict[str, dict[str, float]]:
+    """The DVC metrics (``metrics.json``): numbers only, one entry per cell with a result,
+    ``{"<network>/<data set>/<d5 or d5_w1000>": {"test_error_pct", "valid_error_pct", "paper_pct"}}``
+    (``paper_pct`` only where the paper has a value for that depth, 5 hidden layers); no strings,
+    no nulls, so that ``dvc metrics show`` and ``dvc metrics diff`` print one column per number."""
+    doc: dict[str, dict[str, float]] = {}
+    for t in table.tables:
+        for network in table.networks:
+            for dataset in table.datasets:
+                cell = t.cell(network, dataset)
+                if not cell.ok:
+                    continue
+                values = {"test_error_pct": cell.mean_pct, "valid_error_pct": cell.valid_error_pct,
+                          "paper_pct": cell.paper_pct if cell.like_for_like else None}
+                entry = {k: round(v, 4) for k, v in values.items() if v is not None and math.isfinite(v)}
+                if entry:
+                    doc[f"{network}/{dataset}/{t.tag}"] = entry
     return doc
