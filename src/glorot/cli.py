@@ -23,15 +23,29 @@ DIAGNOSE_FLAGS = ("activation", "init", "depth", "width", "seed", "cost", "probe
 
 
 def _add_config_flags(parser: argparse.ArgumentParser, fields) -> None:
+    """One flag per configuration field, taken as text: :func:`_flag_value` turns it into a
+    number and :func:`build_config` checks it, so that a bad value is a one-line error naming the field."""
     for name in fields:
         field = TrainConfig.model_fields[name]
-        kind = {"int": int, "float": float}.get(getattr(field.annotation, "__name__", ""), str)
-        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, default=field.default,
+        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, default=field.default,
                             help=f"{field.description or name} (default: {field.default})")
 
 
+def _flag_value(name: str, value):
+    """A flag's text as its field's type (``"5"`` -> 5 for an int field, ``"0.01"`` -> 0.01 for a
+    float one); text that is no such number stays text, which the strict field then refuses
+    (``invalid depth: Input should be a valid integer (got 'abc')``). Defaults pass unchanged."""
+    kind = TrainConfig.model_fields[name].annotation
+    if isinstance(value, str) and kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            return value
+    return value
+
+
 def _config_from(args: argparse.Namespace, fields) -> TrainConfig:
-    return build_config(**{name: getattr(args, name) for name in fields})
+    return build_config(**{name: _flag_value(name, getattr(args, name)) for name in fields})
 
 
 def _print_curve(curve: list[dict]) -> None:
@@ -47,7 +61,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from glorot.engine import select_lr, train
 
     config = _config_from(args, TRAIN_FLAGS + ("device",))
-    grid = [build_config(**dict(config.model_dump(), lr=lr)).lr for lr in args.lr_grid or ()]  # each lr checked here
+    grid = [build_config(**dict(config.model_dump(), lr=_flag_value("lr", lr))).lr  # each lr checked here
+            for lr in args.lr_grid or ()]
     data = load_data(config, args.data_dir)
     if grid:
         selection = select_lr(config, grid, data)
@@ -82,8 +97,8 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     from glorot.paper.probes import probe
     from glorot.engine import build_net
 
-    fields = {k: getattr(args, k) for k in DIAGNOSE_FLAGS}
-    config = build_config(**fields, valid_size=1, test_size=args.probe_size, device="cpu")
+    fields = {k: _flag_value(k, getattr(args, k)) for k in DIAGNOSE_FLAGS}
+    config = build_config(**fields, valid_size=1, test_size=fields["probe_size"], device="cpu")
     data = load_data(config, args.data_dir)
     net = build_net(config, data)
     record = probe(net, data.test.x, data.test.y, 0, config.cost, config.jac_examples)
@@ -102,7 +117,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     from glorot.pipeline.tracking import Tracker, resolve_uri
 
     params = load_params(args.params)
-    study = params.get_study(args.study)
+    study = params.get_study(args.study, check_machine=False)  # reads results: need not train here
     uri = resolve_uri(params.tracking_uri, args.params.parent)
     tracker = Tracker(uri, study.name, args.params.parent)
     parent = tracker.latest_parent()
@@ -138,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train one network with plain SGD and write its run folder")
     _add_config_flags(train, TRAIN_FLAGS)
     train.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    train.add_argument("--lr-grid", type=float, nargs="+", help="choose lr over these by validation error")
+    train.add_argument("--lr-grid", nargs="+", help="choose lr over these by validation error")
     train.add_argument("--data-dir", type=Path, help="folder with prepared splits (default: generate)")
     train.add_argument("--out", type=Path, help="run folder to write (curve, diagnostics, model)")
     train.add_argument("--checkpoint-dir", type=Path, help="save (and resume from) checkpoints in this folder")

@@ -3,13 +3,22 @@
 Defaults are the paper's (Section 2.3): 5 hidden layers of 1000 units, plain SGD on
 mini-batches of 10, negative log-likelihood, standard initialisation. Every source of
 randomness derives from ``seed``.
+
+Numbers are strict: a count is an ``int`` (not ``True``, not ``"100"``, not ``100.0``), a
+rate a finite ``float`` or an ``int``. Sizes are bounded twice: hard caps where memory is not
+the point (:data:`MAX_DEPTH`, :data:`MAX_BATCH`, ...), and what fits in this machine's memory
+(:func:`memory_needs`, checked with the device when a configuration is validated, so that a
+run that cannot start fails at the edge in one line, before any data or MLflow run).
 """
 
 from __future__ import annotations
 
+import functools
+import os
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (AfterValidator, AllowInfNan, BaseModel, ConfigDict, Field, Strict, ValidationError,
+                      ValidationInfo, model_validator)
 
 from glorot.errors import GlorotError
 from glorot.paper.activations import ACTIVATIONS
@@ -20,6 +29,24 @@ from glorot.paper.init import INITS
 DATASET_TITLES = {"shapeset": "Shapeset-3x2", "mnist": "MNIST", "cifar10": "CIFAR-10",
                   "small_imagenet": "Small-ImageNet"}
 DATASETS = tuple(DATASET_TITLES)
+#: Inputs and classes of each data set (Section 2.1-2.2): 32x32, 28x28, 32x32x3 and 37x37 images.
+DATASET_SHAPES = {"shapeset": (1024, 9), "mnist": (784, 10), "cifar10": (3072, 10), "small_imagenet": (1369, 10)}
+
+#: Hard caps where memory is not the point (the paper: depth 5, mini-batches of 10, 300 probe examples).
+MAX_DEPTH = 100
+MAX_BATCH = 100_000
+MAX_EXAMPLES = 1_000_000  # Shapeset validation and test images generated in memory
+MAX_PROBE = 100_000
+MAX_SEED = 2**64 - 1  # torch.manual_seed's range
+FLOAT_BYTES = 4  # float32 everywhere
+
+#: A count: an ``int``, never a bool, a string or a float (``widths: [true]`` is not width 1).
+Count = Annotated[int, Strict()]
+#: A rate: a finite ``float``; an ``int`` is taken as a float (``lrs: [1]``), a bool or a string is not.
+Rate = Annotated[float, Strict(), AllowInfNan(False)]
+#: The validation context key that turns the checks against this machine (memory, CUDA) off:
+#: for a launcher whose configurations train on other machines, which check them on arrival.
+CHECK_MACHINE = "check_machine"
 
 
 def _one_of(valid) -> AfterValidator:
@@ -63,23 +90,34 @@ class TrainConfig(BaseModel):
     dataset: Dataset = "shapeset"
     activation: Activation = "tanh"
     init: Init = "standard"
-    depth: int = Field(5, ge=1)
-    width: int = Field(1000, ge=1)
+    depth: Count = Field(5, ge=1, le=MAX_DEPTH)
+    width: Count = Field(1000, ge=1)
     cost: Cost = "nll"
-    lr: float = Field(0.01, gt=0)
-    batch_size: int = Field(10, ge=1)
-    updates: int = Field(20_000, ge=0)
-    seed: int = Field(0, ge=0)
-    eval_every: int = Field(5000, ge=1, description="updates between validation/test evaluations")
-    probe_every: int = Field(5000, ge=0, description="updates between diagnostics; 0: only at start and end")
-    probe_size: int = Field(300, ge=1, description="examples in the fixed probe set (paper, Figure 4: 300)")
-    jac_examples: int = Field(2, ge=1, description="probe examples whose layer Jacobians are decomposed")
-    valid_size: int = Field(10_000, ge=1, description="Shapeset validation images when generated in memory")
-    test_size: int = Field(10_000, ge=1, description="Shapeset test images when generated in memory")
+    lr: Rate = Field(0.01, gt=0)
+    batch_size: Count = Field(10, ge=1, le=MAX_BATCH)
+    updates: Count = Field(20_000, ge=0)
+    seed: Count = Field(0, ge=0, le=MAX_SEED)
+    eval_every: Count = Field(5000, ge=1, description="updates between validation/test evaluations")
+    probe_every: Count = Field(5000, ge=0, description="updates between diagnostics; 0: only at start and end")
+    probe_size: Count = Field(300, ge=1, le=MAX_PROBE,
+                              description="examples in the fixed probe set (paper, Figure 4: 300)")
+    jac_examples: Count = Field(2, ge=1, le=MAX_PROBE,
+                                description="probe examples whose layer Jacobians are decomposed")
+    valid_size: Count = Field(10_000, ge=1, le=MAX_EXAMPLES,
+                              description="Shapeset validation images when generated in memory")
+    test_size: Count = Field(10_000, ge=1, le=MAX_EXAMPLES, description="Shapeset test images when generated in memory")
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    pretrain_updates: int = Field(10_000, ge=0, description="init dae: pre-training updates per hidden layer")
-    pretrain_lr: float = Field(0.01, gt=0, description="init dae: pre-training learning rate")
-    pretrain_noise: float = Field(0.25, ge=0, lt=1, description="init dae: masking-noise probability per input")
+    pretrain_updates: Count = Field(10_000, ge=0, description="init dae: pre-training updates per hidden layer")
+    pretrain_lr: Rate = Field(0.01, gt=0, description="init dae: pre-training learning rate")
+    pretrain_noise: Rate = Field(0.25, ge=0, lt=1, description="init dae: masking-noise probability per input")
+
+    @model_validator(mode="after")
+    def _fits_this_machine(self, info: ValidationInfo) -> TrainConfig:
+        """The device exists and the sizes fit in memory here, unless the validation context says
+        that the run trains elsewhere (:data:`CHECK_MACHINE`)."""
+        if (info.context or {}).get(CHECK_MACHINE, True):
+            check_machine(self)
+        return self
 
     @property
     def paper_name(self) -> str:
@@ -97,18 +135,92 @@ class TrainConfig(BaseModel):
         return f"{self.paper_cell} d{self.depth} w{self.width} lr={self.lr:g} s{self.seed}"
 
 
-def build_config(**fields: Any) -> TrainConfig:
-    """A validated :class:`TrainConfig`, or a one-line :class:`GlorotError` naming the bad field."""
+def build_config(*, check_machine: bool = True, **fields: Any) -> TrainConfig:
+    """A validated :class:`TrainConfig`, or a one-line :class:`GlorotError` naming the bad field.
+    ``check_machine=False`` leaves out the checks against this machine (it trains elsewhere)."""
     try:
-        return TrainConfig(**fields)
+        return TrainConfig.model_validate(fields, context={CHECK_MACHINE: check_machine})
     except ValidationError as e:
         raise GlorotError(describe_validation_error(e)) from None
+
+
+class FieldProblem(ValueError):
+    """A check across fields that blames one of them: its error names ``field``."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def machine_memory() -> int | None:
+    """This machine's RAM in bytes (``None`` where the OS does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+@functools.cache
+def cuda_available() -> bool:
+    """Whether torch sees a CUDA device (asked once per process)."""
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def memory_needs(config: TrainConfig) -> dict[str, int]:
+    """The bytes a run of ``config`` holds at least at once (float32), by what it holds them for,
+    keyed by the field to blame: ``weights`` (one net's weights and biases: n_in x width +
+    (depth - 1) x width^2 + width x classes, plus biases), ``batch_size`` (a training step:
+    the weights, their gradients, and each layer's values and gradients for a mini-batch),
+    ``probe_size`` (the same for the diagnostics' pass over the probe set, Figures 6-10) and
+    ``jac_examples`` (the Gram matrices of the layer Jacobians, Section 4.2.2, width^2 each,
+    with as much again for the eigen-decomposition)."""
+    n_in, classes = DATASET_SHAPES[config.dataset]
+    d, w = config.depth, config.width
+    weights = FLOAT_BYTES * (n_in * w + (d - 1) * w * w + w * classes + d * w + classes)
+    per_example = FLOAT_BYTES * 2 * (n_in + 2 * d * w + classes)  # inputs, pre-activations, outputs; and gradients
+    jacobians = FLOAT_BYTES * 2 * min(config.jac_examples, config.probe_size) * w * w
+    return {"weights": weights, "batch_size": 2 * weights + config.batch_size * per_example,
+            "probe_size": 2 * weights + config.probe_size * per_example, "jac_examples": weights + jacobians}
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2**30:,.0f} GiB" if n >= 100 * 2**30 else f"{n / 2**30:.1f} GiB"
+
+
+def check_machine(config: TrainConfig) -> None:
+    """Raise :class:`FieldProblem` when ``config`` cannot run here: ``device: cuda`` without a
+    CUDA device, or sizes beyond this machine's RAM (:func:`memory_needs`)."""
+    if config.device == "cuda" and not cuda_available():
+        raise FieldProblem("device", "'cuda' requested but no CUDA device is available")
+    ram = machine_memory()
+    if ram is None:
+        return
+    needs, has = memory_needs(config), f"this machine has {_gib(ram)}"
+    units = f"{config.depth} x {config.width} units"
+    if needs["weights"] > ram:
+        raise FieldProblem("width", f"{units} need {_gib(needs['weights'])} for the weights alone; {has}")
+    if needs["batch_size"] > ram:
+        raise FieldProblem("batch_size", f"a training step of {units} on mini-batches of {config.batch_size} needs "
+                           f"{_gib(needs['batch_size'])} (weights, their gradients, and each layer's values and "
+                           f"gradients); {has}")
+    if needs["probe_size"] > ram:
+        raise FieldProblem("probe_size", f"the diagnostics of {units} on {config.probe_size} probe examples need "
+                           f"{_gib(needs['probe_size'])}; {has}")
+    if needs["jac_examples"] > ram:
+        n = min(config.jac_examples, config.probe_size)
+        raise FieldProblem("jac_examples", f"the Jacobians of {n} probe examples ({config.width} x {config.width} "
+                           f"per layer) need {_gib(needs['jac_examples'])}; {has}")
 
 
 def describe_validation_error(e: ValidationError) -> str:
     """Pydantic's first error as one line: ``depth: Input should be greater ... (got 0)``."""
     err = e.errors()[0]
     field = ".".join(str(p) for p in err["loc"]) or "config"
+    cause = err.get("ctx", {}).get("error")
+    if isinstance(cause, FieldProblem):
+        field = cause.field
     msg = err["msg"].removeprefix("Value error, ")
     got = f" (got {err['input']!r})" if err["type"] not in ("value_error", "extra_forbidden", "missing") else ""
     if err["type"] == "extra_forbidden":

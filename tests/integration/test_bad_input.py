@@ -17,6 +17,12 @@ def project(tmp_path_factory):
     return make_project(tmp_path_factory.mktemp("bad") / "project")
 
 
+def _has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
 def _sweep(project, *args, **extra):
     import subprocess
 
@@ -38,6 +44,26 @@ def test_invalid_field_in_params(project):
     assert code == 2
     assert err == ["glorot: error: bad.yaml studies.tiny: invalid width: Input should be greater than or "
                    "equal to 1 (got 0)"]
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"widths": [True]}, "invalid widths.0: Input should be a valid integer (got True)"),
+    ({"updates": "40"}, "invalid updates: Input should be a valid integer (got '40')"),
+    ({"lrs": [float("inf")]}, "invalid lrs.0: Input should be a finite number (got inf)"),
+    ({"lrs": [float("nan")]}, "invalid lrs.0: Input should be a finite number (got nan)"),
+    ({"widths": [10_000_000]},
+     "invalid width: 2 x 10000000 units need 372,568 GiB for the weights alone; this machine has "),
+    pytest.param({"device": "cuda"}, "invalid device: 'cuda' requested but no CUDA device is available",
+                 marks=pytest.mark.skipif(_has_cuda(), reason="this machine has a CUDA device")),
+])
+def test_bad_study_values_fail_before_any_mlflow_run(project, change, message):
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["studies"]["tiny"].update(change)
+    (project / "bad.yaml").write_text(yaml.safe_dump(params))
+    code, err = _sweep(project, "--params", "bad.yaml")
+    assert code == 2 and len(err) == 1
+    assert err[0].startswith(f"glorot: error: bad.yaml studies.tiny: {message}"), err[0]
+    assert not (project / "mlflow.db").exists() and not (project / "mlartifacts").exists()
 
 
 def test_missing_prepared_data(project):

@@ -18,6 +18,15 @@ from glorot.cli import main
     (["--init", "xavier"], "invalid init: 'xavier' is not one of standard, normalized, he"),
     (["--dataset", "svhn"], "invalid dataset: 'svhn' is not one of shapeset, mnist, cifar10, small_imagenet"),
     (["--lr-grid", "0.1", "-1"], "invalid lr: Input should be greater than 0 (got -1.0)"),
+    (["--lr", "inf"], "invalid lr: Input should be a finite number (got inf)"),
+    (["--lr", "nan"], "invalid lr: Input should be a finite number (got nan)"),
+    (["--lr=-inf"], "invalid lr: Input should be a finite number (got -inf)"),
+    (["--lr-grid", "0.1", "inf"], "invalid lr: Input should be a finite number (got inf)"),
+    (["--lr", "fast"], "invalid lr: Input should be a valid number (got 'fast')"),
+    (["--depth", "abc"], "invalid depth: Input should be a valid integer (got 'abc')"),
+    (["--width", "2.5"], "invalid width: Input should be a valid integer (got '2.5')"),
+    (["--updates", "true"], "invalid updates: Input should be a valid integer (got 'true')"),
+    (["--depth", "101"], "invalid depth: Input should be less than or equal to 100 (got 101)"),
 ])
 def test_train_rejects_bad_values_with_one_line_and_exit_2(flags, message, capsys, tmp_path):
     assert main(["train", "--updates", "1", "--out", str(tmp_path / "run"), *flags]) == 2
@@ -75,3 +84,25 @@ def test_unwritable_output_folder_is_one_line_and_exit_2(capsys, tmp_path):
     err = capsys.readouterr().err
     assert code == 2 and err.startswith(f"glorot: error: cannot write run output to {blocker / 'run'}")
     assert err.count("\n") == 1
+
+
+def test_sizes_beyond_memory_and_cuda_without_a_device_fail_before_any_data_is_read(capsys, tmp_path, monkeypatch):
+    import glorot.config
+    import glorot.data.sources
+
+    def no_data(*args, **kwargs):
+        raise AssertionError("data loaded before the configuration was checked")
+
+    monkeypatch.setattr(glorot.data.sources, "load_data", no_data)
+    monkeypatch.setattr(glorot.config, "machine_memory", lambda: 23 * 2**30)
+    monkeypatch.setattr(glorot.config, "cuda_available", lambda: False)
+    out = ["--updates", "1", "--out", str(tmp_path / "run")]
+    assert main(["train", "--width", "200000", *out]) == 2
+    assert capsys.readouterr().err == ("glorot: error: invalid width: 5 x 200000 units need 597 GiB for the weights "
+                                       "alone; this machine has 23.0 GiB\n")
+    assert main(["train", "--device", "cuda", *out]) == 2
+    err = capsys.readouterr().err
+    assert err == "glorot: error: invalid device: 'cuda' requested but no CUDA device is available\n"
+    assert main(["diagnose", "--width", "abc"]) == 2
+    assert capsys.readouterr().err == "glorot: error: invalid width: Input should be a valid integer (got 'abc')\n"
+    assert not (tmp_path / "run").exists()

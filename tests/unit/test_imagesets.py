@@ -410,6 +410,24 @@ def test_small_imagenet_unreadable_images_are_skipped_and_counted(imagenet, tmp_
     assert source["unreadable_skipped"] == 1 and "n01514668_0.JPEG" in source["unreadable_examples"][0]
 
 
+def test_small_imagenet_rebuilt_with_unreadable_images_is_byte_identical(imagenet, tmp_path):
+    """The manifest records why an image was unreadable in stable words: no memory address
+    (``<_io.BytesIO object at 0x7f...>``) that would change the data version on every rebuild."""
+    birds = imagenet["root"] / "train" / "n01514668"
+    (birds / "n01514668_0.JPEG").write_bytes(b"\xff\xd8 this is no JPEG")
+    (birds / "n01514668_1.JPEG").write_bytes((birds / "n01514668_1.JPEG").read_bytes()[:300])  # truncated
+    builds = [small_imagenet.build(tmp_path / out, imagenet["root"], mapping=imagenet["mapping"], max_unreadable=0.1)
+              for out in ("a", "b")]
+    files = [{p.relative_to(r.out): p.read_bytes() for p in sorted(r.out.rglob("*")) if p.is_file()} for r in builds]
+    assert files[0] == files[1] and len(files[0]) == 6
+    source = json.loads(files[0][Path("train") / "manifest.json"])["source"]
+    assert source["unreadable_skipped"] == 2
+    assert source["unreadable_examples"] == [
+        "train/n01514668/n01514668_0.JPEG: UnidentifiedImageError: cannot identify image file <_io.BytesIO object>",
+        "train/n01514668/n01514668_1.JPEG: OSError: Truncated File Read"]
+    assert "0x" not in files[0][Path("train") / "manifest.json"].decode()
+
+
 def test_small_imagenet_too_few_images_names_the_class(imagenet, tmp_path):
     for k in range(4, 14):
         (imagenet["root"] / "train" / "n01514668" / f"n01514668_{k}.{'png' if k % 3 == 2 else 'JPEG'}").unlink()

@@ -1,6 +1,8 @@
 """Property-based checks of the configuration parser and the Shapeset generator's parameters:
 whatever the input, either a valid object comes out or a one-line GlorotError naming the field."""
 
+import math
+
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -10,8 +12,10 @@ from glorot.data.shapeset import ShapesetParams, generate
 from glorot.errors import GlorotError
 
 values = st.one_of(st.none(), st.booleans(), st.integers(-5, 5000), st.floats(allow_nan=True),
-                   st.text(max_size=12), st.sampled_from(["tanh", "sigmoid", "softsign", "normalized", "standard"]))
+                   st.text(max_size=12), st.sampled_from(["tanh", "sigmoid", "softsign", "normalized", "standard"]),
+                   st.sampled_from(["100", "0.01", "1e-2", "inf", "nan", "5", "cpu"]))
 fields = st.sampled_from(sorted(TrainConfig.model_fields) + ["colour", "lr_grid"])
+NUMBERS = {name for name, f in TrainConfig.model_fields.items() if f.annotation in (int, float)}
 
 
 @settings(max_examples=300, deadline=None)
@@ -25,6 +29,10 @@ def test_config_parser_accepts_or_names_the_field(raw):
         assert any(f"invalid {name}:" in message for name in raw)
         return
     assert config.depth >= 1 and config.lr > 0 and config.batch_size >= 1
+    assert math.isfinite(config.lr) and isinstance(config.lr, float)
+    for name in NUMBERS & set(raw):  # a number came in as a number: no bool, no string, no float for an int
+        value, kind = raw[name], TrainConfig.model_fields[name].annotation
+        assert type(value) in {int, kind} and getattr(config, name) == value and type(getattr(config, name)) is kind
     assert build_config(**config.model_dump()) == config
 
 

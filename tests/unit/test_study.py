@@ -65,6 +65,7 @@ def test_unknown_study_names_the_valid_ones():
     (lambda p: p["studies"]["quick"].update(depths=[0]), "studies.quick: invalid depth: Input should be greater"),
     (lambda p: p["studies"]["quick"].update(lrs=[-0.1]), "studies.quick: invalid lr: Input should be greater than 0"),
     (lambda p: p["studies"]["quick"].update(colour="red"), "studies.quick: invalid colour: unknown field"),
+    (lambda p: p["studies"]["quick"].update(name="fast"), "studies.quick: invalid name: unknown field"),
     (lambda p: p["studies"]["quick"].update(group=0), "studies.quick: invalid group: must be `auto` or an integer >= 1"),
     (lambda p: p["studies"]["quick"].update(group=2.5), "studies.quick: invalid group: must be `auto` or an integer"),
     (lambda p: p["studies"]["quick"].update(group="fast"), "studies.quick: invalid group: must be `auto` or an"),
@@ -128,3 +129,141 @@ def test_a_study_must_say_how_many_updates(tmp_path):
     with pytest.raises(GlorotError) as err:
         load_params(_write(tmp_path, lambda p: p["studies"]["quick"].pop("updates"))).get_study("quick")
     assert str(err.value).endswith("studies.quick: invalid updates: Field required")
+
+
+# ---------------------------------------------------------------------------------------
+# Strict types, finite rates, bounds that say what fits, the device: each error names the
+# parameters file given (here ``other.yaml``, read relative to its folder).
+
+
+def _other(tmp_path, mutate=lambda p: None, text: str | None = None):
+    """``other.yaml`` in ``tmp_path``: the repository's parameters changed by ``mutate``, or ``text``."""
+    params = yaml.safe_load(open(REPO_PARAMS).read())
+    mutate(params)
+    (tmp_path / "other.yaml").write_text(text if text is not None else yaml.safe_dump(params))
+    return load_params("other.yaml", root=tmp_path)
+
+
+def _study_error(tmp_path, mutate=lambda p: None, text: str | None = None, **kwargs) -> str:
+    with pytest.raises(GlorotError) as err:
+        _other(tmp_path, mutate, text).get_study("quick", **kwargs)
+    message = str(err.value)
+    assert "\n" not in message and message.startswith("other.yaml studies.quick: "), message
+    return message.removeprefix("other.yaml studies.quick: ")
+
+
+def _quick(**fields):
+    return lambda p: p["studies"]["quick"].update(**fields)
+
+
+@pytest.mark.parametrize("fields,message", [
+    ({"widths": [True]}, "invalid widths.0: Input should be a valid integer (got True)"),
+    ({"depths": [5, False]}, "invalid depths.1: Input should be a valid integer (got False)"),
+    ({"seeds": ["0"]}, "invalid seeds.0: Input should be a valid integer (got '0')"),
+    ({"widths": [500.0]}, "invalid widths.0: Input should be a valid integer (got 500.0)"),
+    ({"lrs": ["0.01"]}, "invalid lrs.0: Input should be a valid number (got '0.01')"),
+    ({"lrs": [True]}, "invalid lrs.0: Input should be a valid number (got True)"),
+    ({"updates": "100"}, "invalid updates: Input should be a valid integer (got '100')"),
+    ({"batch_size": True}, "invalid batch_size: Input should be a valid integer (got True)"),
+    ({"probe_size": 300.0}, "invalid probe_size: Input should be a valid integer (got 300.0)"),
+    ({"eval_every": "3000"}, "invalid eval_every: Input should be a valid integer (got '3000')"),
+])
+def test_no_bool_or_string_passes_as_a_number(tmp_path, fields, message):
+    assert _study_error(tmp_path, _quick(**fields)) == message
+
+
+def test_shapeset_splits_take_no_bool_for_a_count(tmp_path):
+    with pytest.raises(GlorotError) as err:
+        _other(tmp_path, lambda p: p["shapeset"].update(valid_n=True))
+    assert str(err.value) == "other.yaml: invalid shapeset.valid_n: Input should be a valid integer (got True)"
+
+
+@pytest.mark.parametrize("lrs,message", [
+    ("[.inf]", "invalid lrs.0: Input should be a finite number (got inf)"),
+    ("[0.01, -.inf]", "invalid lrs.1: Input should be a finite number (got -inf)"),
+    ("[.nan]", "invalid lrs.0: Input should be a finite number (got nan)"),
+])
+def test_learning_rates_are_finite(tmp_path, lrs, message):
+    text = open(REPO_PARAMS).read().replace("lrs: [0.05]", f"lrs: {lrs}")
+    assert f"lrs: {lrs}" in text
+    assert _study_error(tmp_path, text=text) == message
+
+
+def test_numbers_read_as_dvc_reads_them(tmp_path):
+    """``1e-2`` is a string to PyYAML's YAML 1.1 resolver but 0.01 to DVC's YAML 1.2 parser
+    (ruamel.yaml); the parameters file reads it as DVC does. Ints stand for floats."""
+    text = open(REPO_PARAMS).read().replace("lrs: [0.05]", "lrs: [1e-2, 0.1, 1, 5E-3, 1.0e-1, +2e-1]")
+    study = _other(tmp_path, text=text).get_study("quick")
+    assert study.lrs == [0.01, 0.1, 1.0, 0.005, 0.1, 0.2]
+    assert {type(c.lr) for c in study.configs()} == {float}
+    from ruamel.yaml import YAML
+
+    assert YAML(typ="safe").load(text)["studies"]["quick"]["lrs"] == study.lrs
+
+
+@pytest.mark.parametrize("fields,message", [
+    ({"depths": [101]}, "invalid depth: Input should be less than or equal to 100 (got 101)"),
+    ({"batch_size": 100_001}, "invalid batch_size: Input should be less than or equal to 100000 (got 100001)"),
+    ({"seeds": [2**64]}, "invalid seed: Input should be less than or equal to 18446744073709551615 "
+                         "(got 18446744073709551616)"),
+])
+def test_hard_caps_where_memory_is_not_the_point(tmp_path, fields, message):
+    assert _study_error(tmp_path, _quick(**fields)) == message
+
+
+@pytest.fixture
+def machine_of_23_gib(monkeypatch):
+    import glorot.config
+
+    monkeypatch.setattr(glorot.config, "machine_memory", lambda: 23 * 2**30)
+
+
+@pytest.mark.parametrize("fields,message", [
+    ({"widths": [200_000]},
+     "invalid width: 5 x 200000 units need 597 GiB for the weights alone; this machine has 23.0 GiB"),
+    ({"widths": [10_000], "batch_size": 100_000},
+     "invalid batch_size: a training step of 5 x 10000 units on mini-batches of 100000 needs 78.3 GiB "
+     "(weights, their gradients, and each layer's values and gradients); this machine has 23.0 GiB"),
+    ({"widths": [20_000], "jac_examples": 10},
+     "invalid jac_examples: the Jacobians of 10 probe examples (20000 x 20000 per layer) need 35.8 GiB; "
+     "this machine has 23.0 GiB"),
+])
+def test_sizes_beyond_this_machines_memory_say_what_they_need(tmp_path, machine_of_23_gib, fields, message):
+    assert _study_error(tmp_path, _quick(**fields)) == message
+
+
+def test_the_papers_sizes_are_far_inside_the_memory_bound():
+    from glorot.config import DATASETS, build_config, memory_needs
+
+    for dataset in DATASETS:  # depth 5, width 1000, mini-batches of 10 (Section 2.3)
+        needs = memory_needs(build_config(dataset=dataset))
+        assert max(needs.values()) < 100 * 2**20, needs  # under 100 MiB (docs/reliability.md)
+    assert memory_needs(build_config(width=200_000, check_machine=False))["weights"] > 500 * 2**30
+
+
+def test_cuda_without_a_cuda_device_fails_when_the_study_is_read(tmp_path, monkeypatch):
+    import glorot.config
+
+    monkeypatch.setattr(glorot.config, "cuda_available", lambda: False)
+    message = _study_error(tmp_path, _quick(device="cuda"))
+    assert message == "invalid device: 'cuda' requested but no CUDA device is available"
+    monkeypatch.setattr(glorot.config, "cuda_available", lambda: True)
+    assert {c.device for c in _other(tmp_path, _quick(device="cuda")).get_study("quick").configs()} == {"cuda"}
+
+
+def test_a_launcher_that_fans_out_to_other_machines_can_leave_their_checks_to_them(tmp_path, monkeypatch,
+                                                                                   machine_of_23_gib):
+    """``check_machine=False``: the configurations train elsewhere (a deployment's workers, which
+    validate what they receive with the checks on, :func:`glorot.pipeline.sweep.configs_from_json`)."""
+    import glorot.config
+
+    monkeypatch.setattr(glorot.config, "cuda_available", lambda: False)
+    study = _other(tmp_path, _quick(device="cuda", widths=[100_000])).get_study("quick", check_machine=False)
+    config = study.configs()[0].model_dump()
+    assert config["device"] == "cuda" and config["width"] == 100_000
+    with pytest.raises(GlorotError, match="^invalid device: 'cuda' requested but no CUDA device is available$"):
+        glorot.config.build_config(**config)  # what a worker without CUDA says
+    monkeypatch.setattr(glorot.config, "cuda_available", lambda: True)
+    with pytest.raises(GlorotError, match="^invalid width: 5 x 100000 units need 149 GiB"):
+        glorot.config.build_config(**config)  # and one with too little memory
+    assert _study_error(tmp_path, _quick(widths=[0]), check_machine=False).startswith("invalid width: Input")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import tarfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -56,13 +57,26 @@ def to_small_grey(data: bytes, transform: Callable | None = None) -> np.ndarray:
 
 
 def _decode(data: bytes | None, transform: Callable) -> np.ndarray | str:
-    """:func:`to_small_grey`, or the reason it failed (a string)."""
+    """:func:`to_small_grey`, or the reason it failed (:func:`unreadable_reason`)."""
     if data is None:
         return "cannot read file"
     try:
         return to_small_grey(data, transform)
     except Exception as e:  # noqa: BLE001 - every decoder failure makes an unreadable image
-        return one_line(e)
+        return unreadable_reason(e)
+
+
+_ADDRESS = re.compile(r"\s+at 0x[0-9a-fA-F]+|0x[0-9a-fA-F]{8,}")  # " at 0x7f..." in a repr, or a bare address
+
+
+def unreadable_reason(error: BaseException) -> str:
+    """Why an image could not be decoded, in words that are the same on every rebuild (the
+    manifest records them, and the manifest is part of the data version): the exception's
+    type and its one-line message without memory addresses, e.g. ``UnidentifiedImageError:
+    cannot identify image file <_io.BytesIO object>`` (Pillow's message names the buffer
+    ``<_io.BytesIO object at 0x7f...>``)."""
+    message = _ADDRESS.sub("", one_line(error))
+    return f"{type(error).__name__}: {message}" if message != type(error).__name__ else message
 
 
 @dataclass

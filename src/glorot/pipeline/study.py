@@ -10,12 +10,19 @@ the standard one, eq. 1); an extension outside the paper is written ``activation
 e.g. ``relu/he``.
 
 Validation happens once, when a study is read (:meth:`Params.get_study`): the study's own
-fields, then every configuration of its grid, which the study keeps (:meth:`StudyConfig.configs`).
+fields, then every configuration of its grid, which the study keeps (:meth:`StudyConfig.configs`),
+including whether each fits this machine (its memory, its CUDA device; :func:`glorot.config.check_machine`).
+
+Numbers are strict (:data:`glorot.config.Count`, :data:`glorot.config.Rate`): ``widths: [true]``,
+``updates: "100"`` and ``lrs: [.inf]`` are errors, while ``lr: 0.01``, ``lrs: [0.01, 1]`` are
+fine. The file is read as DVC reads it (YAML 1.2 numbers, :func:`read_yaml`): ``1e-2`` is the
+float 0.01 there, where PyYAML's YAML 1.1 rules would make it the string ``"1e-2"``.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +30,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model, field_validator
 from pydantic.fields import FieldInfo
 
-from glorot.config import DATASETS, PRETRAINED, TrainConfig, build_config, describe_validation_error
+from glorot.config import (CHECK_MACHINE, DATASETS, PRETRAINED, Count, Rate, TrainConfig, build_config,
+                           describe_validation_error)
 from glorot.data.sources import SHAPESET_TEST_SEED, SHAPESET_VALID_SEED
 from glorot.errors import GlorotError
 from glorot.paper.activations import ACTIVATIONS
@@ -80,10 +88,10 @@ class StudyConfig(StudySettings):
     description: str = ""
     datasets: list[str] = Field(min_length=1)
     networks: list[str] = Field(min_length=1)
-    depths: list[int] = Field([5], min_length=1)
-    widths: list[int] = Field([1000], min_length=1)
-    lrs: list[float] = Field(min_length=1)
-    seeds: list[int] = Field([0], min_length=1)
+    depths: list[Count] = Field([5], min_length=1)
+    widths: list[Count] = Field([1000], min_length=1)
+    lrs: list[Rate] = Field(min_length=1)
+    seeds: list[Count] = Field([0], min_length=1)
     init_only: bool = Field(False, description="only the diagnostics at initialisation (Figures 6-8)")
     group: int | str = Field(
         "auto", description="configurations trained as one batched model: at most this many, or `auto` to "
@@ -113,6 +121,7 @@ class StudyConfig(StudySettings):
         return v
 
     def model_post_init(self, context: Any) -> None:
+        check_machine = (context or {}).get(CHECK_MACHINE, True)
         shared = self.model_dump(include=set(StudySettings.model_fields))
         if self.init_only:
             shared["updates"] = 0
@@ -120,7 +129,7 @@ class StudyConfig(StudySettings):
                                  self.lrs, self.seeds)
         self._configs = tuple(
             build_config(dataset=dataset, activation=activation, init=init, depth=depth, width=width, lr=lr,
-                         seed=seed, **shared)
+                         seed=seed, check_machine=check_machine, **shared)
             for dataset, (activation, init), depth, width, lr, seed in grid)
 
     def configs(self) -> list[TrainConfig]:
@@ -132,10 +141,10 @@ class ShapesetSplits(BaseModel):
     """The fixed Shapeset-3x2 validation and test sets that the ``shapeset`` DVC stage writes."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    valid_n: int = Field(10_000, ge=1)
-    test_n: int = Field(10_000, ge=1)
-    valid_seed: int = Field(SHAPESET_VALID_SEED, ge=0)
-    test_seed: int = Field(SHAPESET_TEST_SEED, ge=0)
+    valid_n: Count = Field(10_000, ge=1)
+    test_n: Count = Field(10_000, ge=1)
+    valid_seed: Count = Field(SHAPESET_VALID_SEED, ge=0)
+    test_seed: Count = Field(SHAPESET_TEST_SEED, ge=0)
 
 
 class Params(BaseModel):
@@ -150,18 +159,38 @@ class Params(BaseModel):
     studies: dict[str, dict[str, Any]]
     _source: str = PrivateAttr("params.yaml")  # the file as the user named it, for error messages
 
-    def get_study(self, name: str | None = None) -> StudyConfig:
+    def get_study(self, name: str | None = None, check_machine: bool = True) -> StudyConfig:
         """The study called ``name`` (default: the selected ``study``), validated down to each
-        configuration; errors name the parameters file, e.g. ``other.yaml studies.quick: ...``."""
+        configuration; errors name the parameters file, e.g. ``other.yaml studies.quick: ...``.
+        ``check_machine=False`` leaves out the checks against this machine (memory, CUDA): for a
+        launcher whose configurations train on other machines, which check them on arrival."""
         name = name or self.study
         if name not in self.studies:
             raise GlorotError(f"unknown study {name!r}; valid: {', '.join(self.studies)}")
+        if "name" in self.studies[name]:
+            raise GlorotError(f"{self._source} studies.{name}: invalid name: unknown field (a study's name is its key)")
         try:
-            return StudyConfig(name=name, **self.studies[name])
+            return StudyConfig.model_validate({**self.studies[name], "name": name},
+                                              context={CHECK_MACHINE: check_machine})
         except ValidationError as e:
             raise GlorotError(f"{self._source} studies.{name}: {describe_validation_error(e)}") from None
         except GlorotError as e:
             raise GlorotError(f"{self._source} studies.{name}: {e}") from None
+
+
+class _Yaml12Numbers(yaml.SafeLoader):
+    """PyYAML's safe loader that also reads ``1e-2``, ``1E3``, ``1.0e5`` as floats, as YAML 1.2
+    (and so DVC's ruamel.yaml, which reads the same ``params.yaml``) does; YAML 1.1 wants a dot
+    and a signed exponent (``1.0e-2``) and reads the rest as strings."""
+
+
+_Yaml12Numbers.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
+
+
+def read_yaml(text: str) -> Any:
+    """A parameters file's contents, numbers read as DVC reads them (:class:`_Yaml12Numbers`)."""
+    return yaml.load(text, Loader=_Yaml12Numbers)  # noqa: S506 - a SafeLoader
 
 
 def load_params(path: str | Path = "params.yaml", root: str | Path | None = None) -> Params:
@@ -169,7 +198,7 @@ def load_params(path: str | Path = "params.yaml", root: str | Path | None = None
     as given in errors); problems are one-line :class:`GlorotError` s."""
     file = Path(root) / path if root is not None else Path(path)
     try:
-        raw = yaml.safe_load(file.read_text())
+        raw = read_yaml(file.read_text())
     except FileNotFoundError:
         raise GlorotError(f"missing parameters file: {file}") from None
     except yaml.YAMLError as e:
