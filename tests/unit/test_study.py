@@ -29,7 +29,8 @@ def test_shipped_studies_expand_as_the_paper_describes():
     quick = params.get_study()
     assert quick.name == "quick" and quick.datasets == ["shapeset"]
     configs = quick.configs()
-    assert [c.paper_name for c in configs] == list(TABLE1_NETWORKS)
+    assert len(quick.lrs) >= 2  # each network's learning rate is chosen on validation from a grid
+    assert [c.paper_name for c in configs] == [name for name in TABLE1_NETWORKS for _ in quick.lrs]
     assert all(c.depth == 5 and c.batch_size == 10 and c.cost == "nll" for c in configs)
     table1 = params.get_study("table1").configs()
     assert len(table1) == 4 * 5 * 5 * 3
@@ -54,7 +55,7 @@ def _write(tmp_path, mutate):
 
 
 def test_unknown_study_names_the_valid_ones():
-    with pytest.raises(GlorotError, match="unknown study 'nope'; valid: quick, table1, init"):
+    with pytest.raises(GlorotError, match="unknown study 'nope'; valid: quick, depth, pretraining, table1, init"):
         load_params(REPO_PARAMS).get_study("nope")
 
 
@@ -101,7 +102,7 @@ def test_networks_outside_the_paper_are_named_apart_from_its_rows(activation, in
 
 
 def test_a_study_with_an_extension_names_each_network_once(tmp_path):
-    path = _write(tmp_path, lambda p: p["studies"]["quick"].update(networks=["Tanh", "tanh/he", "Tanh N"]))
+    path = _write(tmp_path, lambda p: p["studies"]["quick"].update(networks=["Tanh", "tanh/he", "Tanh N"], lrs=[0.05]))
     names = [c.paper_name for c in load_params(path).get_study("quick").configs()]
     assert names == ["Tanh", "tanh/he", "Tanh N"]
 
@@ -178,13 +179,17 @@ def test_shapeset_splits_take_no_bool_for_a_count(tmp_path):
     assert str(err.value) == "other.yaml: invalid shapeset.valid_n: Input should be a valid integer (got True)"
 
 
+#: The quick study's learning-rate line in the shipped params.yaml (the tests edit it in a copy).
+QUICK_LRS = "lrs: [0.01, 0.03, 0.1]"
+
+
 @pytest.mark.parametrize("lrs,message", [
     ("[.inf]", "invalid lrs.0: Input should be a finite number (got inf)"),
     ("[0.01, -.inf]", "invalid lrs.1: Input should be a finite number (got -inf)"),
     ("[.nan]", "invalid lrs.0: Input should be a finite number (got nan)"),
 ])
 def test_learning_rates_are_finite(tmp_path, lrs, message):
-    text = open(REPO_PARAMS).read().replace("lrs: [0.05]", f"lrs: {lrs}")
+    text = open(REPO_PARAMS).read().replace(QUICK_LRS, f"lrs: {lrs}")
     assert f"lrs: {lrs}" in text
     assert _study_error(tmp_path, text=text) == message
 
@@ -192,7 +197,7 @@ def test_learning_rates_are_finite(tmp_path, lrs, message):
 def test_numbers_read_as_dvc_reads_them(tmp_path):
     """``1e-2`` is a string to PyYAML's YAML 1.1 resolver but 0.01 to DVC's YAML 1.2 parser
     (ruamel.yaml); the parameters file reads it as DVC does. Ints stand for floats."""
-    text = open(REPO_PARAMS).read().replace("lrs: [0.05]", "lrs: [1e-2, 0.1, 1, 5E-3, 1.0e-1, +2e-1]")
+    text = open(REPO_PARAMS).read().replace(QUICK_LRS, "lrs: [1e-2, 0.1, 1, 5E-3, 1.0e-1, +2e-1]")
     study = _other(tmp_path, text=text).get_study("quick")
     assert study.lrs == [0.01, 0.1, 1.0, 0.005, 0.1, 0.2]
     assert {type(c.lr) for c in study.configs()} == {float}
