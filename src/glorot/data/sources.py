@@ -131,7 +131,8 @@ def _load_shapeset(config: TrainConfig, data_dir: Path | None) -> DataBundle:
 def _load_prepared(config: TrainConfig, data_dir: Path | None) -> DataBundle:
     name = config.dataset
     if data_dir is None:
-        raise GlorotError(f"dataset {name!r} needs prepared data: pass --data-dir (after `dvc repro prepare_{name}`)")
+        raise GlorotError(f"dataset {name!r} needs prepared data: pass --data-dir "
+                          f"(after `dvc repro data/dvc.yaml:prepare_{name}`)")
     (rx, ry, rm), (vx, vy, vm), (tx, ty, tm) = (load_split(data_dir / name / s) for s in ("train", "valid", "test"))
     return DataBundle(name, Split.from_numpy(vx, vy), Split.from_numpy(tx, ty), rx.shape[1],
                       len(rm["class_names"]), list(rm["class_names"]),

@@ -13,7 +13,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from glorot.pipeline.tracking import resolve_uri
 
     params = load_params(args.params)
-    study = params.get_study(args.study)
+    study = params.get_study(args.study, check_machine=False)  # reads results: need not train here
     root = args.params.parent
     uri = resolve_uri(params.tracking_uri, root)
     source = open_study(uri, study.name, root, args.parent)
