@@ -106,8 +106,9 @@ class Sweep:
         (same study settings, data versions and code, :func:`~glorot.pipeline.provenance.sweep_key`)
         if there is one and not ``fresh``, so that finished configurations are skipped; else a new
         one, which closes the runs of earlier sweeps left RUNNING (:meth:`Tracker.supersede`)."""
-        self.lease = Lease(self.tracker, self.study.name, report=report)
-        self.lease.acquire(wait)
+        lease = Lease(self.tracker, self.study.name, report=report)
+        lease.acquire(wait)
+        self.lease = lease
         try:
             commit = git_commit(self.root)
             versions = {d: dvc_data_version(self.root, self.data_dir, d) for d in self.study.datasets}
