@@ -25,7 +25,8 @@ def tracker(tmp_path):
     return Tracker(f"sqlite:///{tmp_path / 'mlflow.db'}", "runs", tmp_path)
 
 
-def _killed_after_second_checkpoint(monkeypatch):
+def _killed_run(tracker, parent, config, root, monkeypatch):
+    """Train ``config`` under ``parent`` until just after its second checkpoint; returns its run id."""
     class Dying(runs.Checkpointer):
         saves = 0
 
@@ -36,6 +37,10 @@ def _killed_after_second_checkpoint(monkeypatch):
                 raise Killed
 
     monkeypatch.setattr(runs, "Checkpointer", Dying)
+    with pytest.raises(Killed):
+        run_configuration(config, "runs", tracker.uri, parent, root, None, checkpoint_every=10)
+    monkeypatch.undo()
+    return tracker.child_runs(parent)[0].info.run_id
 
 
 def _steps(tracker, run_id):
@@ -45,12 +50,7 @@ def _steps(tracker, run_id):
 
 def test_a_new_run_starts_from_update_0_and_only_the_same_run_resumes(tracker, tmp_path, monkeypatch, capsys):
     config = build_config(**CONFIG)
-    first_parent = tracker.start_parent({"glorot.sweep_key": "one"})
-    _killed_after_second_checkpoint(monkeypatch)
-    with pytest.raises(Killed):
-        run_configuration(config, "runs", tracker.uri, first_parent, tmp_path, None, checkpoint_every=10)
-    monkeypatch.undo()
-    killed = tracker.child_runs(first_parent)[0].info.run_id
+    killed = _killed_run(tracker, tracker.start_parent({"glorot.sweep_key": "one"}), config, tmp_path, monkeypatch)
     assert _steps(tracker, killed)["valid/error"] == [0, 10, 20]
 
     fresh_parent = tracker.start_parent({"glorot.sweep_key": "one"})  # what `--fresh` does
@@ -61,11 +61,7 @@ def test_a_new_run_starts_from_update_0_and_only_the_same_run_resumes(tracker, t
     assert err.count("set aside") == 1 and f"it was made with run_id '{killed}'" in err
 
     third_parent = tracker.start_parent({"glorot.sweep_key": "three"})
-    _killed_after_second_checkpoint(monkeypatch)
-    with pytest.raises(Killed):
-        run_configuration(config, "runs", tracker.uri, third_parent, tmp_path, None, checkpoint_every=10)
-    monkeypatch.undo()
-    again = tracker.child_runs(third_parent)[0].info.run_id
+    again = _killed_run(tracker, third_parent, config, tmp_path, monkeypatch)
     resumed = run_configuration(config, "runs", tracker.uri, third_parent, tmp_path, None, checkpoint_every=10)
     assert resumed["run_id"] == again and resumed["resumed"]
     assert _steps(tracker, again) == {"valid/error": STEPS, "L1/act_std": STEPS}
@@ -74,7 +70,7 @@ def test_a_new_run_starts_from_update_0_and_only_the_same_run_resumes(tracker, t
 
 
 @pytest.mark.parametrize("error,retry", [
-    (OSError(errno.ENOSPC, "No space left on device"), True),
+    (OSError(errno.EIO, "Input/output error"), True),
     (ConnectionResetError(), True),
     (StoreUnavailable("cannot reach the MLflow tracking server at http://x: refused"), True),
     (GlorotError("data/shapeset/valid/data.npz differs: the data differ from the version in dvc.lock"), False),
