@@ -3,10 +3,16 @@ as tasks (or, given a deployment, as flow runs on a work pool's workers), with M
 recording a parent run for the sweep and a child run per configuration. Everything but the
 scheduling is the library's (:mod:`glorot.pipeline.sweep`, :mod:`glorot.pipeline.runs`).
 
-    python flows/sweep.py --study quick [--params F] [--fresh] [--concurrency 2]
+    python flows/sweep.py --study quick [--params F] [--fresh] [--wait] [--concurrency 2]
                           [--deployment glorot-train-config/train-config]
 
-With no ``PREFECT_API_URL`` set, Prefect runs the flows on its local ephemeral API.
+One sweep of a study runs at a time (a second is refused in one line, or waits with ``--wait``).
+A failed group is tried again only when trying again can fix it (a lost server, a killed
+process), never for a bad configuration or bad data. A sweep with failed configurations
+exits 2 with one line, its MLflow parent run FAILED and its summary written.
+
+With no ``PREFECT_API_URL`` set, Prefect runs the flows on a temporary local API server, which
+a watchdog stops when this process ends, however it ends.
 """
 
 from __future__ import annotations
@@ -25,24 +31,41 @@ from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.artifacts import create_progress_artifact, update_progress_artifact  # noqa: E402
 from prefect.deployments import run_deployment  # noqa: E402
 from prefect.futures import PrefectFuture, as_completed  # noqa: E402
+from prefect.states import Failed, State  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 from glorot.config import TrainConfig  # noqa: E402
 from glorot.errors import GlorotError  # noqa: E402
-from glorot.pipeline.runs import run_configurations  # noqa: E402
+from glorot.pipeline.runs import retryable, run_configurations  # noqa: E402
 from glorot.pipeline.summary import format_rows  # noqa: E402
 from glorot.pipeline.sweep import Sweep, configs_from_json, group_label, set_threads  # noqa: E402
+from glorot.pipeline.watchdog import stop_with_this_process  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN_DEPLOYMENT = "glorot-train-config/train-config"
 
 
-@task(retries=2, retry_delay_seconds=10, task_run_name="{label}")
+class FlowRunCrashed(RuntimeError):
+    """A deployment's flow run ended CRASHED: its process died (a retry resumes from the checkpoints)."""
+
+
+def worth_retrying(task, task_run, state: State) -> bool:
+    """Prefect's ``retry_condition_fn``: try a failed task again only if that can fix its error
+    (:func:`glorot.pipeline.runs.retryable`, or a crashed flow run), not a bad configuration or bad data."""
+    error = state.data if isinstance(state.data, BaseException) else state.result(raise_on_failure=False)
+    return isinstance(error, FlowRunCrashed) or (isinstance(error, BaseException) and retryable(error))
+
+
+@task(retries=2, retry_delay_seconds=10, retry_condition_fn=worth_retrying, task_run_name="{label}")
 def train_task(configs: list[TrainConfig], study: str, tracking_uri: str, parent_id: str | None, root: str,
-               data_dir: str, label: str) -> list[dict]:
+               data_dir: str, label: str) -> list[dict] | State:
     """Train a group of configurations (one batched model, or one alone) and record each in
-    MLflow (retried on transient failures; finished members are skipped on a retry)."""
-    return run_configurations(configs, study, tracking_uri, parent_id, root, data_dir)
+    MLflow (retried on transient failures; finished members are skipped on a retry). A
+    :class:`GlorotError` fails it with its one line, without a traceback."""
+    try:
+        return run_configurations(configs, study, tracking_uri, parent_id, root, data_dir)
+    except GlorotError as e:
+        return Failed(message=str(e), data=e)
 
 
 @flow(name="glorot-train-config", flow_run_name="{study}: {label}")
@@ -56,12 +79,17 @@ def train_config(configs: list[dict], study: str, tracking_uri: str, parent_id: 
     return train_task(members, study, tracking_uri, parent_id, root, data_dir, group_label(members))
 
 
-@task(retries=1, retry_delay_seconds=10, task_run_name="remote {label}")
-def remote_task(deployment: str, parameters: dict, label: str) -> dict:
-    """Run one group of configurations as a flow run of ``deployment`` on its work pool and wait for it."""
+@task(retries=1, retry_delay_seconds=10, retry_condition_fn=worth_retrying, task_run_name="remote {label}")
+def remote_task(deployment: str, parameters: dict, label: str) -> dict | State:
+    """Run one group of configurations as a flow run of ``deployment`` on its work pool and wait
+    for it; tried again if the flow run crashed (its process died), not if it failed."""
     run = run_deployment(deployment, parameters=parameters, timeout=None, poll_interval=2)
+    if run.state and run.state.is_crashed():
+        raise FlowRunCrashed(f"flow run {run.name} of {deployment} crashed: {run.state.message}")
     if not run.state or not run.state.is_completed():
-        raise RuntimeError(f"flow run {run.name} of {deployment} ended {run.state.name if run.state else 'unknown'}")
+        message = f"flow run {run.name} of {deployment} ended {run.state.name if run.state else 'unknown'}" + (
+            f": {run.state.message}" if run.state and run.state.message else "")
+        return Failed(message=message, data=GlorotError(message))
     return {"flow_run_id": str(run.id), "state": run.state.name}
 
 
@@ -88,27 +116,53 @@ def count_failed(futures: dict[PrefectFuture, int], on_done=lambda done: None) -
 
 @flow(name="glorot-sweep", task_runner=ThreadPoolTaskRunner(max_workers=os.cpu_count()))
 def sweep(study: str | None = None, params_file: str = "params.yaml", deployment: str | None = None,
-          summary_path: str | None = None, fresh: bool = False, concurrency: int | None = None) -> dict:
+          summary_path: str | None = None, fresh: bool = False, concurrency: int | None = None,
+          wait: bool = False) -> dict | State:
     """Train every configuration of ``study``; register the best model per data set; write a summary.
 
-    Rerunning the same sweep (same study settings, data versions and code) continues its
-    MLflow parent run: finished configurations are skipped, interrupted ones resume from
-    their checkpoints, failed ones are retried. ``fresh`` starts a new parent run instead.
+    One sweep of a study at a time: while another holds the study's lease, this one is refused
+    (``wait``: waits for it). Rerunning the same sweep (same study settings, data versions and
+    code) continues its MLflow parent run: finished configurations are skipped, interrupted
+    ones resume from their checkpoints, failed ones are retried. ``fresh`` starts a new parent
+    run instead, closing the runs that a killed sweep left RUNNING.
 
     Compatible configurations are trained as batched groups of the study's ``group`` size
     (``auto``: the size measured fastest here, :mod:`glorot.engine.grouping`). ``concurrency``
     is how many groups train at once (the task runner's workers, default: the number of
-    cores); each gets ``cores // concurrency`` torch threads.
+    cores); each gets ``cores // concurrency`` torch threads. A failure that the user can fix
+    (failed configurations, a sweep already running, bad input) ends the flow run Failed with
+    its one line.
     """
     log = get_run_logger().info
-    job = Sweep.prepare(study, params_file, ROOT)
-    job.start(fresh, log)
-    groups = job.plan(concurrency or os.cpu_count() or 1, remote=bool(deployment), report=log)
-    progress = create_progress_artifact(0.0, key=f"glorot-{job.study.name.replace('_', '-')}-progress",
-                                        description=f"configurations of study {job.study.name} finished")
-    futures = {submit(job, members, deployment): len(members) for members in groups}
-    failed = count_failed(futures, lambda done: update_progress_artifact(progress, 100.0 * done / len(job.configs)))
-    return job.finish(failed, summary_path, log)
+    job = None
+    try:
+        job = Sweep.prepare(study, params_file, ROOT)
+        job.start(fresh, log, wait)
+        groups = job.plan(concurrency or os.cpu_count() or 1, remote=bool(deployment), report=log)
+        progress = create_progress_artifact(0.0, key=f"glorot-{job.study.name.replace('_', '-')}-progress",
+                                            description=f"configurations of study {job.study.name} finished")
+        futures = {submit(job, members, deployment): len(members) for members in groups}
+        failed = count_failed(futures, lambda done: update_progress_artifact(progress, 100.0 * done / len(job.configs)))
+        return job.finish(failed, summary_path, log)
+    except GlorotError as e:
+        return Failed(message=str(e), data=e)
+    finally:
+        if job is not None:
+            job.release()
+
+
+def stop_server_with_sweep() -> None:
+    """With no ``PREFECT_API_URL``, Prefect's client starts a temporary API server as a child
+    process and stops it at a normal exit only. Start that server here (the client then uses
+    it) and have a watchdog stop it when this process ends in any way, SIGKILL included."""
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value():
+        return
+    server = SubprocessASGIServer()
+    server.start()
+    stop_with_this_process(server.server_process.pid)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,14 +174,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--deployment", help=f"fan out to this deployment's work pool, e.g. {TRAIN_DEPLOYMENT}")
     parser.add_argument("--summary", help="summary JSON path (default: results/<study>/summary.json)")
     parser.add_argument("--fresh", action="store_true", help="start a new sweep instead of continuing this one")
+    parser.add_argument("--wait", action="store_true",
+                        help="if a sweep of the study is running, wait for it instead of refusing")
     args = parser.parse_args(argv)
     try:
         if args.concurrency < 1:
             raise GlorotError(f"invalid concurrency: must be >= 1 (got {args.concurrency})")
         Sweep.prepare(args.study, args.params, ROOT)  # bad input: one line, before Prefect starts
+        stop_server_with_sweep()
         result = sweep.with_options(task_runner=ThreadPoolTaskRunner(max_workers=args.concurrency))(
             study=args.study, params_file=args.params, deployment=args.deployment, summary_path=args.summary,
-            fresh=args.fresh, concurrency=args.concurrency)
+            fresh=args.fresh, concurrency=args.concurrency, wait=args.wait)
     except GlorotError as e:
         print(f"glorot: error: {e}", file=sys.stderr)
         return 2

@@ -55,6 +55,22 @@ def _print_curve(curve: list[dict]) -> None:
         print(f"{p['update']:>9} {nll:>10} {p['valid/error']:>10.4f} {p['test/error']:>9.4f}")
 
 
+def _checkpointer(args: argparse.Namespace, config: TrainConfig, data_version: str):
+    """The run's checkpointer with ``--checkpoint-dir``: its checkpoints belong to this code and
+    these data, so one made on other data (``--data-dir``) or by other code is set aside, with
+    one line, and the run starts from update 0."""
+    if not args.checkpoint_dir:
+        return None
+    from glorot.engine import Checkpointer
+    from glorot.pipeline.provenance import code_hash
+
+    checkpointer = Checkpointer(args.checkpoint_dir, args.checkpoint_every or config.eval_every,
+                                owner={"code": code_hash(), "data": data_version})
+    if checkpointer.load(config) is not None:  # one that is not this run's is set aside here
+        print(f"resuming from {checkpointer.path}")
+    return checkpointer
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from glorot.data.sources import load_data
     from glorot.pipeline.rundir import save_run
@@ -72,13 +88,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise GlorotError(f"every learning rate in {grid} diverged")
         print(f"chosen lr {selection.best_lr:g} (lowest validation error)")
         config = config.model_copy(update={"lr": selection.best_lr})
-    checkpointer = None
-    if args.checkpoint_dir:
-        from glorot.engine import Checkpointer
-
-        checkpointer = Checkpointer(args.checkpoint_dir, args.checkpoint_every or config.eval_every)
-        if checkpointer.path.is_file():
-            print(f"resuming from {checkpointer.path}")
+    checkpointer = _checkpointer(args, config, data.version)
     net, result = train(config, data, progress=not args.quiet, checkpointer=checkpointer)
     _print_curve(result.curve)
     if result.status == "diverged":

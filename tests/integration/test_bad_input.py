@@ -1,5 +1,6 @@
 """The sweep's command line on bad input: one clear line, a non-zero exit, no training."""
 
+import os
 import sys
 
 import pytest
@@ -33,7 +34,7 @@ def _sweep(project, *args, **extra):
 
 def test_unknown_study(project):
     code, err = _sweep(project, "--study", "nope")
-    assert code == 2 and err == ["glorot: error: unknown study 'nope'; valid: quick, table1, init, tiny"]
+    assert code == 2 and err == ["glorot: error: unknown study 'nope'; valid: quick, depth, pretraining, table1, init, tiny"]
 
 
 def test_invalid_field_in_params(project):
@@ -79,3 +80,31 @@ def test_unreachable_tracking_server(project):
     assert code == 2 and len(err) == 1
     assert err[0].startswith(f"glorot: error: cannot reach the MLflow tracking server at {uri}: ")
     assert not (project / "results").exists()
+
+
+def _store(kind, project):
+    """A tracking URI that cannot be opened, and the start of the one line that says so."""
+    if kind == "corrupt":
+        db = project / "corrupt.db"
+        db.write_bytes(os.urandom(8192))
+        uri = f"sqlite:///{db}"
+        return uri, f"glorot: error: cannot open the MLflow tracking store {uri}: DatabaseError: "
+    if kind == "scheme":
+        return "bogus://x", "glorot: error: cannot open the MLflow tracking store bogus://x: "
+    uri = f"http://127.0.0.1:{free_port()}"
+    return uri, f"glorot: error: cannot reach the MLflow tracking server at {uri}: "
+
+
+@pytest.mark.parametrize("command", ["sweep", "summary", "report"])
+@pytest.mark.parametrize("kind", ["corrupt", "scheme", "unreachable"])
+def test_a_tracking_store_that_cannot_be_opened_is_one_line(project, kind, command):
+    import subprocess
+
+    (project / "data" / "shapeset").mkdir(parents=True, exist_ok=True)
+    uri, start = _store(kind, project)
+    cmd = ([sys.executable, "flows/sweep.py", "--study", "tiny"] if command == "sweep" else
+           [sys.executable, "-m", "glorot.cli", command, "--study", "tiny", "--no-log"] if command == "report" else
+           [sys.executable, "-m", "glorot.cli", command, "--study", "tiny"])
+    proc = subprocess.run(cmd, cwd=project, capture_output=True, text=True, env=project_env(MLFLOW_TRACKING_URI=uri))
+    err = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(err) == 1 and err[0].startswith(start), proc.stderr[-2000:]

@@ -185,3 +185,29 @@ def test_concurrent_loggers_lose_nothing(server):
             history = client.get_metric_history(run.info.run_id, f"m{k}")
             assert sorted(m.step for m in history) == list(range(steps))
         assert len(run.data.metrics) == 30
+
+
+OPEN_STORE = """
+import sys, time
+from pathlib import Path
+from glorot.pipeline.tracking import Tracker
+go = Path(sys.argv[2])
+print("ready", flush=True)
+while not go.exists():
+    time.sleep(0.01)
+Tracker(sys.argv[1], "race", go.parent)
+print("opened")
+"""
+
+
+def test_processes_opening_a_new_sqlite_store_at_once_all_succeed(tmp_path):
+    uri, go = f"sqlite:///{tmp_path / 'mlflow.db'}", tmp_path / "go"
+    procs = [subprocess.Popen([sys.executable, "-c", OPEN_STORE, uri, str(go)], env=env(), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    for p in procs:  # every process past its imports, waiting for the go
+        assert p.stdout.readline().strip() == "ready", p.stderr.read()[-3000:]
+    go.touch()
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0 and out.strip() == "opened", err[-3000:]
+    assert "glorot-race" in {e.name for e in MlflowClient(uri).search_experiments()}

@@ -106,3 +106,26 @@ def test_sizes_beyond_memory_and_cuda_without_a_device_fail_before_any_data_is_r
     assert main(["diagnose", "--width", "abc"]) == 2
     assert capsys.readouterr().err == "glorot: error: invalid width: Input should be a valid integer (got 'abc')\n"
     assert not (tmp_path / "run").exists()
+
+
+def test_a_checkpoint_made_on_other_data_is_set_aside_with_one_line(tmp_path, capsys, monkeypatch):
+    from glorot.engine import Checkpointer
+
+    monkeypatch.setattr(Checkpointer, "clear", lambda self: None)  # keep the last checkpoint, as a kill would
+    for split, seed in (("valid", 1), ("test", 2)):
+        assert main(["data", "shapeset", "--n", "40", "--seed", str(seed), "--out", str(tmp_path / "d/shapeset" / split)]) == 0
+    ck = tmp_path / "ck"
+    train = ["train", "--depth", "1", "--width", "8", "--updates", "20", "--eval-every", "10", "--probe-every", "10",
+             "--probe-size", "5", "--valid-size", "40", "--test-size", "40", "--quiet", "--checkpoint-dir", str(ck)]
+    assert main(train) == 0
+    capsys.readouterr()
+    assert main(train) == 0  # the same code and data: resumed
+    out, err = capsys.readouterr()
+    assert f"resuming from {ck / 'checkpoint.pt'}" in out and err == ""
+    assert main([*train, "--data-dir", str(tmp_path / "d")]) == 0
+    out, err = capsys.readouterr()
+    assert "resuming from" not in out
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"glorot: warning: checkpoint {ck / 'checkpoint.pt'} set aside as "
+                                                   f"checkpoint.pt.set-aside-1: it was made with data '")
+    assert lines[0].endswith("; starting from update 0") and (ck / "checkpoint.pt.set-aside-1").is_file()

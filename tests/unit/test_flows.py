@@ -1,12 +1,16 @@
-"""flows/sweep.py's result loop, with futures that behave as Prefect's do: a future's state is
-read from the API (and can lag behind) until the future has been waited for."""
+"""flows/sweep.py's result loop, with futures that behave as Prefect's do (a future's state is
+read from the API, and can lag behind, until the future has been waited for), and its retry
+condition."""
 
 import uuid
 
+import pytest
 from prefect.futures import PrefectTaskRunFuture
 from prefect.states import Completed, Failed, Running
 
-from flows.sweep import count_failed
+from flows.sweep import FlowRunCrashed, count_failed, worth_retrying
+from glorot.errors import GlorotError
+from glorot.pipeline.tracking import StoreUnavailable
 
 
 class LaggingFuture(PrefectTaskRunFuture):
@@ -37,3 +41,14 @@ def test_failed_groups_are_counted_after_waiting_for_them():
     done = []
     assert count_failed(futures, done.append) == 3
     assert sorted(done)[-1] == 6 and len(done) == 3
+
+
+@pytest.mark.parametrize("error,retry", [
+    (GlorotError("data/shapeset/valid/data.npz differs: the data differ from the version in dvc.lock"), False),
+    (ValueError("a bug"), False),
+    (StoreUnavailable("cannot reach the MLflow tracking server at http://x: refused"), True),
+    (ConnectionRefusedError(), True),
+    (FlowRunCrashed("flow run x of glorot-train-config/train-config crashed"), True),
+])
+def test_a_task_is_retried_only_when_that_can_fix_its_error(error, retry):
+    assert worth_retrying(None, None, Failed(data=error)) is retry

@@ -1,5 +1,7 @@
 """glorot.pipeline.tracking on a local SQLite store: exactly-once metrics and repeatable run endings."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -68,3 +70,45 @@ def test_a_sweep_summary_keeps_a_row_per_width(tracker, tmp_path):
     assert {line.split()[3] for line in format_rows(rows).splitlines()[1:]} == {"4", "8"}
     doc = json.loads(write_summary(tmp_path / "summary.json", "unit", parent, rows, {}).read_text())
     assert sorted(doc["runs"]) == ["Tanh / shapeset / d1 / w4 / lr0.01 / s0", "Tanh / shapeset / d1 / w8 / lr0.01 / s0"]
+
+
+@pytest.mark.parametrize("uri,reason", [
+    ("corrupt", r"DatabaseError: \(sqlite3.DatabaseError\) file is not a database$"),
+    ("bogus://x", r"UnsupportedModelRegistryStoreURIException: .*unsupported URI 'bogus://x'"),
+])
+def test_a_store_that_cannot_be_opened_is_one_line(uri, reason, tmp_path):
+    if uri == "corrupt":
+        (tmp_path / "mlflow.db").write_bytes(np.random.default_rng(0).bytes(4096))
+        uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    with pytest.raises(GlorotError) as error:
+        Tracker(uri, "unit", tmp_path)
+    assert str(error.value).startswith(f"cannot open the MLflow tracking store {uri}: ")
+    assert re.search(reason, str(error.value)) and "\n" not in str(error.value)
+
+
+def test_a_closed_sweep_records_how_many_configurations_failed(tracker):
+    failed, passed = tracker.start_parent({}), tracker.start_parent({})
+    tracker.end_parent(failed, failed=3)
+    tracker.end_parent(passed)
+    runs = {r: tracker.client.get_run(r) for r in (failed, passed)}
+    assert runs[failed].info.status == "FAILED" and runs[failed].data.tags["glorot.failed_configs"] == "3"
+    assert runs[failed].data.metrics["failed_configs"] == 3
+    assert runs[passed].info.status == "FINISHED" and runs[passed].data.tags["glorot.failed_configs"] == "0"
+
+
+def test_a_new_sweep_closes_the_runs_a_killed_sweep_left_running(tracker):
+    killed = tracker.start_parent({})
+    running = tracker.start_child(killed, build_config(depth=1, width=4), {})
+    finished = tracker.start_child(killed, build_config(depth=1, width=8), {})
+    tracker.client.set_terminated(finished, "FINISHED")
+    done = tracker.start_parent({})
+    tracker.end_parent(done)
+    new = tracker.start_parent({})
+    assert sorted(tracker.supersede(new)) == sorted([killed, running])
+    for run_id in (killed, running):
+        run = tracker.client.get_run(run_id)
+        assert run.info.status == "KILLED" and run.data.tags["glorot.superseded_by"] == new
+    assert tracker.client.get_run(running).data.tags["status"] == "superseded"
+    assert tracker.client.get_run(finished).info.status == "FINISHED"
+    assert tracker.client.get_run(done).info.status == "FINISHED"
+    assert tracker.client.get_run(new).info.status == "RUNNING"

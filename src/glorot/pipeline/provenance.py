@@ -1,13 +1,15 @@
 """Provenance: which code and which data a result comes from, and the keys that identify
 a configuration's result and a sweep.
 
-The code version is the git commit; the data version is the hash that ``dvc.lock`` records
+The code version is the git commit, and :func:`code_hash`, the hash of the sources that decide
+the numbers (uncommitted edits included); the data version is the hash that ``dvc.lock`` records
 for a prepared data set (read from the lock file and DVC's cache listing, without importing
 DVC), else the content hash of the data that were loaded.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import subprocess
@@ -20,6 +22,28 @@ from glorot.data.sources import DataBundle, load_data
 from glorot.data.store import file_digest
 from glorot.errors import GlorotError
 from glorot.pipeline.study import StudyConfig
+
+PACKAGE = Path(__file__).resolve().parents[1]
+#: The parts of the package that decide a run's numbers: the maths, the engine, the data, the configuration.
+NUMERIC_SOURCES = ("paper", "engine", "data", "config.py")
+
+
+@functools.cache
+def code_hash() -> str:
+    """SHA-256 (hex) of the sources that decide a run's numbers (:data:`NUMERIC_SOURCES` of the
+    installed package): each file's path relative to the package, sorted, then its bytes;
+    ``__pycache__`` is ignored. A checkpoint records it and resumes only under the same code."""
+    files = []
+    for name in NUMERIC_SOURCES:
+        path = PACKAGE / name
+        found = [path] if path.is_file() else path.rglob("*")
+        files += [f for f in found if f.is_file() and "__pycache__" not in f.relative_to(PACKAGE).parts]
+    digest = hashlib.sha256()
+    for rel, path in sorted((f.relative_to(PACKAGE).as_posix(), f) for f in files):
+        content = path.read_bytes()
+        digest.update(f"{rel}\0{len(content)}\0".encode())
+        digest.update(content)
+    return digest.hexdigest()
 
 
 def git_commit(root: str | Path = ".") -> str:
@@ -71,7 +95,8 @@ def versioned_data(config: TrainConfig, root: str | Path = ".",
                    data_dir: str | None = "data") -> tuple[DataBundle, dict[str, str]]:
     """The data ``config`` trains on, checked against ``dvc.lock``, and the tags that record
     their version and the code's: ``data_version`` (DVC's hash, else the content hash),
-    ``data_version_source``, ``data_content_hash``, ``valid_n``, ``test_n``, ``git_commit``.
+    ``data_version_source``, ``data_content_hash``, ``valid_n``, ``test_n``, ``git_commit``,
+    ``glorot.code_hash``.
     ``data_dir`` None: Shapeset's fixed sets generated in memory, versioned by content."""
     dvc_version = dvc_data_version(root, data_dir, config.dataset) if data_dir else None
     if dvc_version:
@@ -84,6 +109,7 @@ def versioned_data(config: TrainConfig, root: str | Path = ".",
         "valid_n": str(len(data.valid.y)),
         "test_n": str(len(data.test.y)),
         "git_commit": git_commit(root),
+        "glorot.code_hash": code_hash(),
     }
 
 
@@ -94,6 +120,8 @@ def config_key(config: TrainConfig, data_version: str) -> str:
 
 
 def sweep_key(study: StudyConfig, data_versions: dict[str, str | None], commit: str) -> str:
-    """What identifies a sweep: the study's settings, the data versions and the code version."""
-    text = json.dumps({"study": study.model_dump(), "data": data_versions, "commit": commit}, sort_keys=True)
+    """What identifies a sweep: the study's settings, the data versions and the code version (the
+    commit and :func:`code_hash`, so that an uncommitted edit of the maths starts a new sweep)."""
+    text = json.dumps({"study": study.model_dump(), "data": data_versions, "commit": commit, "code": code_hash()},
+                      sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:20]

@@ -1,8 +1,11 @@
 """Training configurations as MLflow child runs, idempotently: a configuration that already
 finished is skipped, one whose process died resumes from its checkpoint in the same MLflow
-run, a failed one is retried up to a number of attempts. Training itself is the engine's
-(:func:`glorot.engine.train_group`); Prefect's flows (``flows/``) call these functions, and
-nothing here imports Prefect or DVC.
+run, a failed one is retried up to a number of attempts. A checkpoint belongs to its run: it
+records the MLflow run id, the :func:`~glorot.pipeline.provenance.code_hash` and the data
+version, and any other run (a fresh sweep's, new code's) sets it aside and starts from update 0.
+Training itself is the engine's (:func:`glorot.engine.train_group`); Prefect's flows (``flows/``)
+call these functions and ask :func:`retryable` which failures to try again; nothing here
+imports Prefect or DVC.
 """
 
 from __future__ import annotations
@@ -20,8 +23,17 @@ from glorot.config import TrainConfig
 from glorot.data.sources import DataBundle
 from glorot.engine import Checkpointer, group_key, train_group
 from glorot.errors import GlorotError
-from glorot.pipeline.provenance import config_key, versioned_data
-from glorot.pipeline.tracking import MlflowLogger, Tracker
+from glorot.pipeline.provenance import code_hash, config_key, versioned_data
+from glorot.pipeline.tracking import MlflowLogger, Tracker, transient
+
+
+def retryable(error: BaseException) -> bool:
+    """Whether trying a failed group again can fix ``error``: a tracking store that is away
+    (:func:`~glorot.pipeline.tracking.transient`) or an operating-system or connection error; not a
+    bad configuration or bad data (any other :class:`GlorotError`) and not a bug."""
+    if transient(error):
+        return True
+    return isinstance(error, (OSError, ConnectionError, TimeoutError))
 
 
 @dataclass
@@ -65,10 +77,10 @@ def _open_member(tracker: Tracker, parent_id: str | None, index: int, config: Tr
     return _Member(index, config, run_id, folder, False)
 
 
-def _train(tracker: Tracker, members: list[_Member], data: DataBundle,
+def _train(tracker: Tracker, members: list[_Member], data: DataBundle, data_version: str,
            checkpoint_every: int | None) -> list[tuple[_Member, dict]]:
     """Train ``members`` as one group and finish their runs; on any error the runs not yet
-    finished are marked failed (their checkpoints stay, to resume from)."""
+    finished are marked failed (their checkpoints stay, to resume from, by the same runs only)."""
     pending = list(members)
     done = []
     try:
@@ -76,7 +88,9 @@ def _train(tracker: Tracker, members: list[_Member], data: DataBundle,
             tracker.set_tags(m.run_id, {"glorot.group_size": str(len(members)),
                                         "torch_threads": str(torch.get_num_threads())})
         loggers = [MlflowLogger(tracker.client, m.run_id) for m in members]
-        checkpointers = [Checkpointer(m.folder, checkpoint_every or m.config.eval_every) for m in members]
+        checkpointers = [Checkpointer(m.folder, checkpoint_every or m.config.eval_every,
+                                      owner={"run_id": m.run_id, "code": code_hash(), "data": data_version})
+                         for m in members]
         runs = train_group([m.config for m in members], data, loggers, False, checkpointers)
         for m, (net, result) in zip(members, runs):
             tracker.finish_child(m.run_id, m.config, result, net, data.test.x[:5].numpy())
@@ -124,7 +138,7 @@ def run_configurations(configs: list[TrainConfig], study: str, tracking_uri: str
                             f"not retried (see its runs in MLflow, or start a fresh sweep)")
         else:
             members.append(_open_member(tracker, parent_id, index, config, key, previous, tags, root))
-    for member, summary in _train(tracker, members, data, checkpoint_every):
+    for member, summary in _train(tracker, members, data, tags["data_version"], checkpoint_every):
         summaries[member.index] = summary
     if given_up:
         raise GlorotError("; ".join(given_up))

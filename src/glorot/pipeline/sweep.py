@@ -1,7 +1,9 @@
-"""A sweep of a study, everything but the scheduling: validated preparation, the MLflow parent
-run (continued when the same sweep runs again), the plan of groups, the parameters each group
-is trained with, and the end (best model per data set registered, summary written, parent
-run closed). ``flows/sweep.py`` schedules the groups with Prefect; nothing here imports Prefect.
+"""A sweep of a study, everything but the scheduling: validated preparation, the study's lease
+(one sweep of a study at a time, :mod:`glorot.pipeline.lease`), the MLflow parent run (continued
+when the same sweep runs again), the plan of groups, the parameters each group is trained with,
+and the end (best model per data set registered, summary written, parent run closed with the
+count of failed configurations). ``flows/sweep.py`` schedules the groups with Prefect; nothing
+here imports Prefect.
 
 A sweep's configurations are validated once, when the study is read (:mod:`glorot.pipeline.study`),
 and travel as :class:`~glorot.config.TrainConfig` objects; only a deployment's flow run gets
@@ -22,6 +24,7 @@ from glorot.config import TrainConfig, build_config
 from glorot.data.sources import data_shape
 from glorot.engine import plan_groups
 from glorot.errors import GlorotError
+from glorot.pipeline.lease import Lease
 from glorot.pipeline.provenance import dvc_data_version, git_commit, sweep_key
 from glorot.pipeline.study import StudyConfig, load_params
 from glorot.pipeline.summary import sweep_rows, write_summary
@@ -32,6 +35,10 @@ Report = Callable[[str], None]
 
 def _quiet(_: str) -> None:
     pass
+
+
+class SweepFailed(GlorotError):
+    """Configurations of a sweep failed; the parent run is closed FAILED and the summary written."""
 
 
 def require_data(root: str | Path, data_dir: str, datasets: Sequence[str]) -> None:
@@ -76,6 +83,7 @@ class Sweep:
     data_dir: str
     tracker: Tracker
     parent_id: str | None = None
+    lease: Lease | None = None
 
     @classmethod
     def prepare(cls, study: str | None, params_file: str = "params.yaml", root: str | Path = ".") -> Sweep:
@@ -92,23 +100,43 @@ class Sweep:
         """The study's configurations, as validated when it was read."""
         return self.study.configs()
 
-    def start(self, fresh: bool = False, report: Report = _quiet) -> str:
-        """Open the sweep's MLflow parent run: the one of the same sweep (same study settings,
-        data versions and code, :func:`~glorot.pipeline.provenance.sweep_key`) if there is one
-        and not ``fresh``, so that finished configurations are skipped; else a new one."""
-        commit = git_commit(self.root)
-        versions = {d: dvc_data_version(self.root, self.data_dir, d) for d in self.study.datasets}
-        key = sweep_key(self.study, versions, commit)
-        self.parent_id = None if fresh else self.tracker.find_parent(key)
-        if self.parent_id:
-            self.tracker.continue_parent(self.parent_id)
-            report(f"continuing sweep {key} (MLflow parent run {self.parent_id}): finished configurations are skipped")
-        else:
-            self.parent_id = self.tracker.start_parent({"git_commit": commit, "n_configs": str(len(self.configs)),
-                                                        "glorot.sweep_key": key})
+    def start(self, fresh: bool = False, report: Report = _quiet, wait: bool = False) -> str:
+        """Take the study's lease (refused in one line while another sweep of it runs, or with
+        ``wait`` waited for), then open the sweep's MLflow parent run: the one of the same sweep
+        (same study settings, data versions and code, :func:`~glorot.pipeline.provenance.sweep_key`)
+        if there is one and not ``fresh``, so that finished configurations are skipped; else a new
+        one, which closes the runs of earlier sweeps left RUNNING (:meth:`Tracker.supersede`)."""
+        lease = Lease(self.tracker, self.study.name, report=report)
+        lease.acquire(wait)
+        self.lease = lease
+        try:
+            commit = git_commit(self.root)
+            versions = {d: dvc_data_version(self.root, self.data_dir, d) for d in self.study.datasets}
+            key = sweep_key(self.study, versions, commit)
+            self.parent_id = None if fresh else self.tracker.find_parent(key)
+            if self.parent_id:
+                self.tracker.continue_parent(self.parent_id)
+                report(f"continuing sweep {key} (MLflow parent run {self.parent_id}): finished configurations "
+                       f"are skipped")
+            else:
+                self.parent_id = self.tracker.start_parent({"git_commit": commit, "n_configs": str(len(self.configs)),
+                                                            "glorot.sweep_key": key})
+                if closed := self.tracker.supersede(self.parent_id):
+                    report(f"closed {len(closed)} run(s) of earlier sweeps left running, as KILLED and superseded "
+                           f"by {self.parent_id}")
+            self.lease.attach(self.parent_id)
+        except BaseException:
+            self.release()
+            raise
         report(f"study {self.study.name}: {len(self.configs)} configurations, MLflow parent run {self.parent_id} "
                f"at {self.tracker.uri}")
         return self.parent_id
+
+    def release(self) -> None:
+        """Give the study's lease back (after :meth:`finish`, or when the sweep stops early)."""
+        if self.lease is not None:
+            self.lease.release()
+            self.lease = None
 
     def plan(self, parallel: int, remote: bool = False, report: Report = _quiet) -> list[list[TrainConfig]]:
         """Give each of the ``parallel`` local workers ``cores // parallel`` torch threads and cut
@@ -137,16 +165,20 @@ class Sweep:
         return {"configs": [c.model_dump() for c in members], **self.run_parameters(), "label": group_label(members)}
 
     def finish(self, failed: int, summary_path: str | Path | None = None, report: Report = _quiet) -> dict:
-        """Register each data set's best model, close the parent run (FAILED if any of the
-        ``failed`` configurations did), write the summary (default ``results/<study>/summary.json``);
-        then raise if configurations failed, else return the parent run, rows and models."""
+        """Register each data set's best model, close the parent run (FAILED, with the count, if
+        any of the ``failed`` configurations did), write the summary (default
+        ``results/<study>/summary.json``); then raise :class:`SweepFailed` (one line) if
+        configurations failed, else return the parent run, rows and models."""
         registered = self.tracker.register_best(self.parent_id)
         rows = sweep_rows(self.tracker, self.parent_id)
-        self.tracker.end_parent(self.parent_id, failed=bool(failed))
+        self.tracker.end_parent(self.parent_id, failed=failed)
         path = write_summary(summary_path or self.root / "results" / self.study.name / "summary.json",
                              self.study.name, self.parent_id, rows, registered)
         report(f"summary written to {path}; registered models: {registered or 'none'}")
         if failed:
-            raise RuntimeError(f"{failed} of {len(self.configs)} configurations failed (counting every member of a "
-                               f"failed group); see the MLflow parent run {self.parent_id}")
+            raise SweepFailed(f"{failed} of {len(self.configs)} configurations failed; see MLflow parent run "
+                              f"{self.parent_id} at {self.tracker.uri} (every member of a failed group counts)")
+        if self.lease is not None and self.lease.lost:
+            raise SweepFailed(f"the lease of study {self.study.name} was taken over during the sweep; check MLflow "
+                              f"parent run {self.parent_id} for runs of another sweep")
         return {"parent_run_id": self.parent_id, "rows": rows, "registered": registered}

@@ -11,12 +11,9 @@ artifact folder inside the project; ``MLFLOW_TRACKING_URI`` points elsewhere.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -34,43 +31,24 @@ from glorot.errors import GlorotError
 from glorot.paper.nets import MLP
 from glorot.paper.probes import ProbeRecord
 from glorot.pipeline.rundir import probe_arrays
+from glorot.pipeline.store import (StoreUnavailable, artifact_root, check_reachable, first_line,  # noqa: F401
+                                   resolve_uri, store_lock)  # check_reachable, resolve_uri: re-exported
 from glorot.engine import TrainResult
 
-DEFAULT_DB = "mlflow.db"
-DEFAULT_ARTIFACTS = "mlartifacts"
 PARAMS = ("dataset", "activation", "init", "depth", "width", "lr", "batch_size", "updates", "seed", "cost")
 METRICS_PER_BATCH = 900  # under MLflow's 1000-metrics limit of one log_batch call
 #: mlflow.pytorch.log_model traces the model with process-global torch state: one at a time.
 _MODEL_LOGGING = threading.Lock()
+#: MLflow error codes of a store that is away or overloaded for now (a REST call that got no answer is INTERNAL_ERROR).
+_TRANSIENT_CODES = {"INTERNAL_ERROR", "TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED", "DEADLINE_EXCEEDED"}
 
 
-def resolve_uri(configured: str | None = None, root: str | Path = ".") -> str:
-    """``MLFLOW_TRACKING_URI`` if set, else ``configured``, else the project's SQLite store."""
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or configured
-    return uri or f"sqlite:///{(Path(root).resolve() / DEFAULT_DB).as_posix()}"
-
-
-def artifact_root(uri: str, root: str | Path = ".") -> str | None:
-    """Where new experiments keep artifacts: the project's folder for a local store, else the server's."""
-    if uri.startswith(("http://", "https://")):
-        return None
-    return (Path(root).resolve() / DEFAULT_ARTIFACTS).as_uri()
-
-
-def check_reachable(uri: str, timeout: float = 5.0) -> None:
-    """Fail in one line, naming ``uri``, if the tracking server does not answer its health check."""
-    if not uri.startswith(("http://", "https://")):
-        return
-    try:
-        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout) as response:
-            if response.status == 200:
-                return
-            reason = f"HTTP {response.status}"
-    except urllib.error.HTTPError as e:
-        reason = f"HTTP {e.code}"
-    except (urllib.error.URLError, OSError) as e:
-        reason = str(getattr(e, "reason", e))
-    raise GlorotError(f"cannot reach the MLflow tracking server at {uri}: {reason}")
+def transient(error: BaseException) -> bool:
+    """Whether ``error`` is the tracking store being away or overloaded, which trying again can fix,
+    rather than a request it refuses."""
+    if isinstance(error, StoreUnavailable):
+        return True
+    return isinstance(error, mlflow.exceptions.MlflowException) and error.error_code in _TRANSIENT_CODES
 
 
 class MlflowLogger:
@@ -125,7 +103,7 @@ class MlflowLogger:
                 break
             except (mlflow.exceptions.MlflowException, OSError) as e:
                 if time.monotonic() + delay > deadline:
-                    raise GlorotError(f"cannot log to the MLflow tracking store {self.client.tracking_uri} for "
+                    raise StoreUnavailable(f"cannot log to the MLflow tracking store {self.client.tracking_uri} for "
                                       f"{self.patience:.0f}s ({str(e).splitlines()[0][:200]}); rerun to resume "
                                       f"from the last checkpoint") from None
                 time.sleep(delay)
@@ -145,17 +123,29 @@ class Tracker:
     """A study's experiment on one tracking store: parent runs, child runs, models, registry."""
 
     def __init__(self, uri: str, study: str, root: str | Path = ".") -> None:
+        """Open ``uri`` (a local SQLite store is created on first use, one process at a time) and the
+        study's experiment; any failure (unreachable server, corrupt file, unknown scheme) is one line."""
         check_reachable(uri)
         self.uri, self.study = uri, study
-        mlflow.set_tracking_uri(uri)
-        self.client = MlflowClient(uri)
-        name = f"glorot-{study}"
+        with store_lock(uri):
+            try:
+                mlflow.set_tracking_uri(uri)
+                self.client = MlflowClient(uri)
+                self.experiment_id = self._experiment(f"glorot-{study}", artifact_root(uri, root))
+            except Exception as e:  # noqa: BLE001 - whatever the store's layers raise becomes one line
+                kind = StoreUnavailable if transient(e) else GlorotError
+                raise kind(f"cannot open the MLflow tracking store {uri}: {first_line(e)}") from None
+
+    def _experiment(self, name: str, artifacts: str | None) -> str:
+        experiment = self.client.get_experiment_by_name(name)
+        if experiment is not None:
+            return experiment.experiment_id
         try:
-            experiment = self.client.get_experiment_by_name(name)
-            self.experiment_id = (experiment.experiment_id if experiment else
-                                  self.client.create_experiment(name, artifact_location=artifact_root(uri, root)))
-        except mlflow.exceptions.MlflowException as e:
-            raise GlorotError(f"MLflow tracking store {uri} failed: {str(e).splitlines()[0]}") from None
+            return self.client.create_experiment(name, artifact_location=artifacts)
+        except mlflow.exceptions.MlflowException as e:  # another process created it meanwhile
+            if e.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+            return self.client.get_experiment_by_name(name).experiment_id
 
     def find_parent(self, sweep_key: str) -> str | None:
         """The newest parent run of the sweep ``sweep_key`` (same study, data and code), if any."""
@@ -173,9 +163,32 @@ class Tracker:
         """Mark an earlier parent run RUNNING again: the same sweep runs again and continues it."""
         self.client.update_run(parent_id, status="RUNNING")
 
-    def end_parent(self, parent_id: str, failed: bool = False) -> None:
-        """Close a sweep's parent run, FAILED if any of its configurations failed."""
+    def end_parent(self, parent_id: str, failed: int = 0) -> None:
+        """Close a sweep's parent run, FAILED if any of its configurations failed; the count is its
+        tag ``glorot.failed_configs`` and metric ``failed_configs``."""
+        now = int(time.time() * 1000)
+        self.client.log_batch(parent_id, metrics=[Metric("failed_configs", failed, now, 0)],
+                              tags=[RunTag("glorot.failed_configs", str(failed))])
         self.client.set_terminated(parent_id, "FAILED" if failed else "FINISHED")
+
+    def supersede(self, parent_id: str) -> list[str]:
+        """Close the runs that the new sweep ``parent_id`` replaces: every other parent run of the
+        study still RUNNING (a killed sweep's) and its RUNNING children become KILLED, tagged
+        ``glorot.superseded_by``. Only while holding the study's lease: no live sweep is closed."""
+        closed = []
+        for parent in self.client.search_runs([self.experiment_id], "tags.`glorot.kind` = 'sweep' and "
+                                              "attributes.status = 'RUNNING'", max_results=1000):
+            if parent.info.run_id == parent_id:
+                continue
+            children = self.client.search_runs([self.experiment_id], f"tags.mlflow.parentRunId = "
+                                               f"'{parent.info.run_id}' and attributes.status = 'RUNNING'",
+                                               max_results=10_000)
+            for run in [*children, parent]:
+                self.client.log_batch(run.info.run_id, tags=[RunTag("glorot.superseded_by", parent_id)] + (
+                    [RunTag("status", "superseded")] if run is not parent else []))
+                self.client.set_terminated(run.info.run_id, "KILLED")
+                closed.append(run.info.run_id)
+        return closed
 
     def start_child(self, parent_id: str | None, config: TrainConfig, tags: dict[str, str]) -> str:
         """A child run for ``config`` under ``parent_id``, with params and tags logged."""
@@ -261,6 +274,33 @@ class Tracker:
                 net, name="model", signature=infer_signature(example, logits), input_example=example,
                 pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", f"numpy=={np.__version__}"])
         return info.model_uri
+
+    def start_lock(self, tags: dict[str, str]) -> str:
+        """A run of kind ``lock`` in the study's experiment (:mod:`glorot.pipeline.lease`); returns its id."""
+        return self.client.create_run(self.experiment_id, run_name="lease",
+                                      tags={"glorot.kind": "lock", **tags}).info.run_id
+
+    def locks(self) -> list[Any]:
+        """The study's runs of kind ``lock`` that are not deleted."""
+        return self.client.search_runs([self.experiment_id], "tags.`glorot.kind` = 'lock'", max_results=1000)
+
+    def tags_of(self, run_id: str) -> dict[str, str] | None:
+        """A run's tags; None once it is deleted."""
+        try:
+            run = self.client.get_run(run_id)
+        except mlflow.exceptions.MlflowException as e:
+            if e.error_code == "RESOURCE_DOES_NOT_EXIST":
+                return None
+            raise
+        return None if run.info.lifecycle_stage == "deleted" else run.data.tags
+
+    def delete_run(self, run_id: str) -> None:
+        """Delete a run (kept in the store as deleted, hidden from searches); already deleted is fine."""
+        try:
+            self.client.delete_run(run_id)
+        except mlflow.exceptions.MlflowException as e:
+            if e.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                raise
 
     def child_runs(self, parent_id: str) -> list[Any]:
         """Every child run of a sweep, oldest first."""

@@ -1,0 +1,96 @@
+"""glorot.pipeline.runs and provenance: a checkpoint belongs to its MLflow run, code and data; only
+the errors that trying again can fix are retried; the code hash follows the numeric sources."""
+
+import errno
+
+import pytest
+
+from glorot.config import build_config
+from glorot.errors import GlorotError
+from glorot.pipeline import provenance, runs
+from glorot.pipeline.runs import retryable, run_configuration
+from glorot.pipeline.tracking import StoreUnavailable, Tracker
+
+CONFIG = dict(depth=1, width=8, updates=40, eval_every=10, probe_every=10, probe_size=10, valid_size=60,
+              test_size=60, seed=5, device="cpu")
+STEPS = [0, 10, 20, 30, 40]
+
+
+class Killed(BaseException):
+    """What a SIGKILL would leave behind, without killing the test: the run stops after a checkpoint."""
+
+
+@pytest.fixture
+def tracker(tmp_path):
+    return Tracker(f"sqlite:///{tmp_path / 'mlflow.db'}", "runs", tmp_path)
+
+
+def _killed_run(tracker, parent, config, root, monkeypatch):
+    """Train ``config`` under ``parent`` until just after its second checkpoint; returns its run id."""
+    class Dying(runs.Checkpointer):
+        saves = 0
+
+        def save(self, config, state):
+            super().save(config, state)
+            Dying.saves += 1
+            if Dying.saves == 2:
+                raise Killed
+
+    monkeypatch.setattr(runs, "Checkpointer", Dying)
+    with pytest.raises(Killed):
+        run_configuration(config, "runs", tracker.uri, parent, root, None, checkpoint_every=10)
+    monkeypatch.undo()
+    return tracker.child_runs(parent)[0].info.run_id
+
+
+def _steps(tracker, run_id):
+    return {key: [m.step for m in tracker.client.get_metric_history(run_id, key)]
+            for key in ("valid/error", "L1/act_std")}
+
+
+def test_a_new_run_starts_from_update_0_and_only_the_same_run_resumes(tracker, tmp_path, monkeypatch, capsys):
+    config = build_config(**CONFIG)
+    killed = _killed_run(tracker, tracker.start_parent({"glorot.sweep_key": "one"}), config, tmp_path, monkeypatch)
+    assert _steps(tracker, killed)["valid/error"] == [0, 10, 20]
+
+    fresh_parent = tracker.start_parent({"glorot.sweep_key": "one"})  # what `--fresh` does
+    fresh = run_configuration(config, "runs", tracker.uri, fresh_parent, tmp_path, None, checkpoint_every=10)
+    assert fresh["run_id"] != killed and not fresh["resumed"]
+    assert _steps(tracker, fresh["run_id"]) == {"valid/error": STEPS, "L1/act_std": STEPS}
+    err = capsys.readouterr().err
+    assert err.count("set aside") == 1 and f"it was made with run_id '{killed}'" in err
+
+    third_parent = tracker.start_parent({"glorot.sweep_key": "three"})
+    again = _killed_run(tracker, third_parent, config, tmp_path, monkeypatch)
+    resumed = run_configuration(config, "runs", tracker.uri, third_parent, tmp_path, None, checkpoint_every=10)
+    assert resumed["run_id"] == again and resumed["resumed"]
+    assert _steps(tracker, again) == {"valid/error": STEPS, "L1/act_std": STEPS}
+    assert "set aside" not in capsys.readouterr().err
+    assert tracker.client.get_run(again).data.tags["glorot.code_hash"] == provenance.code_hash()
+
+
+@pytest.mark.parametrize("error,retry", [
+    (OSError(errno.EIO, "Input/output error"), True),
+    (ConnectionResetError(), True),
+    (StoreUnavailable("cannot reach the MLflow tracking server at http://x: refused"), True),
+    (GlorotError("data/shapeset/valid/data.npz differs: the data differ from the version in dvc.lock"), False),
+    (GlorotError("invalid width: must be >= 1"), False),
+    (ValueError("a bug"), False),
+])
+def test_only_errors_that_a_retry_can_fix_are_retried(error, retry):
+    assert retryable(error) is retry
+
+
+def test_the_code_hash_follows_the_numeric_sources_only(tmp_path, monkeypatch):
+    for rel in ("paper/nets.py", "engine/loop.py", "data/store.py", "config.py", "report/table1.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(f"# {rel}\n")
+    monkeypatch.setattr(provenance, "PACKAGE", tmp_path)
+    digest = provenance.code_hash.__wrapped__
+    before = digest()
+    (tmp_path / "report" / "table1.py").write_text("# changed, but the report decides no numbers\n")
+    (tmp_path / "paper" / "__pycache__").mkdir()
+    (tmp_path / "paper" / "__pycache__" / "nets.cpython-311.pyc").write_bytes(b"\0")
+    assert digest() == before
+    (tmp_path / "engine" / "loop.py").write_text("# changed\n")
+    assert digest() != before

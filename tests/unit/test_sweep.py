@@ -1,0 +1,64 @@
+"""glorot.pipeline.sweep.Sweep on a local SQLite store, without training: one sweep of a study at
+a time, ``--fresh`` closing what a killed sweep left running, a failed sweep's end."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from glorot.config import build_config
+from glorot.errors import GlorotError
+from glorot.pipeline.study import load_params
+from glorot.pipeline.sweep import Sweep, SweepFailed
+from glorot.pipeline.tracking import Tracker
+
+REPO_PARAMS = Path(__file__).resolve().parents[2] / "params.yaml"
+
+
+@pytest.fixture
+def new_sweep(tmp_path):
+    study = load_params(REPO_PARAMS).get_study("quick")
+    tracker = Tracker(f"sqlite:///{tmp_path / 'mlflow.db'}", study.name, tmp_path)
+    return lambda: Sweep(study, tmp_path, "data", tracker)
+
+
+def test_a_second_sweep_of_the_study_is_refused_while_the_first_runs(new_sweep):
+    first, second = new_sweep(), new_sweep()
+    parent = first.start()
+    with pytest.raises(GlorotError, match=rf"^a sweep of study quick is already running \(MLflow parent run "
+                                          rf"{parent}, started .*\); wait for it"):
+        second.start()
+    assert second.lease is None
+    first.release()
+    assert second.start() == parent  # the same sweep, continued
+    second.release()
+
+
+def test_fresh_closes_the_runs_a_killed_sweep_left_running(new_sweep):
+    killed = new_sweep()
+    old_parent = killed.start()
+    tracker = killed.tracker
+    child = tracker.start_child(old_parent, build_config(depth=1, width=4), {})
+    killed.release()  # as the lease of a killed sweep dies with its process
+    fresh = new_sweep()
+    said = []
+    new_parent = fresh.start(fresh=True, report=said.append)
+    assert new_parent != old_parent
+    for run_id in (old_parent, child):
+        run = tracker.client.get_run(run_id)
+        assert run.info.status == "KILLED" and run.data.tags["glorot.superseded_by"] == new_parent
+    assert any(line.startswith("closed 2 run(s) of earlier sweeps left running") for line in said)
+    fresh.release()
+
+
+def test_a_sweep_with_failed_configurations_ends_failed_with_its_summary(new_sweep, tmp_path):
+    job = new_sweep()
+    parent = job.start()
+    with pytest.raises(SweepFailed) as failed:
+        job.finish(2, tmp_path / "summary.json")
+    assert str(failed.value).startswith(f"2 of {len(job.configs)} configurations failed; see MLflow parent run "
+                                        f"{parent} at sqlite:///")
+    run = job.tracker.client.get_run(parent)
+    assert run.info.status == "FAILED" and run.data.tags["glorot.failed_configs"] == "2"
+    assert json.loads((tmp_path / "summary.json").read_text())["parent_run_id"] == parent
+    job.release()
