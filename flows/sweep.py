@@ -136,7 +136,7 @@ def sweep(study: str | None = None, params_file: str = "params.yaml", deployment
     log = get_run_logger().info
     job = None
     try:
-        job = Sweep.prepare(study, params_file, ROOT)
+        job = Sweep.prepare(study, params_file, ROOT, remote=bool(deployment))
         job.start(fresh, log, wait)
         groups = job.plan(concurrency or os.cpu_count() or 1, remote=bool(deployment), report=log)
         progress = create_progress_artifact(0.0, key=f"glorot-{job.study.name.replace('_', '-')}-progress",
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.concurrency < 1:
             raise GlorotError(f"invalid concurrency: must be >= 1 (got {args.concurrency})")
-        Sweep.prepare(args.study, args.params, ROOT)  # bad input: one line, before Prefect starts
+        Sweep.prepare(args.study, args.params, ROOT, remote=bool(args.deployment))  # bad input: one line, first
         stop_server_with_sweep()
         result = sweep.with_options(task_runner=ThreadPoolTaskRunner(max_workers=args.concurrency))(
             study=args.study, params_file=args.params, deployment=args.deployment, summary_path=args.summary,

@@ -167,3 +167,16 @@ def test_image_sets_are_a_pipeline_of_their_own():
     produced = set().union(*(s["outs"] for s in images.values()))
     assert not any(_covered(d, produced) for s in main.values() for d in s["deps"])
     assert all(yaml.safe_load((REPO / "data/dvc.yaml").read_text())["stages"][n].get("wdir") == ".." for n in images)
+
+
+def test_data_versions_come_from_both_pipelines_locks(tmp_path):
+    from glorot.pipeline.provenance import dvc_data_version
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "dvc.lock").write_text("schema: '2.0'\nstages:\n  shapeset:\n    outs:\n"
+                                      "    - path: data/shapeset\n      md5: aaa.dir\n")
+    (tmp_path / "data" / "dvc.lock").write_text("schema: '2.0'\nstages:\n  prepare_mnist:\n    outs:\n"
+                                               "    - path: data/mnist\n      md5: bbb.dir\n")
+    assert dvc_data_version(tmp_path, "data", "shapeset") == "aaa.dir"
+    assert dvc_data_version(tmp_path, "data", "mnist") == "bbb.dir"
+    assert dvc_data_version(tmp_path, "data", "cifar10") is None

@@ -57,16 +57,22 @@ def git_commit(root: str | Path = ".") -> str:
     return head.stdout.strip() + ("+dirty" if dirty else "")
 
 
+#: The lock files whose stages write data sets: the main pipeline's (Shapeset) and the
+#: image sets' (``data/dvc.yaml``, whose stages run from the project root).
+DATA_LOCKS = ("dvc.lock", "data/dvc.lock")
+
+
 def dvc_data_version(root: str | Path, data_dir: str, dataset: str) -> str | None:
-    """The DVC hash that ``dvc.lock`` records for the output ``<data_dir>/<dataset>``, if any."""
-    lock = Path(root) / "dvc.lock"
-    if not lock.is_file():
-        return None
+    """The DVC hash that a lock file records for the output ``<data_dir>/<dataset>``, if any."""
     target = f"{data_dir.rstrip('/')}/{dataset}"
-    for stage in (yaml.safe_load(lock.read_text()) or {}).get("stages", {}).values():
-        for out in stage.get("outs", []):
-            if out.get("path") == target:
-                return out.get("md5")
+    for name in DATA_LOCKS:
+        lock = Path(root) / name
+        if not lock.is_file():
+            continue
+        for stage in (yaml.safe_load(lock.read_text()) or {}).get("stages", {}).values():
+            for out in stage.get("outs", []):
+                if out.get("path") == target:
+                    return out.get("md5")
     return None
 
 

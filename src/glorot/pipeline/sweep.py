@@ -46,7 +46,7 @@ def require_data(root: str | Path, data_dir: str, datasets: Sequence[str]) -> No
     for dataset in datasets:
         folder = Path(root) / data_dir / dataset
         if not folder.is_dir():
-            hint = "dvc repro shapeset" if dataset == "shapeset" else f"dvc repro prepare_{dataset}"
+            hint = "dvc repro shapeset" if dataset == "shapeset" else f"dvc repro data/dvc.yaml:prepare_{dataset}"
             raise GlorotError(f"missing prepared data {folder}: run `{hint}` (or `dvc pull`)")
 
 
@@ -86,11 +86,14 @@ class Sweep:
     lease: Lease | None = None
 
     @classmethod
-    def prepare(cls, study: str | None, params_file: str = "params.yaml", root: str | Path = ".") -> Sweep:
+    def prepare(cls, study: str | None, params_file: str = "params.yaml", root: str | Path = ".",
+                remote: bool = False) -> Sweep:
         """Validate everything a sweep needs before any training: the parameters file (relative
-        to ``root``), the study and its configurations, the prepared data, the tracking store."""
+        to ``root``), the study and its configurations, the prepared data, the tracking store.
+        ``remote``: the configurations train on a deployment's workers, which check the device
+        and memory themselves, so this machine does not."""
         params = load_params(params_file, root)
-        spec = params.get_study(study)
+        spec = params.get_study(study, check_machine=not remote)
         require_data(root, params.data_dir, spec.datasets)
         tracker = Tracker(resolve_uri(params.tracking_uri, root), spec.name, root)
         return cls(spec, Path(root), params.data_dir, tracker)
