@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from glorot.config import DATASET_TITLES
+from glorot.config import DATASET_TITLES, network_name
 from glorot.errors import GlorotError
 from glorot.paper.probes import SCALARS
 from glorot.pipeline.tracking import Tracker
@@ -47,18 +47,6 @@ def _float(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return out if math.isfinite(out) else None
-
-
-def network_name(activation: str, init: str) -> str:
-    """The paper's name of a network: ``Tanh N`` for tanh with the normalized init, ``Sigmoid DAE``
-    for sigmoid pre-trained as denoising auto-encoders."""
-    if init == "normalized":
-        return f"{activation.capitalize()} N"
-    if init == "dae":
-        return f"{activation.capitalize()} DAE"
-    if init == "standard":
-        return activation.capitalize()
-    return f"{activation}/{init}"
 
 
 def run_record(run: Any) -> Run:
