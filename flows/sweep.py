@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -28,14 +29,17 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 from prefect import flow, get_run_logger, task  # noqa: E402
-from prefect.artifacts import create_progress_artifact, update_progress_artifact  # noqa: E402
+from prefect.artifacts import (create_link_artifact, create_markdown_artifact, create_progress_artifact,  # noqa: E402
+                               update_progress_artifact)
 from prefect.deployments import run_deployment  # noqa: E402
+from prefect.runtime import flow_run  # noqa: E402
 from prefect.futures import PrefectFuture, as_completed  # noqa: E402
 from prefect.states import Failed, State  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 from glorot.config import TrainConfig  # noqa: E402
 from glorot.errors import GlorotError  # noqa: E402
+from glorot.pipeline.progress import OnProgress, Progress  # noqa: E402
 from glorot.pipeline.runs import retryable, run_configurations  # noqa: E402
 from glorot.pipeline.summary import format_rows  # noqa: E402
 from glorot.pipeline.sweep import Sweep, configs_from_json, group_label, set_threads  # noqa: E402
@@ -56,14 +60,42 @@ def worth_retrying(task, task_run, state: State) -> bool:
     return isinstance(error, FlowRunCrashed) or (isinstance(error, BaseException) and retryable(error))
 
 
+def artifact_key(study: str, label: str, kind: str) -> str:
+    """A Prefect artifact key (lowercase letters, digits, dashes) for a configuration of a study."""
+    return re.sub(r"-+", "-", re.sub(r"[^a-z0-9]", "-", f"glorot-{study}-{label}-{kind}".lower())).strip("-")
+
+
+def prefect_progress(study: str) -> OnProgress:
+    """Each evaluation in the flow run's log (one line) and in a progress artifact per
+    configuration; at a configuration's first evaluation, a link to its MLflow run (for a local
+    store, which has no address, a markdown artifact naming the run)."""
+    log, artifacts = get_run_logger(), {}
+
+    def report(event: Progress) -> None:
+        log.info(event.line())
+        if event.label in artifacts:
+            update_progress_artifact(artifacts[event.label], 100 * event.fraction, description=event.line())
+            return
+        artifacts[event.label] = create_progress_artifact(100 * event.fraction, key=artifact_key(
+            study, event.label, "progress"), description=event.line())
+        if event.run_url:
+            create_link_artifact(event.run_url, f"MLflow run of {event.label}", key=artifact_key(study, event.label, "run"))
+        else:
+            create_markdown_artifact(f"MLflow run of **{event.label}**: `{event.run_id}`",
+                                     key=artifact_key(study, event.label, "run"))
+    return report
+
+
 @task(retries=2, retry_delay_seconds=10, retry_condition_fn=worth_retrying, task_run_name="{label}")
 def train_task(configs: list[TrainConfig], study: str, tracking_uri: str, parent_id: str | None, root: str,
                data_dir: str, label: str) -> list[dict] | State:
     """Train a group of configurations (one batched model, or one alone) and record each in
-    MLflow (retried on transient failures; finished members are skipped on a retry). A
-    :class:`GlorotError` fails it with its one line, without a traceback."""
+    MLflow, tagged with this flow run's id (``prefect.flow_run_id``), reporting every evaluation
+    (:func:`prefect_progress`); retried on transient failures (finished members are skipped on a
+    retry). A :class:`GlorotError` fails it with its one line, without a traceback."""
     try:
-        return run_configurations(configs, study, tracking_uri, parent_id, root, data_dir)
+        return run_configurations(configs, study, tracking_uri, parent_id, root, data_dir,
+                                  on_progress=prefect_progress(study), tags={"prefect.flow_run_id": str(flow_run.id)})
     except GlorotError as e:
         return Failed(message=str(e), data=e)
 

@@ -73,8 +73,9 @@ def _checkpointer(args: argparse.Namespace, config: TrainConfig, data_version: s
 
 def cmd_train(args: argparse.Namespace) -> int:
     from glorot.data.sources import load_data
+    from glorot.engine import NullLogger, select_lr, train
+    from glorot.pipeline.progress import ProgressLogger, print_progress
     from glorot.pipeline.rundir import save_run
-    from glorot.engine import select_lr, train
 
     config = _config_from(args, TRAIN_FLAGS + ("device",))
     grid = [build_config(**dict(config.model_dump(), lr=_flag_value("lr", lr))).lr  # each lr checked here
@@ -89,7 +90,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"chosen lr {selection.best_lr:g} (lowest validation error)")
         config = config.model_copy(update={"lr": selection.best_lr})
     checkpointer = _checkpointer(args, config, data.version)
-    net, result = train(config, data, progress=not args.quiet, checkpointer=checkpointer)
+    logger = None if args.quiet else ProgressLogger(NullLogger(), config, print_progress)  # a line per evaluation
+    net, result = train(config, data, logger, progress=False, checkpointer=checkpointer)
     _print_curve(result.curve)
     if result.status == "diverged":
         print(f"status: diverged at update {result.diverged_at}")
@@ -142,15 +144,22 @@ def cmd_summary(args: argparse.Namespace) -> int:
 def cmd_ui(args: argparse.Namespace) -> int:
     import subprocess
 
+    from glorot.pipeline.links import runs_url
     from glorot.pipeline.study import load_params
-    from glorot.pipeline.tracking import resolve_uri
+    from glorot.pipeline.tracking import Tracker, resolve_uri
 
     root = args.params.parent
-    uri = resolve_uri(load_params(args.params).tracking_uri, root)
-    if uri.startswith(("http://", "https://")):
-        print(f"the tracking store is a server: open {uri} in a browser")
+    params = load_params(args.params)
+    uri = resolve_uri(params.tracking_uri, root)
+    tracker = Tracker(uri, params.get_study(args.study, check_machine=False).name, root)
+    served = uri.startswith(("http://", "https://"))
+    url = runs_url(uri if served else f"http://{args.host}:{args.port}", tracker.experiment_id, tracker.latest_parent())
+    if served:
+        print(f"the tracking store is a server: open {url} in a browser (the training runs of study "
+              f"{tracker.study}'s latest sweep)")
         return 0
-    print(f"MLflow UI on http://{args.host}:{args.port} for {uri} (Ctrl-C stops it)", flush=True)
+    print(f"MLflow UI on http://{args.host}:{args.port} for {uri} (Ctrl-C stops it)\n"
+          f"training runs of study {tracker.study}'s latest sweep: {url}", flush=True)
     cmd = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri, "--host", args.host,
            "--port", str(args.port), "--artifacts-destination", str((root / "mlartifacts").resolve())]
     return subprocess.call(cmd)
@@ -168,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, help="run folder to write (curve, diagnostics, model)")
     train.add_argument("--checkpoint-dir", type=Path, help="save (and resume from) checkpoints in this folder")
     train.add_argument("--checkpoint-every", type=int, help="updates between checkpoints (default: --eval-every)")
-    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument("--quiet", action="store_true", help="no progress lines (one per evaluation)")
     train.set_defaults(func=cmd_train)
 
     diag = sub.add_parser("diagnose", help="the paper's diagnostics of a freshly initialised net")
@@ -184,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ui = sub.add_parser("ui", help="open the MLflow UI on the project's tracking store")
     ui.add_argument("--params", type=Path, default=Path("params.yaml"))
+    ui.add_argument("--study", help="study whose latest sweep to link to (default: params.yaml's `study` field)")
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=5000)
     ui.set_defaults(func=cmd_ui)

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("mlflow")
-    project = make_project(tmp / "project")
+    project = make_project(tmp / "project", git=True)  # a commit, for the runs' commit tags
     generate_shapeset(project)
     # mlflow.set_tracking_uri also sets MLFLOW_TRACKING_URI in os.environ: restored at the end,
     # so that later tests' subprocesses do not look for this stopped server.
@@ -33,7 +33,8 @@ def sweep(tmp_path_factory):
         client = MlflowClient(uri)
         experiment = client.get_experiment_by_name("glorot-tiny")
         runs = client.search_runs([experiment.experiment_id])
-        yield {"uri": uri, "client": client, "runs": runs, "stdout": proc.stdout, "project": project}
+        yield {"uri": uri, "client": client, "runs": runs, "stdout": proc.stdout, "stderr": proc.stderr,
+               "project": project, "experiment": experiment}
 
 
 def test_two_child_runs_under_one_parent(sweep):
@@ -88,3 +89,33 @@ def test_best_model_is_registered(sweep):
     best = min((r for r in sweep["runs"] if r.data.tags.get("glorot.kind") == "config"),
                key=lambda r: r.data.metrics["final/valid_error"])
     assert versions[0].tags["run_id"] == best.info.run_id
+
+
+def test_each_evaluation_is_a_line_in_the_flow_log_with_its_progress(sweep):
+    lines = [line for line in (sweep["stdout"] + sweep["stderr"]).splitlines() if "valid error" in line]
+    for cell in ("Tanh / Shapeset-3x2", "Tanh N / Shapeset-3x2"):
+        mine = [line for line in lines if f"{cell} d2 w16 lr=0.1 s0: update " in line]
+        assert [line.split(": update ")[1].split(" ")[0] for line in mine] == ["0/40", "20/40", "40/40"]
+        assert "upd/s, ETA " in mine[-1]
+
+
+def test_the_sweep_follows_mlflows_conventions(sweep):
+    client, experiment = sweep["client"], sweep["experiment"]
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    parent = next(r for r in sweep["runs"] if r.data.tags.get("glorot.kind") == "sweep")
+    children = [r for r in sweep["runs"] if r.data.tags.get("glorot.kind") == "config"]
+    assert parent.data.params["lrs"] == "[0.1]" and parent.data.params["updates"] == "40"
+    for network in ("Tanh", "Tanh N"):
+        child = next(c for c in children if c.data.tags["paper_cell"].split(" / ")[0] == network)
+        assert parent.data.metrics[f"test_error/shapeset/{network}"] == child.data.metrics["final/test_error"]
+    table = mlflow.artifacts.load_dict(f"{parent.info.artifact_uri}/results.json")
+    assert sorted(row[table["columns"].index("run_id")] for row in table["data"]) == sorted(
+        c.info.run_id for c in children)
+    for run in [parent, *children]:
+        assert run.data.tags["mlflow.source.git.commit"] == run.data.tags["git_commit"].removesuffix("+dirty")
+    for child in children:
+        (dataset,) = child.inputs.dataset_inputs
+        assert (dataset.dataset.name, dataset.dataset.digest) == ("shapeset", child.data.tags["data_version"])
+        assert len(child.data.tags["prefect.flow_run_id"]) == 36  # a UUID
+    best = client.get_model_version_by_alias("glorot-shapeset", "champion")
+    assert best.tags["run_id"] == min(children, key=lambda r: r.data.metrics["final/valid_error"]).info.run_id

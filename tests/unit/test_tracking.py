@@ -112,3 +112,89 @@ def test_a_new_sweep_closes_the_runs_a_killed_sweep_left_running(tracker):
     assert tracker.client.get_run(finished).info.status == "FINISHED"
     assert tracker.client.get_run(done).info.status == "FINISHED"
     assert tracker.client.get_run(new).info.status == "RUNNING"
+
+
+def test_the_experiment_is_marked_as_model_training_even_when_made_before(tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert Tracker(uri, "unit", tmp_path).client.get_experiment_by_name("glorot-unit").tags[
+        "mlflow.experimentKind"] == "custom_model_development"
+    old = MlflowClient(uri).create_experiment("glorot-old")  # a store written before the tag existed
+    Tracker(uri, "old", tmp_path)
+    assert MlflowClient(uri).get_experiment(old).tags["mlflow.experimentKind"] == "custom_model_development"
+
+
+def test_runs_carry_the_commit_in_mlflows_standard_tag(tracker):
+    parent = tracker.start_parent({"git_commit": "abc123+dirty"})
+    child = tracker.start_child(parent, build_config(depth=1, width=4), {"git_commit": "abc123+dirty"})
+    for run_id in (parent, child):
+        tags = tracker.client.get_run(run_id).data.tags
+        assert tags["mlflow.source.git.commit"] == "abc123" and tags["git_commit"] == "abc123+dirty"
+    unknown = tracker.start_parent({"git_commit": "unknown"})
+    assert "mlflow.source.git.commit" not in tracker.client.get_run(unknown).data.tags
+
+
+def test_the_parent_run_holds_the_study_params_summary_metrics_and_a_results_table(tracker):
+    import mlflow
+
+    parent = tracker.start_parent({}, {"lrs": [0.01, 0.1], "updates": 9000})
+    rows = [{"run_id": "r1", "status": "completed", "network": "Tanh", "valid_error_pct": 40.0},
+            {"run_id": "r2", "status": "failed", "network": "Tanh N", "valid_error_pct": None}]
+    tracker.record_results(parent, {"test_error/shapeset/Tanh": 0.41}, rows)
+    rows[1].update(run_id="r3", status="completed", valid_error_pct=30.0)  # a continued sweep retried r2 as r3
+    tracker.record_results(parent, {"test_error/shapeset/Tanh": 0.41}, rows)
+    run = tracker.client.get_run(parent)
+    assert run.data.params == {"lrs": "[0.01, 0.1]", "updates": "9000"}
+    assert run.data.metrics == {"test_error/shapeset/Tanh": 0.41}
+    table = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/results.json")
+    assert [row[table["columns"].index("run_id")] for row in table["data"]] == ["r1", "r2", "r3"]
+    assert '"type": "table"' in run.data.tags["mlflow.loggedArtifacts"]
+
+
+def test_network_metrics_keep_each_networks_best_configuration_by_validation_error():
+    from glorot.pipeline.summary import network_metrics
+
+    rows = [{"dataset": "shapeset", "network": "Tanh", "valid_error_pct": v, "test_error_pct": t}
+            for v, t in ((50.0, 52.0), (40.0, 44.0), (None, None))]
+    rows.append({"dataset": "mnist", "network": "Tanh", "valid_error_pct": 2.0, "test_error_pct": None})
+    assert network_metrics(rows) == pytest.approx({"valid_error/mnist/Tanh": 0.02, "valid_error/shapeset/Tanh": 0.40,
+                                                   "test_error/shapeset/Tanh": 0.44})
+
+
+def _version(tracker, valid_error):
+    """A registered version of model ``glorot-unit`` from a run with final validation error ``valid_error``."""
+    from mlflow.entities import Metric
+
+    run_id = tracker.start_child(None, build_config(depth=1, width=4), {})
+    tracker.client.log_batch(run_id, metrics=[Metric("final/valid_error", valid_error, 0, 0)])
+    if not tracker.client.search_registered_models("name = 'glorot-unit'"):
+        tracker.client.create_registered_model("glorot-unit")
+    return tracker.client.create_model_version("glorot-unit", f"runs:/{run_id}/model", run_id=run_id,
+                                               tags={"run_id": run_id}).version
+
+
+def test_the_champion_alias_moves_only_to_a_better_model(tracker):
+    first, worse, better = (_version(tracker, err) for err in (0.3, 0.4, 0.2))
+    assert tracker.crown("glorot-unit", first, 0.3)  # no champion yet
+    assert not tracker.crown("glorot-unit", worse, 0.4)
+    assert tracker.client.get_registered_model("glorot-unit").aliases == {"champion": first}
+    assert tracker.crown("glorot-unit", better, 0.2)
+    assert tracker.client.get_model_version_by_alias("glorot-unit", "champion").version == better
+
+
+def test_system_metrics_are_off_by_default_and_on_when_asked(tracker, monkeypatch):
+    import time
+
+    from glorot.pipeline.tracking import system_metrics
+
+    def logged(run_id):
+        with system_metrics(tracker, [run_id]):
+            time.sleep(2)  # several samples at the 0.1 s interval below
+        return {k for k in tracker.client.get_run(run_id).data.metrics if k.startswith("system/")}
+
+    monkeypatch.setenv("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL", "0.1")
+    monkeypatch.delenv("MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING", raising=False)
+    assert logged(tracker.start_child(None, build_config(depth=1, width=4), {})) == set()
+    monkeypatch.setenv("MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING", "true")
+    assert "system/cpu_utilization_percentage" in logged(tracker.start_child(None, build_config(depth=1, width=4), {}))

@@ -57,6 +57,13 @@ def git_commit(root: str | Path = ".") -> str:
     return head.stdout.strip() + ("+dirty" if dirty else "")
 
 
+def source_tags(tags: dict[str, str]) -> dict[str, str]:
+    """``tags`` with MLflow's standard ``mlflow.source.git.commit`` added from our ``git_commit``
+    (which keeps its ``+dirty`` mark; an ``unknown`` commit adds nothing)."""
+    commit = tags.get("git_commit", "unknown")
+    return tags if commit == "unknown" else {**tags, "mlflow.source.git.commit": commit.removesuffix("+dirty")}
+
+
 #: The lock files whose stages write data sets: the main pipeline's (Shapeset) and the
 #: image sets' (``data/dvc.yaml``, whose stages run from the project root).
 DATA_LOCKS = ("dvc.lock", "data/dvc.lock")

@@ -23,8 +23,10 @@ from glorot.config import TrainConfig
 from glorot.data.sources import DataBundle
 from glorot.engine import Checkpointer, group_key, train_group
 from glorot.errors import GlorotError
+from glorot.pipeline.links import run_url
+from glorot.pipeline.progress import OnProgress, ProgressLogger, print_progress
 from glorot.pipeline.provenance import code_hash, config_key, versioned_data
-from glorot.pipeline.tracking import MlflowLogger, Tracker, transient
+from glorot.pipeline.tracking import MlflowLogger, Tracker, system_metrics, transient
 
 
 def retryable(error: BaseException) -> bool:
@@ -72,26 +74,30 @@ def _open_member(tracker: Tracker, parent_id: str | None, index: int, config: Tr
         tracker.reopen(resumable)
         return _Member(index, config, resumable, folder, True)
     run_id = tracker.start_child(parent_id, config, {"glorot.config_key": key, **tags})
+    tracker.log_dataset(run_id, config.dataset, tags["data_version"], tags["data_source"])
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_text(run_file, json.dumps({"run_id": run_id}) + "\n")
     return _Member(index, config, run_id, folder, False)
 
 
 def _train(tracker: Tracker, members: list[_Member], data: DataBundle, data_version: str,
-           checkpoint_every: int | None) -> list[tuple[_Member, dict]]:
-    """Train ``members`` as one group and finish their runs; on any error the runs not yet
-    finished are marked failed (their checkpoints stay, to resume from, by the same runs only)."""
+           checkpoint_every: int | None, on_progress: OnProgress) -> list[tuple[_Member, dict]]:
+    """Train ``members`` as one group and finish their runs, reporting each evaluation to
+    ``on_progress``; on any error the runs not yet finished are marked failed (their checkpoints
+    stay, to resume from, by the same runs only)."""
     pending = list(members)
     done = []
     try:
         for m in members:  # how this attempt runs: a configuration's numbers depend on the thread count
             tracker.set_tags(m.run_id, {"glorot.group_size": str(len(members)),
                                         "torch_threads": str(torch.get_num_threads())})
-        loggers = [MlflowLogger(tracker.client, m.run_id) for m in members]
+        loggers = [ProgressLogger(MlflowLogger(tracker.client, m.run_id), m.config, on_progress, m.run_id,
+                                  run_url(tracker.uri, tracker.experiment_id, m.run_id)) for m in members]
         checkpointers = [Checkpointer(m.folder, checkpoint_every or m.config.eval_every,
                                       owner={"run_id": m.run_id, "code": code_hash(), "data": data_version})
                          for m in members]
-        runs = train_group([m.config for m in members], data, loggers, False, checkpointers)
+        with system_metrics(tracker, [m.run_id for m in members]):
+            runs = train_group([m.config for m in members], data, loggers, False, checkpointers)
         for m, (net, result) in zip(members, runs):
             tracker.finish_child(m.run_id, m.config, result, net, data.test.x[:5].numpy())
             pending.remove(m)
@@ -106,8 +112,13 @@ def _train(tracker: Tracker, members: list[_Member], data: DataBundle, data_vers
 
 def run_configurations(configs: list[TrainConfig], study: str, tracking_uri: str, parent_id: str | None = None,
                        root: str | Path = ".", data_dir: str | None = "data", checkpoint_every: int | None = None,
-                       max_attempts: int = 3) -> list[dict]:
+                       max_attempts: int = 3, on_progress: OnProgress = print_progress,
+                       tags: dict[str, str] | None = None) -> list[dict]:
     """Train ``configs`` on their prepared data and record each as a child run; returns their summaries.
+
+    Each evaluation of each configuration is reported to ``on_progress`` (default: a line on
+    standard output, :class:`~glorot.pipeline.progress.Progress`). ``tags`` are added to the
+    new child runs (e.g. the orchestrator's run id, ``prefect.flow_run_id``).
 
     The configurations must share a :func:`glorot.engine.group_key`; those left to train are
     trained together by :func:`glorot.engine.train_group` (a group of one gives the numbers
@@ -123,13 +134,14 @@ def run_configurations(configs: list[TrainConfig], study: str, tracking_uri: str
         return []
     if len({group_key(c) for c in configs}) != 1:
         raise GlorotError("run_configurations needs configurations of one group (see glorot.engine.group_key)")
-    data, tags = versioned_data(configs[0], root, data_dir)
+    data, data_tags = versioned_data(configs[0], root, data_dir)
+    source = str((Path(root) / data_dir / configs[0].dataset).resolve()) if data_dir else "generated in memory"
     tracker = Tracker(tracking_uri, study, root)
     summaries: list[dict | None] = [None] * len(configs)
     members: list[_Member] = []
     given_up: list[str] = []
     for index, config in enumerate(configs):
-        key = config_key(config, tags["data_version"])
+        key = config_key(config, data_tags["data_version"])
         previous = tracker.runs_with_key(parent_id, key)
         if (run := _finished(previous)) is not None:
             summaries[index] = _summary(run.info.run_id, config, status=run.data.tags.get("status"), skipped=True)
@@ -137,8 +149,9 @@ def run_configurations(configs: list[TrainConfig], study: str, tracking_uri: str
             given_up.append(f"{config.paper_cell} (key {key}) was tried {attempts} times without finishing; "
                             f"not retried (see its runs in MLflow, or start a fresh sweep)")
         else:
-            members.append(_open_member(tracker, parent_id, index, config, key, previous, tags, root))
-    for member, summary in _train(tracker, members, data, tags["data_version"], checkpoint_every):
+            members.append(_open_member(tracker, parent_id, index, config, key, previous,
+                                        {**data_tags, "data_source": source, **(tags or {})}, root))
+    for member, summary in _train(tracker, members, data, data_tags["data_version"], checkpoint_every, on_progress):
         summaries[member.index] = summary
     if given_up:
         raise GlorotError("; ".join(given_up))
@@ -147,7 +160,8 @@ def run_configurations(configs: list[TrainConfig], study: str, tracking_uri: str
 
 def run_configuration(config: TrainConfig, study: str, tracking_uri: str, parent_id: str | None = None,
                       root: str | Path = ".", data_dir: str | None = "data", checkpoint_every: int | None = None,
-                      max_attempts: int = 3) -> dict:
+                      max_attempts: int = 3, on_progress: OnProgress = print_progress,
+                      tags: dict[str, str] | None = None) -> dict:
     """:func:`run_configurations` for one configuration."""
     return run_configurations([config], study, tracking_uri, parent_id, root, data_dir, checkpoint_every,
-                              max_attempts)[0]
+                              max_attempts, on_progress, tags)[0]

@@ -36,6 +36,24 @@ def sweep_rows(tracker: Tracker, parent_id: str) -> list[dict]:
     return rows
 
 
+def network_metrics(rows: list[dict]) -> dict[str, float]:
+    """A sweep's summary metrics, comparable across sweeps: per data set and network, the
+    validation and test error (fractions) of its configuration with the lowest validation error
+    (the paper's choice of learning rate), as ``valid_error/<dataset>/<network>`` and
+    ``test_error/<dataset>/<network>``; configurations without errors are left out."""
+    best: dict[str, dict] = {}
+    for r in rows:
+        name = f"{r['dataset']}/{r['network']}"
+        if r["valid_error_pct"] is not None and (name not in best or r["valid_error_pct"] < best[name]["valid_error_pct"]):
+            best[name] = r
+    metrics = {}
+    for name, r in sorted(best.items()):
+        metrics[f"valid_error/{name}"] = r["valid_error_pct"] / 100
+        if r["test_error_pct"] is not None:
+            metrics[f"test_error/{name}"] = r["test_error_pct"] / 100
+    return metrics
+
+
 def row_key(row: dict) -> str:
     """A row's name in the JSON summary: its grid point, e.g. ``Tanh N / shapeset / d5 / w500 / lr0.05 / s0``."""
     return (f"{row['network']} / {row['dataset']} / d{row['depth']} / w{row['width']} / lr{row['lr']:g} / "

@@ -27,7 +27,7 @@ from glorot.errors import GlorotError
 from glorot.pipeline.lease import Lease
 from glorot.pipeline.provenance import dvc_data_version, git_commit, sweep_key
 from glorot.pipeline.study import StudyConfig, load_params
-from glorot.pipeline.summary import sweep_rows, write_summary
+from glorot.pipeline.summary import network_metrics, sweep_rows, write_summary
 from glorot.pipeline.tracking import Tracker, resolve_uri
 
 Report = Callable[[str], None]
@@ -123,7 +123,8 @@ class Sweep:
                        f"are skipped")
             else:
                 self.parent_id = self.tracker.start_parent({"git_commit": commit, "n_configs": str(len(self.configs)),
-                                                            "glorot.sweep_key": key})
+                                                            "glorot.sweep_key": key},
+                                                           self.study.model_dump(exclude={"description"}))
                 if closed := self.tracker.supersede(self.parent_id):
                     report(f"closed {len(closed)} run(s) of earlier sweeps left running, as KILLED and superseded "
                            f"by {self.parent_id}")
@@ -174,6 +175,7 @@ class Sweep:
         configurations failed, else return the parent run, rows and models."""
         registered = self.tracker.register_best(self.parent_id)
         rows = sweep_rows(self.tracker, self.parent_id)
+        self.tracker.record_results(self.parent_id, network_metrics(rows), rows)
         self.tracker.end_parent(self.parent_id, failed=failed)
         path = write_summary(summary_path or self.root / "results" / self.study.name / "summary.json",
                              self.study.name, self.parent_id, rows, registered)

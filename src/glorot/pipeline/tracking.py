@@ -10,6 +10,7 @@ artifact folder inside the project; ``MLFLOW_TRACKING_URI`` points elsewhere.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 import threading
@@ -21,8 +22,10 @@ import mlflow
 import mlflow.pytorch
 import numpy as np
 import torch
-from mlflow.entities import Metric, Param, RunTag
+from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag
+from mlflow.environment_variables import MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING
 from mlflow.models import infer_signature
+from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
 from mlflow.tracking import MlflowClient
 
 from glorot.pipeline import run_figures as plots
@@ -30,6 +33,7 @@ from glorot.config import TrainConfig
 from glorot.errors import GlorotError
 from glorot.paper.nets import MLP
 from glorot.paper.probes import ProbeRecord
+from glorot.pipeline.provenance import source_tags
 from glorot.pipeline.rundir import probe_arrays
 from glorot.pipeline.store import (StoreUnavailable, artifact_root, check_reachable, first_line,  # noqa: F401
                                    resolve_uri, store_lock)  # check_reachable, resolve_uri: re-exported
@@ -41,6 +45,29 @@ METRICS_PER_BATCH = 900  # under MLflow's 1000-metrics limit of one log_batch ca
 _MODEL_LOGGING = threading.Lock()
 #: MLflow error codes of a store that is away or overloaded for now (a REST call that got no answer is INTERNAL_ERROR).
 _TRANSIENT_CODES = {"INTERNAL_ERROR", "TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED", "DEADLINE_EXCEEDED"}
+#: The experiment tag by which MLflow's UI tells a model-training experiment from a GenAI one.
+EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
+#: The registry alias of each data set's best model so far (lowest validation error).
+CHAMPION = "champion"
+#: The parent run's table of results (``mlflow.log_table``), one row per configuration.
+RESULTS_TABLE = "results.json"
+
+
+@contextlib.contextmanager
+def system_metrics(tracker: Tracker, run_ids: list[str]):
+    """MLflow's system metrics (CPU, memory, disk, network, GPU: ``system/*``) for the runs
+    ``run_ids`` while the block runs, when asked for with MLflow's own switch
+    ``MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING=true`` (off by default; MLflow's
+    ``MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL`` sets how often, 10 s by default)."""
+    monitors = [SystemMetricsMonitor(r, resume_logging=True, tracking_uri=tracker.uri) for r in run_ids
+                if MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING.get()]
+    for monitor in monitors:
+        monitor.start()
+    try:
+        yield
+    finally:
+        for monitor in monitors:
+            monitor.finish()
 
 
 def transient(error: BaseException) -> bool:
@@ -137,15 +164,18 @@ class Tracker:
                 raise kind(f"cannot open the MLflow tracking store {uri}: {first_line(e)}") from None
 
     def _experiment(self, name: str, artifacts: str | None) -> str:
+        """The experiment ``name``, created if needed, marked as model training (:data:`EXPERIMENT_KIND`)."""
         experiment = self.client.get_experiment_by_name(name)
-        if experiment is not None:
-            return experiment.experiment_id
-        try:
-            return self.client.create_experiment(name, artifact_location=artifacts)
-        except mlflow.exceptions.MlflowException as e:  # another process created it meanwhile
-            if e.error_code != "RESOURCE_ALREADY_EXISTS":
-                raise
-            return self.client.get_experiment_by_name(name).experiment_id
+        if experiment is None:
+            try:
+                return self.client.create_experiment(name, artifact_location=artifacts, tags=dict([EXPERIMENT_KIND]))
+            except mlflow.exceptions.MlflowException as e:  # another process created it meanwhile
+                if e.error_code != "RESOURCE_ALREADY_EXISTS":
+                    raise
+                experiment = self.client.get_experiment_by_name(name)
+        if experiment.tags.get(EXPERIMENT_KIND[0]) != EXPERIMENT_KIND[1]:  # a store made before the tag
+            self.client.set_experiment_tag(experiment.experiment_id, *EXPERIMENT_KIND)
+        return experiment.experiment_id
 
     def find_parent(self, sweep_key: str) -> str | None:
         """The newest parent run of the sweep ``sweep_key`` (same study, data and code), if any."""
@@ -153,11 +183,29 @@ class Tracker:
                                        order_by=["attributes.start_time DESC"], max_results=1)
         return runs[0].info.run_id if runs else None
 
-    def start_parent(self, tags: dict[str, str]) -> str:
-        """A new parent run for one sweep of the study; returns its id."""
+    def start_parent(self, tags: dict[str, str], params: dict[str, Any] | None = None) -> str:
+        """A new parent run for one sweep of the study, with the study's settings ``params`` (lists
+        as JSON); returns its id."""
         run = self.client.create_run(self.experiment_id, run_name=f"sweep-{time.strftime('%Y%m%d-%H%M%S')}",
-                                     tags={"glorot.pipeline.study": self.study, "glorot.kind": "sweep", **tags})
+                                     tags=source_tags({"glorot.pipeline.study": self.study, "glorot.kind": "sweep",
+                                                       **tags}))
+        self.client.log_batch(run.info.run_id, params=[
+            Param(k, json.dumps(v) if isinstance(v, (list, dict)) else str(v)) for k, v in (params or {}).items()])
         return run.info.run_id
+
+    def record_results(self, parent_id: str, metrics: dict[str, float], rows: list[dict]) -> None:
+        """A sweep's results on its parent run: summary ``metrics`` and the table of ``rows``
+        (:data:`RESULTS_TABLE`, ``mlflow.log_table``); a continued sweep adds only the rows whose
+        run or status changed."""
+        now = int(time.time() * 1000)
+        self.client.log_batch(parent_id, metrics=[Metric(k, v, now, 0) for k, v in metrics.items()])
+        table = {"columns": ["run_id", "status"], "data": []}
+        if RESULTS_TABLE in {a.path for a in self.client.list_artifacts(parent_id)}:
+            table = mlflow.artifacts.load_dict(f"{self.client.get_run(parent_id).info.artifact_uri}/{RESULTS_TABLE}")
+        run, status = table["columns"].index("run_id"), table["columns"].index("status")
+        new = [r for r in rows if (r["run_id"], r["status"]) not in {(t[run], t[status]) for t in table["data"]}]
+        if new:
+            self.client.log_table(parent_id, {k: [r[k] for r in new] for k in new[0]}, RESULTS_TABLE)
 
     def continue_parent(self, parent_id: str) -> None:
         """Mark an earlier parent run RUNNING again: the same sweep runs again and continues it."""
@@ -192,8 +240,8 @@ class Tracker:
 
     def start_child(self, parent_id: str | None, config: TrainConfig, tags: dict[str, str]) -> str:
         """A child run for ``config`` under ``parent_id``, with params and tags logged."""
-        run_tags = {"glorot.pipeline.study": self.study, "glorot.kind": "config", "paper_cell": config.paper_cell,
-                    "status": "running", "glorot.attempts": "1", **tags}
+        run_tags = source_tags({"glorot.pipeline.study": self.study, "glorot.kind": "config",
+                                "paper_cell": config.paper_cell, "status": "running", "glorot.attempts": "1", **tags})
         if parent_id:
             run_tags["mlflow.parentRunId"] = parent_id
         run_id = self.client.create_run(self.experiment_id, run_name=config.label, tags=run_tags).info.run_id
@@ -225,6 +273,12 @@ class Tracker:
         self.client.log_batch(run_id, tags=tags)
         self.client.set_terminated(run_id, "FINISHED")
         return model_uri
+
+    def log_dataset(self, run_id: str, name: str, digest: str, source: str) -> None:
+        """Record the data set a run trains on as an MLflow dataset input: ``digest`` its version
+        (DVC's md5), ``source`` where it lies."""
+        dataset = Dataset(name, digest, "local", json.dumps({"uri": source}))
+        self.client.log_inputs(run_id, [DatasetInput(dataset, [InputTag("mlflow.data.context", "training")])])
 
     def runs_with_key(self, parent_id: str | None, key: str) -> list[Any]:
         """Earlier runs of the configuration ``key`` (under ``parent_id`` if given), newest first."""
@@ -325,11 +379,22 @@ class Tracker:
                 best[dataset] = run
         registered = {}
         for dataset, run in best.items():
-            known = self.client.search_model_versions(f"name = 'glorot-{dataset}' and tags.run_id = '{run.info.run_id}'")
-            if known:
-                registered[dataset] = f"glorot-{dataset}/{known[0].version}"
-                continue
-            version = mlflow.register_model(run.data.tags["model_uri"], f"glorot-{dataset}",
-                                            tags={"run_id": run.info.run_id, "study": self.study})
-            registered[dataset] = f"glorot-{dataset}/{version.version}"
+            name = f"glorot-{dataset}"
+            known = self.client.search_model_versions(f"name = '{name}' and tags.run_id = '{run.info.run_id}'")
+            version = known[0].version if known else mlflow.register_model(
+                run.data.tags["model_uri"], name, tags={"run_id": run.info.run_id, "study": self.study}).version
+            self.crown(name, str(version), run.data.metrics["final/valid_error"])
+            registered[dataset] = f"{name}/{version}"
         return registered
+
+    def crown(self, name: str, version: str, valid_error: float) -> bool:
+        """Point the alias :data:`CHAMPION` of model ``name`` at ``version`` if there is no champion
+        yet or ``valid_error`` is lower than the champion's run's; returns whether it moved."""
+        champion = self.client.get_registered_model(name).aliases.get(CHAMPION)
+        if champion is not None:
+            run_id = self.client.get_model_version(name, champion).tags.get("run_id")
+            best = self.client.get_run(run_id).data.metrics.get("final/valid_error") if run_id else None
+            if champion == version or (best is not None and best <= valid_error):
+                return False
+        self.client.set_registered_model_alias(name, CHAMPION, version)
+        return True
