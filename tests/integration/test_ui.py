@@ -1,7 +1,9 @@
-"""``glorot ui`` serves the project's own MLflow store, even when the venv is not activated."""
+"""``glorot ui`` serves the project's own MLflow store, even when the venv is not activated, and
+prints the address of the latest sweep's training runs."""
 
 import json
 import os
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -16,7 +18,8 @@ pytestmark = pytest.mark.integration
 
 def test_ui_serves_the_project_store(tmp_path):
     project = make_project(tmp_path / "project")
-    Tracker(f"sqlite:///{project / 'mlflow.db'}", "tiny", project).start_parent({"note": "ui test"})
+    tracker = Tracker(f"sqlite:///{project / 'mlflow.db'}", "tiny", project)
+    parent = tracker.start_parent({"note": "ui test"})
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     env["PATH"] = "/usr/bin:/bin"  # not activated: the ui must not rely on `mlflow` being on PATH
@@ -27,3 +30,6 @@ def test_ui_serves_the_project_store(tmp_path):
                                     f"?experiment_name=glorot-tiny", timeout=10) as r:
             assert json.load(r)["experiment"]["name"] == "glorot-tiny"
     assert f"MLflow UI on http://127.0.0.1:{port}" in log.read_text()
+    url = f"http://127.0.0.1:{port}/#/experiments/{tracker.experiment_id}/runs?workflowType=machine_learning"
+    search = urllib.parse.quote(f"tags.mlflow.parentRunId = '{parent}'")
+    assert f"training runs of study tiny's latest sweep: {url}&searchFilter={search}\n" in log.read_text()
