@@ -143,7 +143,7 @@ def test_the_nightly_sweep_is_scheduled_by_the_server(scaled_out):
         assert [(s.schedule.cron, s.schedule.timezone) for s in deployment.schedules] == [(scaled_out["cron"], TIMEZONE)]
         assert deployment.parameters == {"study": "nightly", "deployment": TRAIN, "new_sweep_per_run": True,
                                          "report": True}
-        assert deployment.concurrency_limit == 1
+        assert deployment.global_concurrency_limit.limit == 1
         assert deployment.concurrency_options.collision_strategy.value == "ENQUEUE"
         deadline = time.monotonic() + 90
         while not (scheduled := _runs_of(client, deployment.id, StateType.SCHEDULED)) and time.monotonic() < deadline:

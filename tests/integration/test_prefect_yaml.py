@@ -44,7 +44,8 @@ def test_prefect_deploy_all_creates_the_deployments_of_deploy_py(deployed):
                 spec["entrypoint"], spec["work_pool"]["name"], spec["parameters"])
             assert [(s.schedule.cron, s.schedule.timezone) for s in found.schedules] == [
                 (s["cron"], s["timezone"]) for s in spec.get("schedules", [])]
-            assert found.concurrency_limit == spec.get("concurrency_limit", {}).get("limit")
+            limit = found.global_concurrency_limit.limit if found.global_concurrency_limit else None
+            assert limit == spec.get("concurrency_limit", {}).get("limit")
             assert [next(iter(step)) for step in found.pull_steps] == [
                 "prefect.deployments.steps.git_clone", "prefect.deployments.steps.run_shell_script"]
 
