@@ -3,10 +3,13 @@ as tasks (or, given a deployment, as flow runs on a work pool's workers), with M
 recording a parent run for the sweep and a child run per configuration. Everything but the
 scheduling is the library's (:mod:`glorot.pipeline.sweep`, :mod:`glorot.pipeline.runs`).
 
-    python flows/sweep.py --study quick [--params F] [--fresh] [--wait] [--concurrency 2]
+    python flows/sweep.py --study quick [--params F] [--fresh] [--wait] [--concurrency 2] [--threads N]
                           [--deployment glorot-train-config/train-config]
 
 One sweep of a study runs at a time (a second is refused in one line, or waits with ``--wait``).
+Rerunning the same sweep continues it: configurations that it already finished are left out
+before anything is submitted. With ``--deployment``, each flow run submitted is logged (name,
+id, UI address) and, as each ends, how many configurations are done out of how many.
 A failed group is tried again only when trying again can fix it (a lost server, a killed
 process), never for a bad configuration or bad data. A sweep with failed configurations
 exits 2 with one line, its MLflow parent run FAILED and its summary written.
@@ -18,9 +21,11 @@ a watchdog stops when this process ends, however it ends.
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import re
 import sys
+import time
 from pathlib import Path
 
 # Prefect's server would try to send telemetry from machines that often have no internet, and
@@ -28,14 +33,14 @@ from pathlib import Path
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
-from prefect import flow, get_run_logger, task  # noqa: E402
+from prefect import flow, get_client, get_run_logger, runtime, task  # noqa: E402
 from prefect.artifacts import (create_link_artifact, create_markdown_artifact, create_progress_artifact,  # noqa: E402
                                update_progress_artifact)
 from prefect.deployments import run_deployment  # noqa: E402
-from prefect.runtime import flow_run  # noqa: E402
 from prefect.futures import PrefectFuture, as_completed  # noqa: E402
 from prefect.states import Failed, State  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
+from prefect.utilities.urls import url_for  # noqa: E402
 
 from glorot.config import TrainConfig  # noqa: E402
 from glorot.errors import GlorotError  # noqa: E402
@@ -95,7 +100,7 @@ def train_task(configs: list[TrainConfig], study: str, tracking_uri: str, parent
     retry). A :class:`GlorotError` fails it with its one line, without a traceback."""
     try:
         return run_configurations(configs, study, tracking_uri, parent_id, root, data_dir,
-                                  on_progress=prefect_progress(study), tags={"prefect.flow_run_id": str(flow_run.id)})
+                                  on_progress=prefect_progress(study), tags={"prefect.flow_run_id": str(runtime.flow_run.id)})
     except GlorotError as e:
         return Failed(message=str(e), data=e)
 
@@ -111,11 +116,26 @@ def train_config(configs: list[dict], study: str, tracking_uri: str, parent_id: 
     return train_task(members, study, tracking_uri, parent_id, root, data_dir, group_label(members))
 
 
+def wait_for(run, poll_s: float = 2.0):
+    """The flow run ``run`` once it has ended (read from the API every ``poll_s`` seconds)."""
+    with get_client(sync_client=True) as client:
+        while not (run.state and run.state.is_final()):
+            time.sleep(poll_s)
+            run = client.read_flow_run(run.id)
+    return run
+
+
 @task(retries=1, retry_delay_seconds=10, retry_condition_fn=worth_retrying, task_run_name="remote {label}")
 def remote_task(deployment: str, parameters: dict, label: str) -> dict | State:
-    """Run one group of configurations as a flow run of ``deployment`` on its work pool and wait
-    for it; tried again if the flow run crashed (its process died), not if it failed."""
-    run = run_deployment(deployment, parameters=parameters, timeout=None, poll_interval=2)
+    """Run one group of configurations as a flow run of ``deployment`` on its work pool, logging
+    its name, id and UI address, and wait for it; tried again if the flow run crashed (its
+    process died), not if it failed."""
+    run = run_deployment(deployment, parameters=parameters, flow_run_name=f"{parameters['study']}: {label}",
+                         timeout=0)
+    address = url_for(run)
+    get_run_logger().info(f"submitted flow run {run.name!r} ({run.id}) of {deployment}"
+                          + (f": {address}" if address else ""))
+    run = wait_for(run)
     if run.state and run.state.is_crashed():
         raise FlowRunCrashed(f"flow run {run.name} of {deployment} crashed: {run.state.message}")
     if not run.state or not run.state.is_completed():
@@ -132,9 +152,10 @@ def submit(job: Sweep, members: list[TrainConfig], deployment: str | None) -> Pr
     return train_task.submit(members, **job.run_parameters(), label=group_label(members))
 
 
-def count_failed(futures: dict[PrefectFuture, int], on_done=lambda done: None) -> int:
+def count_failed(futures: dict[PrefectFuture, int], on_done=lambda done, failed: None) -> int:
     """Wait for every group as it ends; returns how many configurations are in groups that did
-    not complete. Each future is waited for before its state is read: until then Prefect reads
+    not complete; ``on_done`` hears, as each group ends, how many configurations have ended and
+    failed so far. Each future is waited for before its state is read: until then Prefect reads
     the state from its API, which can still say Running after the task has failed."""
     failed = done = 0
     for future in as_completed(list(futures)):
@@ -142,40 +163,83 @@ def count_failed(futures: dict[PrefectFuture, int], on_done=lambda done: None) -
         if not future.state.is_completed():
             failed += futures[future]
         done += futures[future]
-        on_done(done)
+        on_done(done, failed)
     return failed
 
 
-@flow(name="glorot-sweep", task_runner=ThreadPoolTaskRunner(max_workers=os.cpu_count()))
+def progress_reporter(job: Sweep, done_before: int, log):
+    """``on_done`` for :func:`count_failed`: the study's progress artifact and a log line, both
+    counting the configurations finished before this run (``done_before``) as done."""
+    total = len(job.configs)
+    progress = create_progress_artifact(100.0 * done_before / total,
+                                        key=f"glorot-{job.study.name.replace('_', '-')}-progress",
+                                        description=f"configurations of study {job.study.name} finished")
+
+    def on_done(done: int, failed: int) -> None:
+        update_progress_artifact(progress, 100.0 * (done_before + done) / total)
+        log(f"{done_before + done}/{total} configurations done" + (f" ({failed} failed)" if failed else ""))
+
+    return on_done
+
+
+def sweep_run_name() -> str:
+    """A sweep's flow-run name: its study and when it was due, e.g. ``quick 2025-01-31 02:00 UTC``."""
+    study = runtime.flow_run.parameters.get("study") or "default study"
+    when = runtime.flow_run.scheduled_start_time or datetime.datetime.now(datetime.timezone.utc)
+    return f"{study} {when.astimezone(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC"
+
+
+@task(task_run_name="report {study}")
+def report_task(uri: str, study: str, root: str, parent_id: str, data_dir: str) -> str:
+    """Build the report of the sweep ``parent_id`` (what ``glorot report`` builds) into
+    ``<root>/reports/<study>`` and attach it to the sweep's MLflow run; returns its folder."""
+    from glorot.report.build import build_report
+    from glorot.report.collect import open_study
+
+    out = Path(root) / "reports" / study
+    build_report(open_study(uri, study, root, parent_id), study, out, uri, data_dir=Path(root) / data_dir,
+                 progress=get_run_logger().info)
+    return str(out)
+
+
+@flow(name="glorot-sweep", flow_run_name=sweep_run_name, task_runner=ThreadPoolTaskRunner(max_workers=os.cpu_count()))
 def sweep(study: str | None = None, params_file: str = "params.yaml", deployment: str | None = None,
           summary_path: str | None = None, fresh: bool = False, concurrency: int | None = None,
-          wait: bool = False) -> dict | State:
+          wait: bool = False, threads: int | None = None, new_sweep_per_run: bool = False,
+          report: bool = False) -> dict | State:
     """Train every configuration of ``study``; register the best model per data set; write a summary.
 
     One sweep of a study at a time: while another holds the study's lease, this one is refused
     (``wait``: waits for it). Rerunning the same sweep (same study settings, data versions and
-    code) continues its MLflow parent run: finished configurations are skipped, interrupted
-    ones resume from their checkpoints, failed ones are retried. ``fresh`` starts a new parent
-    run instead, closing the runs that a killed sweep left RUNNING.
+    code) continues its MLflow parent run: finished configurations are left out before anything
+    is submitted, interrupted ones resume from their checkpoints, failed ones are retried.
+    ``fresh`` starts a new parent run instead, closing the runs that a killed sweep left RUNNING.
+    ``new_sweep_per_run`` (the nightly deployment's): each flow run is a sweep of its own, a
+    retry of the same flow run continues it. ``report``: build the study's report at the end.
 
     Compatible configurations are trained as batched groups of the study's ``group`` size
     (``auto``: the size measured fastest here, :mod:`glorot.engine.grouping`). ``concurrency``
     is how many groups train at once (the task runner's workers, default: the number of
-    cores); each gets ``cores // concurrency`` torch threads. A failure that the user can fix
-    (failed configurations, a sweep already running, bad input) ends the flow run Failed with
-    its one line.
+    cores); each gets ``threads`` torch threads (default ``cores // concurrency``), a
+    deployment's flow runs too. A failure that the user can fix (failed configurations, a sweep
+    already running, bad input) ends the flow run Failed with its one line.
     """
     log = get_run_logger().info
     job = None
+    parallel = concurrency or os.cpu_count() or 1
     try:
         job = Sweep.prepare(study, params_file, ROOT, remote=bool(deployment))
-        job.start(fresh, log, wait)
-        groups = job.plan(concurrency or os.cpu_count() or 1, remote=bool(deployment), report=log)
-        progress = create_progress_artifact(0.0, key=f"glorot-{job.study.name.replace('_', '-')}-progress",
-                                            description=f"configurations of study {job.study.name} finished")
+        job.start(fresh, log, wait, instance=str(runtime.flow_run.id) if new_sweep_per_run else None)
+        todo = job.pending(log)
+        groups = job.plan(todo, parallel, remote=bool(deployment), threads=threads, report=log)
+        on_done = progress_reporter(job, len(job.configs) - len(todo), log)
         futures = {submit(job, members, deployment): len(members) for members in groups}
-        failed = count_failed(futures, lambda done: update_progress_artifact(progress, 100.0 * done / len(job.configs)))
-        return job.finish(failed, summary_path, log)
+        result = job.finish(count_failed(futures, on_done), summary_path, log)
+        if report:
+            job.release()
+            result["report"] = report_task(job.tracker.uri, job.study.name, str(job.root), job.parent_id,
+                                           job.data_dir)
+        return result
     except GlorotError as e:
         return Failed(message=str(e), data=e)
     finally:
@@ -197,12 +261,28 @@ def stop_server_with_sweep() -> None:
     stop_with_this_process(server.server_process.pid)
 
 
+def check_parallelism(concurrency: int, threads: int | None, remote: bool) -> None:
+    """One line for a bad ``--concurrency`` or ``--threads``: below 1, or (trained here) more
+    threads in all than this machine has cores."""
+    if concurrency < 1:
+        raise GlorotError(f"invalid concurrency: must be >= 1 (got {concurrency})")
+    if threads is not None and threads < 1:
+        raise GlorotError(f"invalid threads: must be >= 1 (got {threads})")
+    cores = os.cpu_count() or 1
+    if threads and not remote and threads * concurrency > cores:
+        raise GlorotError(f"invalid threads: {threads} threads x {concurrency} groups at once exceeds this "
+                          f"machine's {cores} cores; lower --threads or --concurrency")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--study", help="study of params.yaml (default: its `study` field)")
     parser.add_argument("--params", default="params.yaml", help="parameters file, relative to the project")
     parser.add_argument("--concurrency", type=int, default=os.cpu_count(),
                         help="groups of configurations trained at once locally (default: the number of cores)")
+    parser.add_argument("--threads", type=int,
+                        help="torch threads of each group, also of a deployment's flow runs (default: cores // "
+                             "concurrency; locally, threads x concurrency may not exceed the cores)")
     parser.add_argument("--deployment", help=f"fan out to this deployment's work pool, e.g. {TRAIN_DEPLOYMENT}")
     parser.add_argument("--summary", help="summary JSON path (default: results/<study>/summary.json)")
     parser.add_argument("--fresh", action="store_true", help="start a new sweep instead of continuing this one")
@@ -210,13 +290,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="if a sweep of the study is running, wait for it instead of refusing")
     args = parser.parse_args(argv)
     try:
-        if args.concurrency < 1:
-            raise GlorotError(f"invalid concurrency: must be >= 1 (got {args.concurrency})")
+        check_parallelism(args.concurrency, args.threads, remote=bool(args.deployment))
         Sweep.prepare(args.study, args.params, ROOT, remote=bool(args.deployment))  # bad input: one line, first
         stop_server_with_sweep()
         result = sweep.with_options(task_runner=ThreadPoolTaskRunner(max_workers=args.concurrency))(
             study=args.study, params_file=args.params, deployment=args.deployment, summary_path=args.summary,
-            fresh=args.fresh, concurrency=args.concurrency, wait=args.wait)
+            fresh=args.fresh, concurrency=args.concurrency, wait=args.wait, threads=args.threads)
     except GlorotError as e:
         print(f"glorot: error: {e}", file=sys.stderr)
         return 2

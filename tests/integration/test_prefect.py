@@ -1,6 +1,7 @@
-"""The scale-out path with real components, no mocks: ``prefect server start``, a ``process``
-work pool, the deployments of flows/deploy.py, ``prefect worker start``, and a sweep that fans
-a tiny study out to the ``train-config`` deployment, recorded in MLflow (a SQLite store).
+"""The scale-out path with real components, no mocks: ``prefect server start``, two ``process``
+work pools (training, orchestration), the deployments of flows/deploy.py, a ``prefect worker
+start`` on each pool, a sweep that fans a tiny study out to the ``train-config`` deployment,
+and two triggers of the nightly deployment, recorded in MLflow (a SQLite store).
 
 The project is copied into a temp folder (tests/integration/project.py: a params.yaml with a
 tiny study, the Shapeset-3x2 splits generated there) and deployed from there, so that the
@@ -10,21 +11,25 @@ flows' ROOT is that folder and nothing is written into the repository.
 from __future__ import annotations
 
 import datetime
+import re
 import subprocess
 import time
+import zoneinfo
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.integration import project as tiny
 from tests.integration import servers
 
 pytestmark = pytest.mark.integration
 
-POOL = "glorot-test"
+POOL, ORCHESTRATION = "glorot-test", "glorot-test-sweeps"
 TRAIN = "glorot-train-config/train-config"
 NIGHTLY = "glorot-sweep/nightly"
+TIMEZONE = "America/New_York"
 
 
 def _tail(path: Path, n: int = 4000) -> str:
@@ -37,33 +42,43 @@ def _run(cmd: list[str], env: dict, log: Path, timeout: float, cwd: Path | None 
     assert proc.returncode == 0, f"{' '.join(cmd)} exited with {proc.returncode}\n{_tail(log)}"
 
 
+def _sweep(project: Path, env: dict, log: Path, *args: str) -> None:
+    cmd = [str(servers.BIN / "python"), str(project / "flows" / "sweep.py"), "--study", "tiny", "--deployment", TRAIN,
+           "--concurrency", "2", *args]
+    try:
+        _run(cmd, env, log, 300, cwd=log.parent)
+    except (AssertionError, subprocess.TimeoutExpired) as e:
+        raise AssertionError(f"{e}\n{_tail(log.parent / 'worker.log')}\n{_tail(log)}") from None
+
+
 @pytest.fixture(scope="module")
 def scaled_out(tmp_path_factory):
-    """Server, pool, deployments, worker, and one sweep through them; yields what the tests check."""
+    """Server, pools, deployments, workers, and one sweep through them; yields what the tests check."""
     tmp = tmp_path_factory.mktemp("prefect")
     project = tiny.make_project(tmp / "project", dict(tiny.TINY_STUDY, group=2))  # both configurations in one group
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["studies"]["nightly"] = dict(tiny.TINY_STUDY, group=2)  # the nightly's own experiment: glorot-nightly
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     tiny.generate_shapeset(project)
     # A nightly hour half a day away: the worker must not pick a scheduled run up during the test.
-    cron = f"0 {(datetime.datetime.now(datetime.timezone.utc).hour + 12) % 24} * * *"
+    cron = f"0 {(datetime.datetime.now(zoneinfo.ZoneInfo(TIMEZONE)).hour + 12) % 24} * * *"
+    uri = f"sqlite:///{tmp / 'mlflow.db'}"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS", "5")  # read by the server only
+        mp.setenv("PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS", "5")  # a queued night's next try
         with servers.prefect_server(tmp) as api:
-            env = servers.prefect_env(tmp, api)
+            env = dict(servers.prefect_env(tmp, api), MLFLOW_TRACKING_URI=uri)
             prefect = str(servers.BIN / "prefect")
             _run([prefect, "work-pool", "create", POOL, "--type", "process"], env, tmp / "pool.log", 120)
-            _run([str(servers.BIN / "python"), str(tiny.REPO / "flows" / "deploy.py"), "--pool", POOL, "--cron", cron,
-                  "--study", "tiny", "--source", str(project)], env, tmp / "deploy.log", 180)
+            _run([str(servers.BIN / "python"), str(tiny.REPO / "flows" / "deploy.py"), "--pool", POOL,
+                  "--orchestration-pool", ORCHESTRATION, "--cron", cron, "--timezone", TIMEZONE,
+                  "--study", "nightly", "--source", str(project)], env, tmp / "deploy.log", 180)
             worker_env = dict(env, PREFECT_WORKER_QUERY_SECONDS="2")
-            with servers.process([prefect, "worker", "start", "--pool", POOL], tmp / "worker.log", env=worker_env):
-                uri = f"sqlite:///{tmp / 'mlflow.db'}"
-                sweep_log = tmp / "sweep.log"
-                try:
-                    _run([str(servers.BIN / "python"), str(project / "flows" / "sweep.py"), "--study", "tiny",
-                          "--deployment", TRAIN, "--concurrency", "2"],
-                         dict(env, MLFLOW_TRACKING_URI=uri), sweep_log, 300, cwd=tmp)
-                except (AssertionError, subprocess.TimeoutExpired) as e:
-                    raise AssertionError(f"{e}\n{_tail(tmp / 'worker.log')}\n{_tail(sweep_log)}") from None
-                yield {"tmp": tmp, "project": project, "api": api, "cron": cron, "mlflow_uri": uri,
+            with servers.process([prefect, "worker", "start", "--pool", POOL], tmp / "worker.log", env=worker_env), \
+                    servers.process([prefect, "worker", "start", "--pool", ORCHESTRATION], tmp / "orchestration.log",
+                                    env=worker_env):
+                _sweep(project, env, tmp / "sweep.log")
+                yield {"tmp": tmp, "project": project, "api": api, "cron": cron, "mlflow_uri": uri, "env": env,
                        "logs": "\n".join(_tail(tmp / name) for name in ("deploy.log", "worker.log", "sweep.log"))}
 
 
@@ -124,17 +139,89 @@ def test_the_nightly_sweep_is_scheduled_by_the_server(scaled_out):
     hour = int(scaled_out["cron"].split()[1])
     with _client(scaled_out["api"]) as client:
         deployment = client.read_deployment_by_name(NIGHTLY)
-        assert deployment.work_pool_name == POOL
-        assert [s.schedule.cron for s in deployment.schedules] == [scaled_out["cron"]]
-        assert deployment.parameters == {"study": "tiny", "deployment": TRAIN}
+        assert deployment.work_pool_name == ORCHESTRATION
+        assert [(s.schedule.cron, s.schedule.timezone) for s in deployment.schedules] == [(scaled_out["cron"], TIMEZONE)]
+        assert deployment.parameters == {"study": "nightly", "deployment": TRAIN, "new_sweep_per_run": True,
+                                         "report": True}
+        assert deployment.global_concurrency_limit.limit == 1
+        assert deployment.concurrency_options.collision_strategy.value == "ENQUEUE"
         deadline = time.monotonic() + 90
         while not (scheduled := _runs_of(client, deployment.id, StateType.SCHEDULED)) and time.monotonic() < deadline:
             time.sleep(2)
     assert scheduled, f"the scheduler made no runs of {NIGHTLY}\n{_tail(scaled_out['tmp'] / 'prefect-server.log')}"
     now = datetime.datetime.now(datetime.timezone.utc)
     for run in scheduled:
-        start = run.expected_start_time.astimezone(datetime.timezone.utc)
+        start = run.expected_start_time.astimezone(zoneinfo.ZoneInfo(TIMEZONE))
         assert start > now and (start.hour, start.minute) == (hour, 0)
+
+
+def test_the_launcher_logs_each_flow_run_it_submits_and_how_many_configurations_are_done(scaled_out):
+    log = (scaled_out["tmp"] / "sweep.log").read_text()
+    submitted = re.findall(r"submitted flow run 'tiny: (.+?)' \(([0-9a-f-]{36})\) of " + re.escape(TRAIN) +
+                           r": (http://127\.0\.0\.1:\d+/runs/flow-run/[0-9a-f-]{36})", log)
+    assert len(submitted) == 1, log
+    label, run_id, address = submitted[0]
+    assert label.endswith("(+1 batched)") and address.endswith(run_id)
+    assert "2/2 configurations done" in log
+
+
+def test_rerunning_the_sweep_submits_no_finished_configuration(scaled_out):
+    log = scaled_out["tmp"] / "rerun.log"
+    _sweep(scaled_out["project"], scaled_out["env"], log)
+    text = log.read_text()
+    assert "2 of 2 configurations already finished in this sweep: skipped" in text, text
+    assert "submitted flow run" not in text
+    with _client(scaled_out["api"]) as client:
+        deployment = client.read_deployment_by_name(TRAIN)
+        assert len([r for r in _runs_of(client, deployment.id) if r.parameters["study"] == "tiny"]) == 1
+
+
+def _wait_final(client, flow_run_ids, timeout: float):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = [client.read_flow_run(i) for i in flow_run_ids]
+        if all(r.state.is_final() for r in runs):
+            return runs
+        time.sleep(2)
+    raise AssertionError(f"flow runs not final within {timeout}s: {[r.state.name for r in runs]}")
+
+
+def test_two_triggers_of_the_nightly_give_two_sweeps_one_after_the_other(scaled_out):
+    """Each run of the nightly is a new sweep (a new MLflow parent run with its own child runs,
+    not the last one continued), its report built at the end; the second, triggered while the
+    first runs, waits for it (concurrency limit 1), and neither holds a training slot."""
+    from mlflow.tracking import MlflowClient
+    from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    tmp = scaled_out["tmp"]
+    with temporary_settings({PREFECT_API_URL: scaled_out["api"]}):
+        triggered = [run_deployment(NIGHTLY, timeout=0).id for _ in range(2)]
+    with _client(scaled_out["api"]) as client:
+        try:
+            runs = _wait_final(client, triggered, 480)
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n{_tail(tmp / 'orchestration.log')}\n{_tail(tmp / 'worker.log')}") from None
+        train = client.read_deployment_by_name(TRAIN)
+        trained = [r for r in _runs_of(client, train.id) if r.parameters["study"] == "nightly"]
+    logs = f"{_tail(tmp / 'orchestration.log')}\n{_tail(tmp / 'worker.log')}"
+    assert [r.state.type.value for r in runs] == ["COMPLETED", "COMPLETED"], logs
+    first, second = sorted(runs, key=lambda r: r.start_time)
+    assert first.end_time <= second.start_time, "two nights overlapped"
+    assert all(re.fullmatch(r"nightly \d{4}-\d\d-\d\d \d\d:\d\d UTC", r.name) for r in runs), [r.name for r in runs]
+    assert len(trained) == 2 and all(re.fullmatch(r"nightly: Tanh / Shapeset-3x2 .* \(\+1 batched\)", r.name)
+                                     for r in trained), [r.name for r in trained]
+    assert {r.work_pool_name for r in trained} == {POOL} and {r.work_pool_name for r in runs} == {ORCHESTRATION}
+
+    client = MlflowClient(scaled_out["mlflow_uri"])
+    experiment = client.get_experiment_by_name("glorot-nightly")
+    parents = client.search_runs([experiment.experiment_id], "tags.`glorot.kind` = 'sweep'")
+    assert len(parents) == 2 and {p.info.status for p in parents} == {"FINISHED"}, logs
+    for parent in parents:
+        children = client.search_runs([experiment.experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+        assert len(children) == 2 and {c.info.status for c in children} == {"FINISHED"}
+        assert parent.data.tags.get("glorot.report") == "report/report.html"
+    assert (scaled_out["project"] / "reports" / "nightly" / "report.html").is_file()
 
 
 def _flow_run_processes() -> list[int]:

@@ -62,3 +62,25 @@ def test_a_sweep_with_failed_configurations_ends_failed_with_its_summary(new_swe
     assert run.info.status == "FAILED" and run.data.tags["glorot.failed_configs"] == "2"
     assert json.loads((tmp_path / "summary.json").read_text())["parent_run_id"] == parent
     job.release()
+
+
+def test_finished_configurations_are_left_out_before_anything_is_planned(new_sweep):
+    from glorot.pipeline.provenance import config_key
+
+    job = new_sweep()
+    parent = job.start()
+    done, failed = job.configs[:2]
+    for config, status in ((done, "completed"), (failed, "failed")):
+        run_id = job.tracker.start_child(parent, config, {"glorot.config_key": config_key(config, "v1"),
+                                                          "data_version": "v1"})
+        job.tracker.set_tags(run_id, {"status": status})
+        job.tracker.client.set_terminated(run_id, "FINISHED" if status == "completed" else "FAILED")
+    said = []
+    todo = job.pending(said.append)
+    assert done not in todo and failed in todo and len(todo) == len(job.configs) - 1
+    assert said == [f"1 of {len(job.configs)} configurations already finished in this sweep: skipped"]
+    job.release()
+    again = new_sweep()
+    assert again.start(instance="flow-run-2") != parent  # another flow run of the nightly: a sweep of its own
+    assert again.pending() == again.configs
+    again.release()

@@ -53,7 +53,7 @@ def _summary(run_id: str, config: TrainConfig, **fields: Any) -> dict:
     return {"run_id": run_id, "paper_cell": config.paper_cell, **fields}
 
 
-def _finished(previous: list[Any]) -> Any | None:
+def finished_run(previous: list[Any]) -> Any | None:
     """The earlier run of a configuration that finished (completed or diverged), if any."""
     done = [r for r in previous if r.info.status == "FINISHED" and r.data.tags.get("status") != "failed"]
     return done[0] if done else None
@@ -143,7 +143,7 @@ def run_configurations(configs: list[TrainConfig], study: str, tracking_uri: str
     for index, config in enumerate(configs):
         key = config_key(config, data_tags["data_version"])
         previous = tracker.runs_with_key(parent_id, key)
-        if (run := _finished(previous)) is not None:
+        if (run := finished_run(previous)) is not None:
             summaries[index] = _summary(run.info.run_id, config, status=run.data.tags.get("status"), skipped=True)
         elif (attempts := _attempts(previous)) >= max_attempts:
             given_up.append(f"{config.paper_cell} (key {key}) was tried {attempts} times without finishing; "

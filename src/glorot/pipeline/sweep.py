@@ -1,6 +1,7 @@
 """A sweep of a study, everything but the scheduling: validated preparation, the study's lease
 (one sweep of a study at a time, :mod:`glorot.pipeline.lease`), the MLflow parent run (continued
-when the same sweep runs again), the plan of groups, the parameters each group is trained with,
+when the same sweep runs again), the configurations it still has to train (finished ones are left
+out before anything is scheduled), the plan of groups, the parameters each group is trained with,
 and the end (best model per data set registered, summary written, parent run closed with the
 count of failed configurations). ``flows/sweep.py`` schedules the groups with Prefect; nothing
 here imports Prefect.
@@ -25,7 +26,8 @@ from glorot.data.sources import data_shape
 from glorot.engine import plan_groups
 from glorot.errors import GlorotError
 from glorot.pipeline.lease import Lease
-from glorot.pipeline.provenance import dvc_data_version, git_commit, sweep_key
+from glorot.pipeline.provenance import config_key, dvc_data_version, git_commit, sweep_key
+from glorot.pipeline.runs import finished_run
 from glorot.pipeline.study import StudyConfig, load_params
 from glorot.pipeline.summary import network_metrics, sweep_rows, write_summary
 from glorot.pipeline.tracking import Tracker, resolve_uri
@@ -84,6 +86,8 @@ class Sweep:
     tracker: Tracker
     parent_id: str | None = None
     lease: Lease | None = None
+    data_versions: dict[str, str | None] | None = None
+    threads: int | None = None
 
     @classmethod
     def prepare(cls, study: str | None, params_file: str = "params.yaml", root: str | Path = ".",
@@ -103,19 +107,23 @@ class Sweep:
         """The study's configurations, as validated when it was read."""
         return self.study.configs()
 
-    def start(self, fresh: bool = False, report: Report = _quiet, wait: bool = False) -> str:
+    def start(self, fresh: bool = False, report: Report = _quiet, wait: bool = False,
+              instance: str | None = None) -> str:
         """Take the study's lease (refused in one line while another sweep of it runs, or with
         ``wait`` waited for), then open the sweep's MLflow parent run: the one of the same sweep
-        (same study settings, data versions and code, :func:`~glorot.pipeline.provenance.sweep_key`)
-        if there is one and not ``fresh``, so that finished configurations are skipped; else a new
-        one, which closes the runs of earlier sweeps left RUNNING (:meth:`Tracker.supersede`)."""
+        (same study settings, data versions and code, :func:`~glorot.pipeline.provenance.sweep_key`,
+        and the same ``instance`` if given) if there is one and not ``fresh``, so that finished
+        configurations are skipped; else a new one, which closes the runs of earlier sweeps left
+        RUNNING (:meth:`Tracker.supersede`). ``instance`` makes each of its values a sweep of its
+        own (the nightly deployment passes its flow run's id: each night is a new sweep, and a
+        retry of that night's flow run continues it)."""
         lease = Lease(self.tracker, self.study.name, report=report)
         lease.acquire(wait)
         self.lease = lease
         try:
             commit = git_commit(self.root)
-            versions = {d: dvc_data_version(self.root, self.data_dir, d) for d in self.study.datasets}
-            key = sweep_key(self.study, versions, commit)
+            self.data_versions = {d: dvc_data_version(self.root, self.data_dir, d) for d in self.study.datasets}
+            key = sweep_key(self.study, self.data_versions, commit) + (f"-{instance}" if instance else "")
             self.parent_id = None if fresh else self.tracker.find_parent(key)
             if self.parent_id:
                 self.tracker.continue_parent(self.parent_id)
@@ -142,21 +150,43 @@ class Sweep:
             self.lease.release()
             self.lease = None
 
-    def plan(self, parallel: int, remote: bool = False, report: Report = _quiet) -> list[list[TrainConfig]]:
-        """Give each of the ``parallel`` local workers ``cores // parallel`` torch threads and cut
-        the configurations into groups of the study's ``group`` size (:func:`glorot.engine.plan_groups`).
-        ``remote`` (a deployment trains them): ``auto`` means 1, since the size can only be
-        measured where training runs."""
-        set_threads(max(1, (os.cpu_count() or 1) // parallel))
+    def pending(self, report: Report = _quiet) -> list[TrainConfig]:
+        """The configurations still to train: those without a finished child run (completed or
+        diverged, :func:`~glorot.pipeline.runs.finished_run`) of this sweep's parent run with the
+        same :func:`~glorot.pipeline.provenance.config_key`, on the data version that ``dvc.lock``
+        records (or, for data DVC does not version, on the one that run recorded). Asked before
+        anything is scheduled, so that a continued sweep sends no finished configuration to a worker."""
+        finished = [r for r in self.tracker.child_runs(self.parent_id) if finished_run([r])]
+        keys = {r.data.tags.get("glorot.config_key") for r in finished}
+        seen = {r.data.tags.get("data_version") for r in finished} - {None}
+
+        def done(config: TrainConfig) -> bool:
+            known = (self.data_versions or {}).get(config.dataset)
+            return any(config_key(config, v) in keys for v in ([known] if known else seen))
+
+        todo = [c for c in self.configs if not done(c)]
+        if skipped := len(self.configs) - len(todo):
+            report(f"{skipped} of {len(self.configs)} configurations already finished in this sweep: skipped")
+        return todo
+
+    def plan(self, configs: Sequence[TrainConfig], parallel: int, remote: bool = False, threads: int | None = None,
+             report: Report = _quiet) -> list[list[TrainConfig]]:
+        """Choose the torch threads of each group (``threads``, default ``cores // parallel``, so that
+        ``parallel`` groups at once use no more threads than this machine has cores; a deployment's
+        flow runs get the same count, :meth:`deployment_parameters`) and cut ``configs`` into groups
+        of the study's ``group`` size (:func:`glorot.engine.plan_groups`). ``remote`` (a deployment
+        trains them): ``auto`` means 1, since the size can only be measured where training runs."""
+        self.threads = threads or max(1, (os.cpu_count() or 1) // parallel)
+        set_threads(self.threads)
         group = self.study.group
         if remote and group == "auto":
             group = 1
             report("study.group is `auto`, but the group size can only be measured where training runs: "
                    "with a deployment each configuration is its own flow run; set study.group to batch them")
-        groups = plan_groups(self.configs, group, lambda c: data_shape(c.dataset, self.root / self.data_dir),
-                             parallel, report)
-        report(f"{len(self.configs)} configurations in {len(groups)} groups, {parallel} at once, "
-               f"{torch.get_num_threads()} torch thread(s) each")
+        groups = plan_groups(list(configs), group, lambda c: data_shape(c.dataset, self.root / self.data_dir),
+                             parallel, report) if configs else []
+        report(f"{len(configs)} configurations in {len(groups)} groups, {parallel} at once, "
+               f"{self.threads} torch thread(s) each")
         return groups
 
     def run_parameters(self) -> dict[str, Any]:
@@ -165,8 +195,12 @@ class Sweep:
                 "root": str(self.root), "data_dir": self.data_dir}
 
     def deployment_parameters(self, members: Sequence[TrainConfig]) -> dict[str, Any]:
-        """A group as the JSON parameters of a ``train-config`` deployment's flow run."""
-        return {"configs": [c.model_dump() for c in members], **self.run_parameters(), "label": group_label(members)}
+        """A group as the JSON parameters of a ``train-config`` deployment's flow run, with the
+        planned thread count. Without ``root``: a flow run reads the data of its own project
+        folder (its deployment's source, or the clone that its pull steps made)."""
+        where = {k: v for k, v in self.run_parameters().items() if k != "root"}
+        return {"configs": [c.model_dump() for c in members], **where, "label": group_label(members),
+                "threads": self.threads}
 
     def finish(self, failed: int, summary_path: str | Path | None = None, report: Report = _quiet) -> dict:
         """Register each data set's best model, close the parent run (FAILED, with the count, if
