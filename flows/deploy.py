@@ -19,6 +19,7 @@ active profile); docs/scale.md walks through the whole set-up.
 from __future__ import annotations
 
 import argparse
+import textwrap
 import os
 import sys
 import urllib.error
@@ -110,7 +111,15 @@ def deploy(pool: str, source: str, cron: str, study: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=textwrap.fill(
+            f"Declare the project's Prefect deployments: {TRAIN_FLOW}/{TRAIN_NAME}, which trains a group of "
+            f"configurations per flow run (what `python flows/sweep.py --deployment {TRAIN_FLOW}/{TRAIN_NAME}` "
+            f"fans out to), and {SWEEP_FLOW}/{SWEEP_NAME}, which sweeps a study on a cron schedule. Prefect "
+            f"workers then run them (`prefect worker start --pool NAME`); the Prefect API is the one of "
+            f"PREFECT_API_URL. docs/scale.md walks through the whole set-up.", 79),
+        epilog=f"example:\n  python flows/deploy.py --pool glorot --study quick --cron {DEFAULT_CRON!r}",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pool", required=True,
                         help="work pool the deployments run on (created as `process` if missing)")
     parser.add_argument("--cron", default=DEFAULT_CRON,
