@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -161,7 +162,17 @@ def deploy(source: str, specs: list[dict]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=textwrap.fill(
+            f"Declare the project's Prefect deployments: {TRAIN_FLOW}/{TRAIN_NAME} on the training pool, which "
+            f"trains a group of configurations per flow run (what `python flows/sweep.py --deployment "
+            f"{TRAIN_FLOW}/{TRAIN_NAME}` fans out to), and {SWEEP_FLOW}/{SWEEP_NAME} on the orchestration pool, "
+            f"which runs a new sweep of a study on a cron schedule, at most one at a time, and builds its report. "
+            f"Prefect workers then run them (`prefect worker start --pool NAME`); the Prefect API is the one of "
+            f"PREFECT_API_URL. docs/scale.md walks through the whole set-up.", 79),
+        epilog=f"example:\n  python flows/deploy.py --pool glorot --study quick --cron {DEFAULT_CRON!r} "
+               f"--timezone Europe/Paris",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pool", default=DEFAULT_POOL,
                         help=f"work pool that trains, {TRAIN_FLOW}/{TRAIN_NAME}'s (created as `process` if "
                              f"missing; default: {DEFAULT_POOL})")

@@ -25,6 +25,7 @@ import datetime
 import os
 import re
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -275,7 +276,18 @@ def check_parallelism(concurrency: int, threads: int | None, remote: bool) -> No
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=textwrap.fill(
+            "Sweep a study of params.yaml: train each of its configurations (network, data set, depth, width, "
+            "learning rate of the grid, seed) with Prefect scheduling the work, and record the sweep in MLflow "
+            "(a parent run, a child run per configuration). A configuration already finished in the sweep is "
+            "not trained again. `dvc repro` runs this for params.yaml's own study; run it directly for any "
+            "other study, then `glorot summary --study NAME` and `glorot report --study NAME`. With no "
+            "PREFECT_API_URL, Prefect runs on a temporary local server.", 79),
+        epilog=f"examples:\n  python flows/sweep.py --study depth\n"
+               f"  python flows/sweep.py --study table1 --deployment {TRAIN_DEPLOYMENT}"
+               f"   (workers of a pool: docs/scale.md)",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--study", help="study of params.yaml (default: its `study` field)")
     parser.add_argument("--params", default="params.yaml", help="parameters file, relative to the project")
     parser.add_argument("--concurrency", type=int, default=os.cpu_count(),
@@ -284,7 +296,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="torch threads of each group, also of a deployment's flow runs (default: cores // "
                              "concurrency; locally, threads x concurrency may not exceed the cores)")
     parser.add_argument("--deployment", help=f"fan out to this deployment's work pool, e.g. {TRAIN_DEPLOYMENT}")
-    parser.add_argument("--summary", help="summary JSON path (default: results/<study>/summary.json)")
+    parser.add_argument("--summary", help="summary JSON path, with runs.json (numbers only) beside it "
+                                               "(default: results/<study>/summary.json)")
     parser.add_argument("--fresh", action="store_true", help="start a new sweep instead of continuing this one")
     parser.add_argument("--wait", action="store_true",
                         help="if a sweep of the study is running, wait for it instead of refusing")

@@ -1,7 +1,8 @@
 """The ``glorot`` command: thin argument parsing over the library.
 
 Every user mistake (bad value, missing file, unreachable server) ends with one line
-``glorot: error: ...`` on stderr and exit status 2.
+``glorot: error: ...`` on stderr and exit status 2. Building the parser and ``--help`` import
+neither torch, numpy, MLflow nor Prefect: each command imports what it needs when it runs.
 """
 
 from __future__ import annotations
@@ -10,25 +11,53 @@ import argparse
 import json
 import math
 import sys
+import textwrap
 from pathlib import Path
 
-from glorot.config import TrainConfig, build_config
+from glorot.config import TrainConfig, build_config, field_choices
 from glorot.data.commands import add_data_commands
 from glorot.errors import GlorotError
 from glorot.report.commands import add_report_command
 
-#: TrainConfig fields exposed as typed ``glorot train`` flags (``--device`` has choices of its own).
-TRAIN_FLAGS = tuple(name for name in TrainConfig.model_fields if name != "device")
+#: TrainConfig fields exposed as typed ``glorot train`` flags.
+TRAIN_FLAGS = tuple(TrainConfig.model_fields)
 DIAGNOSE_FLAGS = ("activation", "init", "depth", "width", "seed", "cost", "probe_size", "jac_examples")
+
+DESCRIPTION = """\
+glorot reproduces Glorot & Bengio (2010), "Understanding the difficulty of training deep
+feedforward neural networks": sigmoid, tanh and softsign networks, with the standard or the
+normalized initialisation, trained with plain SGD on Shapeset-3x2, MNIST, CIFAR-10 and
+Small-ImageNet, and the paper's Table 1 and Figures 2-12 rebuilt from the runs. Experiments
+are studies of params.yaml; MLflow records them, Prefect schedules them, DVC versions them.
+
+Start in the project folder with `dvc repro`: it prepares Shapeset-3x2, trains the study that
+params.yaml selects (`quick`, about 5 minutes on 2 CPU cores) and writes its report to
+reports/quick/report.html. Then `glorot summary` prints the results beside the paper's
+Table 1 and `glorot ui` opens them in MLflow."""
+
+EPILOG = """\
+examples:
+  dvc repro                                  data, sweep and report of params.yaml's study
+  glorot summary                             the latest sweep beside the paper's Table 1
+  python flows/sweep.py --study depth        sweep another study of params.yaml
+  glorot report --study depth                its report (Table 1, figures, verdicts)
+  glorot ui                                  the MLflow UI on the project's runs
+  glorot train --activation tanh --init normalized --width 500 --updates 20000 --out runs/tanh-n
+  glorot diagnose --activation sigmoid --depth 5   the paper's diagnostics at initialisation
+  dvc repro data/dvc.yaml:prepare_mnist      prepare MNIST (see `glorot data --help`)
+
+`glorot COMMAND --help` describes each command; README.md and docs/ the whole project."""
 
 
 def _add_config_flags(parser: argparse.ArgumentParser, fields) -> None:
     """One flag per configuration field, taken as text: :func:`_flag_value` turns it into a
-    number and :func:`build_config` checks it, so that a bad value is a one-line error naming the field."""
+    number and :func:`build_config` checks it, so that a bad value is a one-line error naming the field.
+    A field that takes one of a list of names shows them (``{sigmoid,tanh,softsign,relu}``)."""
     for name in fields:
-        field = TrainConfig.model_fields[name]
+        field, choices = TrainConfig.model_fields[name], field_choices(name)
         parser.add_argument(f"--{name.replace('_', '-')}", dest=name, default=field.default,
-                            help=f"{field.description or name} (default: {field.default})")
+                            metavar="{%s}" % ",".join(choices) if choices else None,
+                            help=f"{field.description or name.replace('_', ' ')} (default: {field.default})")
 
 
 def _flag_value(name: str, value):
@@ -77,7 +106,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from glorot.pipeline.progress import ProgressLogger, print_progress
     from glorot.pipeline.rundir import save_run
 
-    config = _config_from(args, TRAIN_FLAGS + ("device",))
+    config = _config_from(args, TRAIN_FLAGS)
     grid = [build_config(**dict(config.model_dump(), lr=_flag_value("lr", lr))).lr  # each lr checked here
             for lr in args.lr_grid or ()]
     data = load_data(config, args.data_dir)
@@ -124,7 +153,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from glorot.pipeline.summary import format_rows, sweep_rows
+    from glorot.pipeline.summary import first_sweep_command, format_rows, sweep_rows
     from glorot.pipeline.study import load_params
     from glorot.pipeline.tracking import Tracker, resolve_uri
 
@@ -134,7 +163,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
     tracker = Tracker(uri, study.name, args.params.parent)
     parent = tracker.latest_parent()
     if parent is None:
-        raise GlorotError(f"study {study.name!r} has no sweep in {uri} yet: run `dvc repro` first")
+        command = first_sweep_command(study.name, params.study, args.params)
+        raise GlorotError(f"study {study.name!r} has no sweep in {uri} yet: run `{command}` first")
     print(f"study {study.name}: latest sweep (MLflow run {parent}) in {uri}")
     print(format_rows(sweep_rows(tracker, parent)))
     print(f"open the MLflow UI: glorot ui   (or: mlflow ui --backend-store-uri {uri})")
@@ -165,41 +195,95 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return subprocess.call(cmd)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="glorot", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's help, with descriptions and epilogs kept in paragraphs (blank-line separated),
+    each filled to the terminal's width, except a paragraph with indented lines (examples),
+    which is printed as written."""
 
-    train = sub.add_parser("train", help="train one network with plain SGD and write its run folder")
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n\n".join("\n".join(indent + line for line in block.splitlines())
+                           if any(line.startswith("  ") for line in block.splitlines())
+                           else textwrap.fill(" ".join(block.split()), width, initial_indent=indent,
+                                              subsequent_indent=indent, break_on_hyphens=False)
+                           for block in text.split("\n\n"))
+
+
+def _command(sub, name: str, summary: str, description: str | None = None, epilog: str | None = None):
+    """A sub-command: ``summary`` in ``glorot --help``, ``description`` (or the summary) on its own ``--help``."""
+    return sub.add_parser(name, help=summary, description=description or summary[0].upper() + summary[1:] + ".",
+                          epilog=epilog, formatter_class=HelpFormatter)
+
+
+def _add_train(sub) -> None:
+    train = _command(sub, "train", "train one network with plain SGD and write its run folder",
+                     "Train one network with plain SGD (paper, Section 2.3) and print its learning curve; "
+                     "with --out, write its run folder. Defaults are the paper's: 5 hidden layers of 1000 "
+                     "units, mini-batches of 10.",
+                     "examples:\n  glorot train --activation softsign --init normalized --width 500 --updates "
+                     "20000 --out runs/softsign-n\n  glorot train --dataset mnist --data-dir data --lr-grid "
+                     "0.01 0.03 0.1   (after `dvc repro data/dvc.yaml:prepare_mnist`)")
     _add_config_flags(train, TRAIN_FLAGS)
-    train.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     train.add_argument("--lr-grid", nargs="+", help="choose lr over these by validation error")
-    train.add_argument("--data-dir", type=Path, help="folder with prepared splits (default: generate)")
+    train.add_argument("--data-dir", type=Path,
+                       help="folder holding the prepared data sets, e.g. data (default: generate Shapeset-3x2)")
     train.add_argument("--out", type=Path, help="run folder to write (curve, diagnostics, model)")
     train.add_argument("--checkpoint-dir", type=Path, help="save (and resume from) checkpoints in this folder")
     train.add_argument("--checkpoint-every", type=int, help="updates between checkpoints (default: --eval-every)")
     train.add_argument("--quiet", action="store_true", help="no progress lines (one per evaluation)")
     train.set_defaults(func=cmd_train)
 
-    diag = sub.add_parser("diagnose", help="the paper's diagnostics of a freshly initialised net")
-    _add_config_flags(diag, DIAGNOSE_FLAGS)
-    diag.add_argument("--data-dir", type=Path, help="folder with prepared splits (default: generate)")
-    diag.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    diag.set_defaults(func=cmd_diagnose)
 
-    summary = sub.add_parser("summary", help="the latest sweep of a study, next to the paper's Table 1")
+def _add_results(sub) -> None:
+    """``summary`` and ``ui``: a study's results in the terminal and in MLflow's UI."""
+    summary = _command(sub, "summary", "the latest sweep of a study, next to the paper's Table 1",
+                       "The latest sweep of a study, one row per configuration, with its test error beside "
+                       "the paper's Table 1 (read from the MLflow store of params.yaml).",
+                       "example:\n  glorot summary --study depth")
     summary.add_argument("--study", help="study of params.yaml (default: its `study` field)")
-    summary.add_argument("--params", type=Path, default=Path("params.yaml"))
+    summary.add_argument("--params", type=Path, default=Path("params.yaml"),
+                         help="parameters file (default: %(default)s)")
     summary.set_defaults(func=cmd_summary)
 
-    ui = sub.add_parser("ui", help="open the MLflow UI on the project's tracking store")
-    ui.add_argument("--params", type=Path, default=Path("params.yaml"))
+    ui = _command(sub, "ui", "open the MLflow UI on the project's tracking store")
+    ui.add_argument("--params", type=Path, default=Path("params.yaml"), help="parameters file (default: %(default)s)")
     ui.add_argument("--study", help="study whose latest sweep to link to (default: params.yaml's `study` field)")
-    ui.add_argument("--host", default="127.0.0.1")
-    ui.add_argument("--port", type=int, default=5000)
+    ui.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    ui.add_argument("--port", type=int, default=5000, help="port to listen on (default: %(default)s)")
     ui.set_defaults(func=cmd_ui)
 
-    add_report_command(sub)
-    add_data_commands(sub.add_parser("data", help="prepare data sets (the paper's Section 2.1-2.2)"))
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="glorot", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=HelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
+    _add_train(sub)
+    diag = _command(sub, "diagnose", "the paper's diagnostics of a freshly initialised net",
+                    "The paper's diagnostics of a freshly initialised net, per layer: activations (Figures "
+                    "3-4, 6-7), back-propagated gradients (Figures 7-10) and the singular values of the "
+                    "layer Jacobians (Section 4.2.2).",
+                    "example:\n  glorot diagnose --activation tanh --init normalized --depth 5")
+    _add_config_flags(diag, DIAGNOSE_FLAGS)
+    diag.add_argument("--data-dir", type=Path,
+                      help="folder holding the prepared data sets, e.g. data (default: generate Shapeset-3x2)")
+    diag.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    diag.set_defaults(func=cmd_diagnose)
+    _add_results(sub)
+    add_report_command(_command(sub, "report", "Table 1, Figures 2-12 and a verdict per claim, from a study's "
+                                               "latest sweep in MLflow",
+                                "Rebuild a study's report from its latest sweep in MLflow: the paper's Table 1 "
+                                "(learning rate chosen on validation error), Figures 2-12, theory against "
+                                "measurement and a verdict per claim, as report.html and report.md; and the "
+                                "DVC metrics (metrics.json, numbers only). `dvc repro` runs it for params.yaml's "
+                                "study.",
+                                "examples:\n  glorot report                   params.yaml's study, into "
+                                "reports/<study>/\n  glorot report --study depth     another study, after "
+                                "`python flows/sweep.py --study depth`"))
+    add_data_commands(_command(sub, "data", "prepare data sets (the paper's Section 2.1-2.2)",
+                               "Prepare a data set in the project's on-disk format. The DVC stages run these: "
+                               "`dvc repro` prepares Shapeset-3x2, `dvc repro data/dvc.yaml:prepare_mnist` "
+                               "(or prepare_cifar10, prepare_small_imagenet) an image set of Table 1.",
+                               "example:\n  glorot data shapeset --n 1000 --seed 1 --out /tmp/shapeset "
+                               "--samples /tmp/shapeset.png"))
     return parser
 
 

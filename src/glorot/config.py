@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import (AfterValidator, AllowInfNan, BaseModel, ConfigDict, Field, Strict, ValidationError,
                       ValidationInfo, model_validator)
 
 from glorot.errors import GlorotError
-from glorot.paper.activations import ACTIVATIONS
-from glorot.paper.costs import COSTS
-from glorot.paper.init import INITS
+from glorot.paper.names import ACTIVATION_NAMES, COST_NAMES, INIT_NAMES
 
 #: The paper's data sets (Section 2.1-2.2) and their names in Table 1's column headers.
 DATASET_TITLES = {"shapeset": "Shapeset-3x2", "mnist": "MNIST", "cifar10": "CIFAR-10",
@@ -49,23 +48,27 @@ Rate = Annotated[float, Strict(), AllowInfNan(False)]
 CHECK_MACHINE = "check_machine"
 
 
-def _one_of(valid) -> AfterValidator:
-    """A check that a name is one of ``valid`` (the keys of one of the paper's tables)."""
-    def check(value: str) -> str:
-        if value not in valid:
-            raise ValueError(f"{value!r} is not one of {', '.join(valid)}")
+@dataclass(frozen=True)
+class OneOf:
+    """A check that a name is one of ``valid`` (the keys of one of the paper's tables), which
+    also tells the command line the choices (:func:`field_choices`)."""
+
+    valid: tuple[str, ...]
+
+    def __call__(self, value: str) -> str:
+        if value not in self.valid:
+            raise ValueError(f"{value!r} is not one of {', '.join(self.valid)}")
         return value
-    return AfterValidator(check)
 
 
 #: Names checked against the paper's tables; as types, so that a study's fields carry the check too.
-Dataset = Annotated[str, _one_of(DATASETS)]
-Activation = Annotated[str, _one_of(tuple(ACTIVATIONS))]
+Dataset = Annotated[str, AfterValidator(OneOf(DATASETS))]
+Activation = Annotated[str, AfterValidator(OneOf(ACTIVATION_NAMES))]
 #: The initialisation schemes of :mod:`glorot.paper.init`, and ``dae``: the standard one (eq. 1)
 #: followed by greedy layer-wise denoising auto-encoder pre-training (:mod:`glorot.paper.pretraining`).
 PRETRAINED = "dae"
-Init = Annotated[str, _one_of((*INITS, PRETRAINED))]
-Cost = Annotated[str, _one_of(tuple(COSTS))]
+Init = Annotated[str, AfterValidator(OneOf((*INIT_NAMES, PRETRAINED)))]
+Cost = Annotated[str, AfterValidator(OneOf(COST_NAMES))]
 
 #: The initialisations that the paper names (eq. 1 and the normalized eq. 16); others are extensions.
 PAPER_INITS = {"standard": "", "normalized": " N"}
@@ -87,16 +90,17 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    dataset: Dataset = "shapeset"
-    activation: Activation = "tanh"
-    init: Init = "standard"
-    depth: Count = Field(5, ge=1, le=MAX_DEPTH)
-    width: Count = Field(1000, ge=1)
-    cost: Cost = "nll"
-    lr: Rate = Field(0.01, gt=0)
-    batch_size: Count = Field(10, ge=1, le=MAX_BATCH)
-    updates: Count = Field(20_000, ge=0)
-    seed: Count = Field(0, ge=0, le=MAX_SEED)
+    dataset: Dataset = Field("shapeset", description="data set (paper, Section 2.1-2.2)")
+    activation: Activation = Field("tanh", description="hidden-unit non-linearity (paper, Section 2.3)")
+    init: Init = Field("standard", description="weight initialisation: eq. 1, eq. 16, he, or eq. 1 then DAE "
+                                                "pre-training")
+    depth: Count = Field(5, ge=1, le=MAX_DEPTH, description="hidden layers")
+    width: Count = Field(1000, ge=1, description="units per hidden layer")
+    cost: Cost = Field("nll", description="training cost: negative log-likelihood or quadratic (Figure 5)")
+    lr: Rate = Field(0.01, gt=0, description="learning rate of plain SGD")
+    batch_size: Count = Field(10, ge=1, le=MAX_BATCH, description="examples per mini-batch")
+    updates: Count = Field(20_000, ge=0, description="SGD updates (mini-batches) to train for")
+    seed: Count = Field(0, ge=0, le=MAX_SEED, description="seed of every source of randomness")
     eval_every: Count = Field(5000, ge=1, description="updates between validation/test evaluations")
     probe_every: Count = Field(5000, ge=0, description="updates between diagnostics; 0: only at start and end")
     probe_size: Count = Field(300, ge=1, le=MAX_PROBE,
@@ -106,7 +110,7 @@ class TrainConfig(BaseModel):
     valid_size: Count = Field(10_000, ge=1, le=MAX_EXAMPLES,
                               description="Shapeset validation images when generated in memory")
     test_size: Count = Field(10_000, ge=1, le=MAX_EXAMPLES, description="Shapeset test images when generated in memory")
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="where to train; auto: CUDA when there is one")
     pretrain_updates: Count = Field(10_000, ge=0, description="init dae: pre-training updates per hidden layer")
     pretrain_lr: Rate = Field(0.01, gt=0, description="init dae: pre-training learning rate")
     pretrain_noise: Rate = Field(0.25, ge=0, lt=1, description="init dae: masking-noise probability per input")
@@ -133,6 +137,16 @@ class TrainConfig(BaseModel):
     def label(self) -> str:
         """A one-line name of this run: its cell and grid point, e.g. ``Tanh N / Shapeset-3x2 d5 w500 lr=0.05 s0``."""
         return f"{self.paper_cell} d{self.depth} w{self.width} lr={self.lr:g} s{self.seed}"
+
+
+def field_choices(name: str) -> tuple[str, ...] | None:
+    """The values a :class:`TrainConfig` field takes when they are a list of names (``activation``:
+    ``sigmoid, tanh, ...``; ``device``: ``auto, cpu, cuda``), else ``None``: what ``--help`` lists."""
+    field = TrainConfig.model_fields[name]
+    if get_origin(field.annotation) is Literal:
+        return get_args(field.annotation)
+    return next((m.func.valid for m in field.metadata
+                 if isinstance(m, AfterValidator) and isinstance(m.func, OneOf)), None)
 
 
 def build_config(*, check_machine: bool = True, **fields: Any) -> TrainConfig:

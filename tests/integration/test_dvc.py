@@ -70,6 +70,11 @@ def test_metrics_are_numbers_only(repro):
     assert all(type(v) in (int, float) for v in _leaves(metrics))
     columns = run([DVC, "metrics", "show"], project).stdout.splitlines()[0].split()
     assert columns[0] == "Path" and len(" ".join(columns[1:]).split("_pct")) - 1 == 4  # test and valid, per network
+    # Per configuration (each lr apart), numbers only, kept out of the short table above: compared on request.
+    target = "results/tiny/runs.json"
+    runs = json.loads(run([DVC, "metrics", "show", "--json", target], project).stdout)[""]["data"][target]["data"]
+    assert len(runs) == 2 and all(type(v) in (int, float) for v in _leaves(runs))
+    assert all(set(entry) <= {"valid_error_pct", "test_error_pct", "updates"} for entry in runs.values())
 
 
 def test_one_overlaid_plot_of_every_network(repro):

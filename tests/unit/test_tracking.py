@@ -70,6 +70,9 @@ def test_a_sweep_summary_keeps_a_row_per_width(tracker, tmp_path):
     assert {line.split()[3] for line in format_rows(rows).splitlines()[1:]} == {"4", "8"}
     doc = json.loads(write_summary(tmp_path / "summary.json", "unit", parent, rows, {}).read_text())
     assert sorted(doc["runs"]) == ["Tanh / shapeset / d1 / w4 / lr0.01 / s0", "Tanh / shapeset / d1 / w8 / lr0.01 / s0"]
+    numbers = json.loads((tmp_path / "runs.json").read_text())  # DVC's per-configuration numbers, beside it
+    assert sorted(numbers) == sorted(doc["runs"])
+    assert all(type(v) in (int, float) for entry in numbers.values() for v in entry.values())
 
 
 @pytest.mark.parametrize("uri,reason", [

@@ -4,9 +4,16 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 from pathlib import Path
 
+from glorot.config import DATASET_TITLES
+from glorot.data.defaults import DEFAULT_MAX_UNREADABLE, DEFAULT_VALID_N
 from glorot.errors import GlorotError
+
+#: The data sets built from their official files, and where ``--source`` finds those.
+OFFICIAL_FILES = {"mnist": "a folder with the four IDX files (gzipped or not)",
+                  "cifar10": "cifar-10-python.tar.gz, its folder cifar-10-batches-py, or a folder holding either"}
 
 
 def cmd_shapeset(args: argparse.Namespace) -> int:
@@ -46,19 +53,12 @@ def _report(title: str, out: Path, samples: Path | None) -> None:
         print(f"wrote {write_samples(out, samples, title)}")
 
 
-def cmd_mnist(args: argparse.Namespace) -> int:
-    from glorot.data import mnist
-
-    out = mnist.build(args.out, valid_n=args.valid_n, **_official_source(args, "MNIST"))
-    _report("MNIST", out, args.samples)
-    return 0
-
-
-def cmd_cifar10(args: argparse.Namespace) -> int:
-    from glorot.data import cifar10
-
-    out = cifar10.build(args.out, valid_n=args.valid_n, **_official_source(args, "CIFAR-10"))
-    _report("CIFAR-10", out, args.samples)
+def cmd_official(args: argparse.Namespace) -> int:
+    """``glorot data mnist`` or ``glorot data cifar10``: build the splits from the official files."""
+    module = importlib.import_module(f"glorot.data.{args.dataset}")
+    title = DATASET_TITLES[args.dataset]
+    out = module.build(args.out, valid_n=args.valid_n, **_official_source(args, title))
+    _report(title, out, args.samples)
     return 0
 
 
@@ -83,19 +83,16 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     stage caches that folder): verified copies from ``--source``, or a download."""
     import shutil
 
-    from glorot.data import cifar10, mnist
-
-    raw, module = args.raw, {"mnist": mnist, "cifar10": cifar10}[args.name]
+    raw, module = args.raw, importlib.import_module(f"glorot.data.{args.name}")
     if not args.source:
         print(f"downloaded {args.name} into {module.download(raw)}")
         return 0
     source = Path(args.source)
+    module.load_official(source)  # verifies every file before anything is copied
     if args.name == "mnist":
-        mnist.load_official(source)  # verifies every file before anything is copied
-        files = [mnist.find_file(source, name) for name in mnist.FILES]
+        files = [module.find_file(source, name) for name in module.FILES]
     else:
-        cifar10.load_official(source)
-        files = [cifar10.locate(source)[1]]
+        files = [module.locate(source)[1]]
     if raw.exists():
         shutil.rmtree(raw)
     raw.mkdir(parents=True)
@@ -105,44 +102,51 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_official(sub, name: str, title: str, files: str, func) -> None:
-    from glorot.data.imagesets import DEFAULT_VALID_N
-
-    p = sub.add_parser(name, help=f"prepare {title} from its official files (paper, Section 2.2)",
+def _add_official(sub, name: str, formatter) -> None:
+    title = DATASET_TITLES[name]
+    p = sub.add_parser(name, formatter_class=formatter,
+                       help=f"prepare {title} from its official files (paper, Section 2.2)",
                        description=f"Prepare {title} as OUT/{{train,valid,test}}; valid = the last --valid-n "
-                                   f"images of the official train set.")
-    p.add_argument("--source", type=Path, help=f"where the official files are: {files}")
+                                   f"images of the official train set.",
+                       epilog=f"examples:\n  glorot data {name} --download --out data/{name}\n"
+                              f"  dvc repro data/dvc.yaml:prepare_{name}   (the same through DVC, into data/{name})")
+    p.add_argument("--source", type=Path, help=f"where the official files are: {OFFICIAL_FILES[name]}")
     p.add_argument("--download", action="store_true", help="download the official files with torchvision")
     p.add_argument("--raw", type=Path, help=f"folder for the download (default: OUT/../raw/{name})")
     p.add_argument("--out", type=Path, required=True, help="folder for the train, valid and test splits")
     p.add_argument("--valid-n", type=int, default=DEFAULT_VALID_N,
                    help=f"validation images taken from the end of the official train set (default: {DEFAULT_VALID_N})")
     p.add_argument("--samples", type=Path, help="also write a PNG grid of training samples")
-    p.set_defaults(func=func)
+    p.set_defaults(func=cmd_official)
 
 
 def add_data_commands(parser: argparse.ArgumentParser) -> None:
-    """Attach one sub-command per data set to ``glorot data``."""
+    """Attach one sub-command per data set to ``glorot data``; their help is formatted as ``parser``'s."""
+    formatter = parser.formatter_class
     sub = parser.add_subparsers(dest="dataset", required=True)
-    fetch = sub.add_parser("fetch", help="put the official MNIST or CIFAR-10 files into a raw folder")
-    fetch.add_argument("name", choices=("mnist", "cifar10"))
+    fetch = sub.add_parser("fetch", formatter_class=formatter,
+                           help="put the official MNIST or CIFAR-10 files into a raw folder",
+                           description="Put the official files of a data set into --raw, verified copies from "
+                                       "--source or a download (the fetch_<name> stages of data/dvc.yaml).")
+    fetch.add_argument("name", choices=tuple(OFFICIAL_FILES), help="the data set: %(choices)s")
     fetch.add_argument("--raw", type=Path, required=True, help="folder that receives the official files")
     fetch.add_argument("--source", default="", help="copy verified files from here instead of downloading")
     fetch.set_defaults(func=cmd_fetch)
-    shp = sub.add_parser("shapeset", help="generate a fixed Shapeset-3x2 split (paper, Section 2.1)")
+    shp = sub.add_parser("shapeset", formatter_class=formatter,
+                         help="generate a fixed Shapeset-3x2 split (paper, Section 2.1)",
+                         description="Generate a fixed Shapeset-3x2 split (paper, Section 2.1): the validation "
+                                     "and test sets of the `shapeset` stage of dvc.yaml (training draws new images).")
     shp.add_argument("--n", type=int, required=True, help="number of images")
-    shp.add_argument("--seed", type=int, required=True)
+    shp.add_argument("--seed", type=int, required=True, help="seed of the images")
     shp.add_argument("--out", type=Path, required=True, help="folder for data.npz and manifest.json")
     shp.add_argument("--samples", type=Path, help="also write a PNG grid of samples (paper, Figure 1)")
     shp.set_defaults(func=cmd_shapeset)
 
-    _add_official(sub, "mnist", "MNIST", "a folder with the four IDX files (gzipped or not)", cmd_mnist)
-    _add_official(sub, "cifar10", "CIFAR-10", "cifar-10-python.tar.gz, its folder cifar-10-batches-py, or a folder "
-                  "holding either", cmd_cifar10)
+    for name in OFFICIAL_FILES:
+        _add_official(sub, name, formatter)
 
-    from glorot.data.small_imagenet import DEFAULT_MAX_UNREADABLE
-
-    sim = sub.add_parser("small_imagenet", help="build Small-ImageNet from ImageNet images you hold (Section 2.2)",
+    sim = sub.add_parser("small_imagenet", formatter_class=formatter,
+                         help="build Small-ImageNet from ImageNet images you hold (Section 2.2)",
                          description="Build the paper's Small-ImageNet (ten balanced WordNet groups, 37x37 grey) "
                                      "as OUT/{train,valid,test}.")
     sim.add_argument("--source", type=Path, required=True,

@@ -26,13 +26,13 @@ from typing import Any
 
 import numpy as np
 
+from glorot.data.defaults import DEFAULT_VALID_N
 from glorot.data.store import DATA_FILE, MANIFEST_FILE, file_digest, load_split, save_split
 from glorot.errors import GlorotError
 
 SPLITS = ("train", "valid", "test")
 PIXEL_RANGE = [-1, 1]
 PIXEL_SCALING = "8-bit level v mapped to v / 127.5 - 1 (0 -> -1, 255 -> +1), float32"
-DEFAULT_VALID_N = 10_000
 SAMPLES_PER_CLASS = 8
 
 

@@ -54,6 +54,7 @@ from typing import Any
 
 import numpy as np
 
+from glorot.data.defaults import DEFAULT_MAX_UNREADABLE
 from glorot.data.imagesets import PIXEL_RANGE, PIXEL_SCALING, to_network_range, write_dataset
 from glorot.data.small_imagenet_images import SIDE, Selection, select_images, to_small_grey
 from glorot.data.small_imagenet_mapping import (
@@ -76,7 +77,6 @@ __all__ = ["DEFAULT_MAPPING", "DEFAULT_MAX_UNREADABLE", "IMAGE_EXTENSIONS", "MAP
 PAPER_PER_CLASS = 11_000  # 110,000 images / 10 classes: 9,000 / 1,000 / 1,000 per class
 SPLIT_PARTS = 11  # train : valid : test = 9 : 1 : 1
 MIN_PER_CLASS = SPLIT_PARTS  # at least one image per class in each of valid and test
-DEFAULT_MAX_UNREADABLE = 0.01
 
 
 @dataclass

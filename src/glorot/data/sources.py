@@ -24,7 +24,7 @@ import torch
 
 from glorot.config import TrainConfig
 from glorot.data import shapeset
-from glorot.data.store import load_manifest, load_split
+from glorot.data.store import MANIFEST_FILE, load_manifest, load_split
 from glorot.errors import GlorotError
 
 SHAPESET_VALID_SEED = 2010_0001
@@ -113,11 +113,25 @@ def _shapeset_stream(seed: int, batch_size: int) -> Batches:
     return shapeset.ShapesetStream(seed=seed, batch_size=batch_size, chunk=chunk)
 
 
+def prepare_command(dataset: str) -> str:
+    """The DVC command that prepares ``dataset`` in the project: the ``shapeset`` stage of
+    ``dvc.yaml``, or the image set's ``prepare_<name>`` stage of ``data/dvc.yaml``."""
+    return "dvc repro shapeset" if dataset == "shapeset" else f"dvc repro data/dvc.yaml:prepare_{dataset}"
+
+
+def _load_prepared_split(dataset: str, folder: Path):
+    """:func:`load_split` of a prepared split; a missing one is an error naming the command that prepares it."""
+    if not (folder / MANIFEST_FILE).is_file():
+        raise GlorotError(f"missing data manifest: {folder / MANIFEST_FILE}: run `{prepare_command(dataset)}` "
+                          f"(or `dvc pull`)")
+    return load_split(folder)
+
+
 def _load_shapeset(config: TrainConfig, data_dir: Path | None) -> DataBundle:
     if data_dir is not None:
         root = data_dir / "shapeset"
-        vx, vy, vm = load_split(root / "valid")
-        tx, ty, tm = load_split(root / "test")
+        vx, vy, vm = _load_prepared_split("shapeset", root / "valid")
+        tx, ty, tm = _load_prepared_split("shapeset", root / "test")
         version = _version(vm["sha256"], tm["sha256"])
     else:
         vx, vy = shapeset.generate(config.valid_size, SHAPESET_VALID_SEED)
@@ -132,8 +146,9 @@ def _load_prepared(config: TrainConfig, data_dir: Path | None) -> DataBundle:
     name = config.dataset
     if data_dir is None:
         raise GlorotError(f"dataset {name!r} needs prepared data: pass --data-dir "
-                          f"(after `dvc repro data/dvc.yaml:prepare_{name}`)")
-    (rx, ry, rm), (vx, vy, vm), (tx, ty, tm) = (load_split(data_dir / name / s) for s in ("train", "valid", "test"))
+                          f"(after `{prepare_command(name)}`)")
+    (rx, ry, rm), (vx, vy, vm), (tx, ty, tm) = (_load_prepared_split(name, data_dir / name / s)
+                                                for s in ("train", "valid", "test"))
     return DataBundle(name, Split.from_numpy(vx, vy), Split.from_numpy(tx, ty), rx.shape[1],
                       len(rm["class_names"]), list(rm["class_names"]),
                       _version(rm["sha256"], vm["sha256"], tm["sha256"]),

@@ -1,7 +1,8 @@
 """A sweep's results at a glance: one row per configuration (its latest attempt) with its grid
 point, status and errors beside the paper's Table 1 value (Glorot & Bengio 2010, Table 1:
-test error of networks with 5 hidden layers), as a text table and as the JSON summary that
-DVC tracks as metrics (``results/<study>/summary.json``).
+test error of networks with 5 hidden layers), as a text table, as the JSON summary of the
+``sweep`` stage (``results/<study>/summary.json``, names and statuses) and as its numbers only
+(``runs.json`` beside it: ``dvc metrics diff --targets results/<study>/runs.json``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from glorot.atomic import atomic_write_text
 from glorot.config import DATASET_TITLES
 from glorot.paper.table1 import table1_error
 from glorot.pipeline.tracking import Tracker
+
+#: The numbers-only file written beside the summary (:func:`numeric_runs`).
+RUNS_FILE = "runs.json"
 
 
 def sweep_rows(tracker: Tracker, parent_id: str) -> list[dict]:
@@ -73,13 +77,38 @@ def format_rows(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def numeric_runs(rows: list[dict]) -> dict[str, dict[str, float]]:
+    """Each configuration's numbers, for ``dvc metrics diff`` between commits: numbers only,
+    ``{<row_key>: {valid_error_pct, test_error_pct, updates}}`` (:func:`row_key`), every learning
+    rate of the grid apart; an error that a run has not (diverged, failed) is left out rather
+    than written as a string or a null."""
+    doc = {}
+    for r in rows:
+        errors = {k: round(r[k], 4) for k in ("valid_error_pct", "test_error_pct")
+                  if r[k] is not None and math.isfinite(r[k])}
+        doc[row_key(r)] = {**errors, "updates": r["updates"]}
+    return doc
+
+
 def write_summary(path: str | Path, study: str, parent_id: str, rows: list[dict],
                   registered: dict[str, str]) -> Path:
-    """The sweep's summary as JSON (DVC metrics): errors per configuration (:func:`row_key`)
-    and the registered models."""
+    """The sweep's summary as JSON: status and errors per configuration (:func:`row_key`) and the
+    registered models; and beside it ``runs.json``, the same configurations' numbers only
+    (:func:`numeric_runs`). Returns the summary's path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"study": study, "parent_run_id": parent_id, "registered_models": registered,
            "runs": {row_key(r): {k: r[k] for k in ("status", "valid_error_pct", "test_error_pct", "updates")}
                     for r in rows}}
+    atomic_write_text(path.with_name(RUNS_FILE), json.dumps(numeric_runs(rows), indent=2, sort_keys=True) + "\n")
     return atomic_write_text(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+
+
+def first_sweep_command(study: str, default_study: str, params_file: str | Path = "params.yaml") -> str:
+    """The command that runs a first sweep of ``study``: ``dvc repro`` for the study that
+    ``params.yaml`` selects (data, sweep and report; plain ``dvc repro`` runs no other), else
+    ``python flows/sweep.py --study NAME`` (with ``--params`` for another parameters file)."""
+    own_file = Path(params_file).name == "params.yaml"
+    if own_file and study == default_study:
+        return "dvc repro"
+    return f"python flows/sweep.py --study {study}" + ("" if own_file else f" --params {params_file}")

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from glorot.config import TrainConfig, build_config
-from glorot.data.sources import data_shape
+from glorot.data.sources import data_shape, prepare_command
 from glorot.engine import plan_groups
 from glorot.errors import GlorotError
 from glorot.pipeline.lease import Lease
@@ -48,8 +48,7 @@ def require_data(root: str | Path, data_dir: str, datasets: Sequence[str]) -> No
     for dataset in datasets:
         folder = Path(root) / data_dir / dataset
         if not folder.is_dir():
-            hint = "dvc repro shapeset" if dataset == "shapeset" else f"dvc repro data/dvc.yaml:prepare_{dataset}"
-            raise GlorotError(f"missing prepared data {folder}: run `{hint}` (or `dvc pull`)")
+            raise GlorotError(f"missing prepared data {folder}: run `{prepare_command(dataset)}` (or `dvc pull`)")
 
 
 def set_threads(threads: int | None) -> None:

@@ -159,14 +159,17 @@ class StudySource:
         self.client.set_tag(self.parent_id, "glorot.report", f"{artifact_path}/report.html")
 
 
-def open_study(uri: str, study: str, root: str | Path, parent_id: str | None = None) -> StudySource:
-    """The study's latest sweep (or the sweep ``parent_id``) on the tracking store ``uri``."""
+def open_study(uri: str, study: str, root: str | Path, parent_id: str | None = None,
+               first_sweep: str | None = None) -> StudySource:
+    """The study's latest sweep (or the sweep ``parent_id``) on the tracking store ``uri``;
+    with no sweep yet, an error naming the command ``first_sweep`` that runs one
+    (default: ``python flows/sweep.py --study NAME``)."""
     tracker = Tracker(uri, study, root)
     if parent_id is None:
         parent_id = tracker.latest_parent()
         if parent_id is None:
-            raise GlorotError(f"study {study!r} has no sweep in {uri} yet: run `dvc repro` "
-                              f"(or `python flows/sweep.py --study {study}`) first")
+            first_sweep = first_sweep or f"python flows/sweep.py --study {study}"
+            raise GlorotError(f"study {study!r} has no sweep in {uri} yet: run `{first_sweep}` first")
     else:
         runs = tracker.client.search_runs([tracker.experiment_id], f"attributes.run_id = '{parent_id}'")
         if not runs or runs[0].data.tags.get("glorot.kind") != "sweep":

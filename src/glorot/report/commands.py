@@ -10,13 +10,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     from glorot.report.build import build_report
     from glorot.report.collect import open_study
     from glorot.pipeline.study import load_params
+    from glorot.pipeline.summary import first_sweep_command
     from glorot.pipeline.tracking import resolve_uri
 
     params = load_params(args.params)
     study = params.get_study(args.study, check_machine=False)  # reads results: need not train here
     root = args.params.parent
     uri = resolve_uri(params.tracking_uri, root)
-    source = open_study(uri, study.name, root, args.parent)
+    source = open_study(uri, study.name, root, args.parent,
+                        first_sweep=first_sweep_command(study.name, params.study, args.params))
     out = args.out if args.out is not None else root / "reports" / study.name
     result = build_report(source, study.name, out, uri, data_dir=root / params.data_dir,
                           log_to_mlflow=not args.no_log, progress=lambda line: print(line, flush=True))
@@ -28,14 +30,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_report_command(subparsers) -> argparse.ArgumentParser:
-    """Add ``report`` to the ``glorot`` command's sub-commands."""
-    report = subparsers.add_parser(
-        "report", help="Table 1, Figures 2-12 and a verdict per claim, from a study's latest sweep in MLflow")
+def add_report_command(report: argparse.ArgumentParser) -> None:
+    """Fill in the parser of ``glorot report``."""
     report.add_argument("--study", help="study of params.yaml (default: its `study` field)")
-    report.add_argument("--params", type=Path, default=Path("params.yaml"))
+    report.add_argument("--params", type=Path, default=Path("params.yaml"),
+                        help="parameters file (default: %(default)s)")
     report.add_argument("--out", type=Path, help="output folder (default: reports/<study> beside params.yaml)")
     report.add_argument("--parent", help="the sweep's parent run id (default: the study's latest sweep)")
     report.add_argument("--no-log", action="store_true", help="do not attach the report to the sweep's MLflow run")
     report.set_defaults(func=cmd_report)
-    return report

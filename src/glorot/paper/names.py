@@ -1,0 +1,15 @@
+"""The names of the paper's tables, without their maths: activations (Section 2.3),
+initialisations (eqs. 1 and 16) and costs (Sections 2.3 and 4.1), extensions included.
+
+:mod:`~glorot.paper.activations`, :mod:`~glorot.paper.init` and :mod:`~glorot.paper.costs`
+key their tables by exactly these names (``tests/unit/test_cli_help.py`` checks it). This
+module imports nothing, so that :mod:`glorot.config` and the command line can name the
+choices without loading torch.
+"""
+
+#: The hidden-unit non-linearities; ``relu`` is an extension outside the paper.
+ACTIVATION_NAMES = ("sigmoid", "tanh", "softsign", "relu")
+#: The weight initialisations: eq. (1), eq. (16); ``he`` is an extension outside the paper.
+INIT_NAMES = ("standard", "normalized", "he")
+#: The training costs: negative log-likelihood and the quadratic cost of Figure 5.
+COST_NAMES = ("nll", "quadratic")
