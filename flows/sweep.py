@@ -24,6 +24,7 @@ import argparse
 import datetime
 import os
 import re
+import subprocess
 import sys
 import textwrap
 import time
@@ -191,15 +192,19 @@ def sweep_run_name() -> str:
 
 
 @task(task_run_name="report {study}")
-def report_task(uri: str, study: str, root: str, parent_id: str, data_dir: str) -> str:
-    """Build the report of the sweep ``parent_id`` (what ``glorot report`` builds) into
-    ``<root>/reports/<study>`` and attach it to the sweep's MLflow run; returns its folder."""
-    from glorot.report.build import build_report
-    from glorot.report.collect import open_study
-
+def report_task(study: str, params_file: str, root: str, parent_id: str) -> str:
+    """Build the report of the sweep ``parent_id`` into ``<root>/reports/<study>`` and attach it to
+    the sweep's MLflow run, as ``glorot report`` (DVC's report stage) does, in a process of its own:
+    the sweep's code does not import the report's, so an edit to the report never retrains
+    (the sweep stage's DVC dependencies). Returns the report's folder."""
     out = Path(root) / "reports" / study
-    build_report(open_study(uri, study, root, parent_id), study, out, uri, data_dir=Path(root) / data_dir,
-                 progress=get_run_logger().info)
+    done = subprocess.run([sys.executable, "-m", "glorot.cli", "report", "--study", study, "--params", params_file,
+                           "--parent", parent_id, "--out", str(out)], cwd=root, capture_output=True, text=True)
+    for line in done.stdout.splitlines():
+        get_run_logger().info(line)
+    if done.returncode:
+        lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
+        raise GlorotError(f"report of study {study} failed: {lines[-1]}")
     return str(out)
 
 
@@ -230,7 +235,9 @@ def sweep(study: str | None = None, params_file: str = "params.yaml", deployment
     parallel = concurrency or os.cpu_count() or 1
     try:
         job = Sweep.prepare(study, params_file, ROOT, remote=bool(deployment))
-        job.start(fresh, log, wait, instance=str(runtime.flow_run.id) if new_sweep_per_run else None)
+        flow_run_id = str(runtime.flow_run.id)
+        job.start(fresh, log, wait, instance=flow_run_id if new_sweep_per_run else None,
+                  tags={"prefect.flow_run_id": flow_run_id})
         todo = job.pending(log)
         groups = job.plan(todo, parallel, remote=bool(deployment), threads=threads, report=log)
         on_done = progress_reporter(job, len(job.configs) - len(todo), log)
@@ -238,8 +245,8 @@ def sweep(study: str | None = None, params_file: str = "params.yaml", deployment
         result = job.finish(count_failed(futures, on_done), summary_path, log)
         if report:
             job.release()
-            result["report"] = report_task(job.tracker.uri, job.study.name, str(job.root), job.parent_id,
-                                           job.data_dir)
+            result["report"] = report_task(job.study.name, str(Path(job.root) / params_file), str(job.root),
+                                           job.parent_id)
         return result
     except GlorotError as e:
         return Failed(message=str(e), data=e)

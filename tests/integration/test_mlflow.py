@@ -117,5 +117,6 @@ def test_the_sweep_follows_mlflows_conventions(sweep):
         (dataset,) = child.inputs.dataset_inputs
         assert (dataset.dataset.name, dataset.dataset.digest) == ("shapeset", child.data.tags["data_version"])
         assert len(child.data.tags["prefect.flow_run_id"]) == 36  # a UUID
+    assert len(parent.data.tags["prefect.flow_run_id"]) == 36  # the sweep's own flow run
     best = client.get_model_version_by_alias("glorot-shapeset", "champion")
     assert best.tags["run_id"] == min(children, key=lambda r: r.data.metrics["final/valid_error"]).info.run_id

@@ -107,7 +107,7 @@ class Sweep:
         return self.study.configs()
 
     def start(self, fresh: bool = False, report: Report = _quiet, wait: bool = False,
-              instance: str | None = None) -> str:
+              instance: str | None = None, tags: dict[str, str] | None = None) -> str:
         """Take the study's lease (refused in one line while another sweep of it runs, or with
         ``wait`` waited for), then open the sweep's MLflow parent run: the one of the same sweep
         (same study settings, data versions and code, :func:`~glorot.pipeline.provenance.sweep_key`,
@@ -115,7 +115,8 @@ class Sweep:
         configurations are skipped; else a new one, which closes the runs of earlier sweeps left
         RUNNING (:meth:`Tracker.supersede`). ``instance`` makes each of its values a sweep of its
         own (the nightly deployment passes its flow run's id: each night is a new sweep, and a
-        retry of that night's flow run continues it)."""
+        retry of that night's flow run continues it). ``tags`` go on the parent run, e.g. the
+        orchestrator's ``prefect.flow_run_id``."""
         lease = Lease(self.tracker, self.study.name, report=report)
         lease.acquire(wait)
         self.lease = lease
@@ -126,11 +127,12 @@ class Sweep:
             self.parent_id = None if fresh else self.tracker.find_parent(key)
             if self.parent_id:
                 self.tracker.continue_parent(self.parent_id)
+                self.tracker.set_tags(self.parent_id, tags or {})
                 report(f"continuing sweep {key} (MLflow parent run {self.parent_id}): finished configurations "
                        f"are skipped")
             else:
                 self.parent_id = self.tracker.start_parent({"git_commit": commit, "n_configs": str(len(self.configs)),
-                                                            "glorot.sweep_key": key},
+                                                            "glorot.sweep_key": key, **(tags or {})},
                                                            self.study.model_dump(exclude={"description"}))
                 if closed := self.tracker.supersede(self.parent_id):
                     report(f"closed {len(closed)} run(s) of earlier sweeps left running, as KILLED and superseded "
