@@ -55,7 +55,7 @@ def _write(tmp_path, mutate):
 
 
 def test_unknown_study_names_the_valid_ones():
-    with pytest.raises(GlorotError, match="unknown study 'nope'; valid: quick, depth, pretraining, table1, init"):
+    with pytest.raises(GlorotError, match="unknown study 'nope'; valid: quick, depth, pretraining, table1, mnist, shapeset1000, init"):
         load_params(REPO_PARAMS).get_study("nope")
 
 

@@ -84,3 +84,23 @@ def test_finished_configurations_are_left_out_before_anything_is_planned(new_swe
     assert again.start(instance="flow-run-2") != parent  # another flow run of the nightly: a sweep of its own
     assert again.pending() == again.configs
     again.release()
+
+
+def test_a_new_commit_continues_the_sweep_a_new_maths_does_not(new_sweep, monkeypatch):
+    """The sweep key is the code hash, not the commit: committing docs or report code between
+    two runs of a long study resumes it; an edit of the code that decides the numbers does not."""
+    import glorot.pipeline.provenance as provenance
+    import glorot.pipeline.sweep as sweep_module
+
+    monkeypatch.setattr(sweep_module, "git_commit", lambda root: "a" * 40)
+    first = new_sweep()
+    parent = first.start()
+    first.release()
+    monkeypatch.setattr(sweep_module, "git_commit", lambda root: "b" * 40)
+    second = new_sweep()
+    assert second.start() == parent
+    second.release()
+    monkeypatch.setattr(provenance, "code_hash", lambda: "other maths")
+    third = new_sweep()
+    assert third.start() != parent
+    third.release()

@@ -132,9 +132,10 @@ def config_key(config: TrainConfig, data_version: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
-def sweep_key(study: StudyConfig, data_versions: dict[str, str | None], commit: str) -> str:
-    """What identifies a sweep: the study's settings, the data versions and the code version (the
-    commit and :func:`code_hash`, so that an uncommitted edit of the maths starts a new sweep)."""
-    text = json.dumps({"study": study.model_dump(), "data": data_versions, "commit": commit, "code": code_hash()},
-                      sort_keys=True)
+def sweep_key(study: StudyConfig, data_versions: dict[str, str | None]) -> str:
+    """What identifies a sweep: the study's settings, the data versions and the code that decides
+    the numbers (:func:`code_hash`, so an uncommitted edit of the maths starts a new sweep). Not the
+    commit: a commit that changes only the report, the docs or the pipeline continues the sweep
+    (the commit of each run is in its tags)."""
+    text = json.dumps({"study": study.model_dump(), "data": data_versions, "code": code_hash()}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:20]

@@ -123,7 +123,7 @@ class Sweep:
         try:
             commit = git_commit(self.root)
             self.data_versions = {d: dvc_data_version(self.root, self.data_dir, d) for d in self.study.datasets}
-            key = sweep_key(self.study, self.data_versions, commit) + (f"-{instance}" if instance else "")
+            key = sweep_key(self.study, self.data_versions) + (f"-{instance}" if instance else "")
             self.parent_id = None if fresh else self.tracker.find_parent(key)
             if self.parent_id:
                 self.tracker.continue_parent(self.parent_id)
