@@ -2,8 +2,11 @@
 the errors that trying again can fix are retried; the code hash follows the numeric sources."""
 
 import errno
+import os
+import platform
 
 import pytest
+import torch
 
 from glorot.config import build_config
 from glorot.errors import GlorotError
@@ -66,7 +69,10 @@ def test_a_new_run_starts_from_update_0_and_only_the_same_run_resumes(tracker, t
     assert resumed["run_id"] == again and resumed["resumed"]
     assert _steps(tracker, again) == {"valid/error": STEPS, "L1/act_std": STEPS}
     assert "set aside" not in capsys.readouterr().err
-    assert tracker.client.get_run(again).data.tags["glorot.code_hash"] == provenance.code_hash()
+    tags = tracker.client.get_run(again).data.tags
+    assert tags["glorot.code_hash"] == provenance.code_hash()
+    assert tags["glorot.machine"].endswith(f", {os.cpu_count()} cores, {platform.system()}")
+    assert tags["torch_version"] == torch.__version__
 
 
 @pytest.mark.parametrize("error,retry", [

@@ -12,13 +12,16 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
+import platform
 import subprocess
 from pathlib import Path
 
+import torch
 import yaml
 
 from glorot.config import TrainConfig
-from glorot.data.sources import DataBundle, load_data
+from glorot.data.sources import DataBundle, load_data, prepare_command
 from glorot.data.store import file_digest
 from glorot.errors import GlorotError
 from glorot.pipeline.study import StudyConfig
@@ -101,7 +104,7 @@ def verify_dvc_output(root: str | Path, out: str, md5: str) -> None:
         if rel not in present or rel not in expected or file_digest(path, "md5") != expected[rel]:
             state = "is missing" if rel not in present else "is not in it" if rel not in expected else "differs"
             raise GlorotError(f"{out}/{rel} {state}: the data differ from the version in dvc.lock ({md5}); "
-                              f"run `dvc checkout {out}` or `dvc repro`")
+                              f"run `dvc checkout {out}` or `{prepare_command(Path(out).name)}`")
 
 
 def versioned_data(config: TrainConfig, root: str | Path = ".",
@@ -109,7 +112,7 @@ def versioned_data(config: TrainConfig, root: str | Path = ".",
     """The data ``config`` trains on, checked against ``dvc.lock``, and the tags that record
     their version and the code's: ``data_version`` (DVC's hash, else the content hash),
     ``data_version_source``, ``data_content_hash``, ``valid_n``, ``test_n``, ``git_commit``,
-    ``glorot.code_hash``.
+    ``glorot.code_hash`` and :func:`machine_tags`.
     ``data_dir`` None: Shapeset's fixed sets generated in memory, versioned by content."""
     dvc_version = dvc_data_version(root, data_dir, config.dataset) if data_dir else None
     if dvc_version:
@@ -123,7 +126,22 @@ def versioned_data(config: TrainConfig, root: str | Path = ".",
         "test_n": str(len(data.test.y)),
         "git_commit": git_commit(root),
         "glorot.code_hash": code_hash(),
+        **machine_tags(),
     }
+
+
+def machine_tags() -> dict[str, str]:
+    """What machine and torch trained a run (``glorot.machine``: the CPU model and core count;
+    ``torch_version``): published results name them (docs/results.md)."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"glorot.machine": f"{model}, {os.cpu_count()} cores, {platform.system()}", "torch_version": torch.__version__}
 
 
 def config_key(config: TrainConfig, data_version: str) -> str:
