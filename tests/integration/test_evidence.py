@@ -50,16 +50,17 @@ def chosen_runs(study: str):
     runs = {r.data.tags.get("glorot.config_key"): r for r in tracker.child_runs(parent) if r.info.status == "FINISHED"}
     chosen = {}
     for config in spec.configs():
-        if network_name(config) not in NETWORKS:
+        name = network_name(config.activation, config.init)
+        if name not in NETWORKS:
             continue
         run = next((r for r in runs.values() if r.data.tags.get("glorot.config_key") ==
                     config_key(config, r.data.tags.get("data_version", ""))), None)
         if run is None:
             pytest.skip(f"the latest sweep of {study} has not finished {config.label}: "
                         f"run `python flows/sweep.py --study {study}`")
-        best = chosen.get(network_name(config))
+        best = chosen.get(name)
         if best is None or run.data.metrics["final/valid_error"] < best[1].data.metrics["final/valid_error"]:
-            chosen[network_name(config)] = (config, run)
+            chosen[name] = (config, run)
     return params, tracker, list(chosen.values())
 
 
