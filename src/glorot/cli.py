@@ -41,6 +41,7 @@ examples:
   glorot summary                             the latest sweep beside the paper's Table 1
   python flows/sweep.py --study depth        sweep another study of params.yaml
   glorot report --study depth                its report (Table 1, figures, verdicts)
+  glorot results --study mnist --study shapeset1000   publish them as docs/results.md
   glorot ui                                  the MLflow UI on the project's runs
   glorot train --activation tanh --init normalized --width 500 --updates 20000 --out runs/tanh-n
   glorot diagnose --activation sigmoid --depth 5   the paper's diagnostics at initialisation
@@ -195,6 +196,41 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return subprocess.call(cmd)
 
 
+def _results_command(names: list[str], args: argparse.Namespace) -> str:
+    """The ``glorot results`` command as the page names it (the flags that differ from the defaults)."""
+    flags = "".join(f" --study {n}" for n in names)
+    if args.params != Path("params.yaml"):
+        flags += f" --params {args.params}"
+    if args.out is not None and args.out != Path("docs/results.md"):
+        flags += f" --out {args.out}"
+    return "glorot results" + flags
+
+
+def cmd_results(args: argparse.Namespace) -> int:
+    from glorot.pipeline.study import load_params
+    from glorot.pipeline.summary import first_sweep_command
+    from glorot.pipeline.tracking import resolve_uri
+    from glorot.report.collect import open_study
+    from glorot.report.publish import gather
+    from glorot.report.results_doc import write_results
+
+    params = load_params(args.params)
+    root = args.params.parent
+    names = list(dict.fromkeys(args.study or [params.study]))
+    studies = [params.get_study(name, check_machine=False) for name in names]  # every name checked before reading
+    uri = resolve_uri(params.tracking_uri, root)
+    results = []
+    for study in studies:
+        source = open_study(uri, study.name, root, first_sweep=first_sweep_command(study.name, params.study,
+                                                                                   args.params))
+        results.append(gather(source, study, root / params.data_dir, args.params,
+                              progress=lambda line: print(line, flush=True)))
+    out = args.out if args.out is not None else root / "docs" / "results.md"
+    for path in write_results(results, out, _results_command(names, args)):
+        print(f"wrote {path}")
+    return 0
+
+
 class HelpFormatter(argparse.HelpFormatter):
     """argparse's help, with descriptions and epilogs kept in paragraphs (blank-line separated),
     each filled to the terminal's width, except a paragraph with indented lines (examples),
@@ -250,6 +286,24 @@ def _add_results(sub) -> None:
     ui.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     ui.add_argument("--port", type=int, default=5000, help="port to listen on (default: %(default)s)")
     ui.set_defaults(func=cmd_ui)
+
+    results = _command(sub, "results", "publish studies' results as docs/results.md, generated from MLflow",
+                       "Write docs/results.md (and its figures in docs/results/) from the latest sweep of each "
+                       "study in MLflow: Table 1 beside the paper's with the paired test against the column's best, "
+                       "the normalized-vs-standard twins, Figures 11 and 12, the verdicts, where a target is missed "
+                       "and what scale would decide it, and the commands, commits, machine and wall time behind "
+                       "them. Every configuration of each study must have finished. The page is generated: rerun "
+                       "this command rather than editing it.",
+                       "example:\n  glorot results --study mnist --study shapeset1000   after `python flows/sweep.py "
+                       "--study mnist` and `--study shapeset1000`")
+    results.add_argument("--study", action="append",
+                         help="study of params.yaml, repeatable, in the page's order (default: its `study` field)")
+    results.add_argument("--params", type=Path, default=Path("params.yaml"),
+                         help="parameters file (default: %(default)s)")
+    results.add_argument("--out", type=Path,
+                         help="the page to write (default: docs/results.md beside params.yaml); figures go to the "
+                              "folder of its name (docs/results/)")
+    results.set_defaults(func=cmd_results)
 
 
 def build_parser() -> argparse.ArgumentParser:

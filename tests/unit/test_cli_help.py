@@ -15,7 +15,7 @@ from glorot.paper.names import ACTIVATION_NAMES, COST_NAMES, INIT_NAMES
 from glorot.pipeline.summary import first_sweep_command, numeric_runs
 
 #: Every command and sub-command of ``glorot``.
-COMMANDS = ([], ["train"], ["diagnose"], ["summary"], ["ui"], ["report"], ["data"], ["data", "fetch"],
+COMMANDS = ([], ["train"], ["diagnose"], ["summary"], ["ui"], ["report"], ["results"], ["data"], ["data", "fetch"],
             ["data", "shapeset"], ["data", "mnist"], ["data", "cifar10"], ["data", "small_imagenet"])
 HEAVY = ("torch", "numpy", "mlflow", "prefect", "pandas", "scipy")
 
@@ -92,7 +92,7 @@ def test_the_first_sweep_of_a_study_is_run_by_the_command_that_runs_that_study(s
     assert first_sweep_command(study, "quick", params) == command
 
 
-@pytest.mark.parametrize("command", ["summary", "report"])
+@pytest.mark.parametrize("command", ["summary", "report", "results"])
 def test_a_study_without_a_sweep_names_the_command_that_runs_it(command, tmp_path, capsys, monkeypatch):
     study = {"datasets": ["shapeset"], "networks": ["Tanh"], "lrs": [0.1], "updates": 1}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"study": "a", "studies": {"a": study, "b": study}}))

@@ -1,0 +1,178 @@
+"""``glorot results``: the published evidence (``docs/results.md``), generated from the studies'
+latest sweeps in MLflow and never edited by hand.
+
+One source of truth: each study's latest sweep is read from MLflow (:func:`glorot.report.collect.open_study`)
+and decided by the report's own code (:func:`glorot.report.build.find`: Table 1 with its learning rates and
+significance tests, the learning curves and the verdicts), so the page and ``glorot report``'s folder
+cannot disagree, and no report folder can be stale. What the report does not hold, this module reads
+from the sweep's child runs: the commits, the code hash, the machine and the wall time
+(:class:`Provenance`). A sweep with a configuration of the study that has not finished is refused in
+one line (:func:`check_finished`); the page is written by :mod:`glorot.report.results_doc`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from glorot.atomic import atomic_write
+from glorot.data.sources import prepare_command
+from glorot.data.store import load_manifest
+from glorot.errors import GlorotError
+from glorot.pipeline.study import StudyConfig
+from glorot.report.build import Findings, find
+from glorot.report.collect import StudySource
+from glorot.report.curves import curve_panels
+from glorot.report.figure_set import FIG12_DATASETS
+from glorot.report.records import CurvePanel, Run
+
+#: A child run's result is final in these states (:func:`glorot.pipeline.runs.finished_run`).
+FINISHED = ("completed", "diverged")
+#: A committed figure larger than this (bytes) is scaled down (:func:`shrink_png`).
+MAX_FIGURE_BYTES = 150_000
+#: Figures 11 and 12 of a study: id, the data sets it draws, caption.
+CURVE_FIGURES = (
+    ("fig11_test_error_shapeset", ("shapeset",), "Figure 11: Shapeset-3x2 test error against the number of updates"),
+    ("fig12_test_error_image_sets", FIG12_DATASETS, "Figure 12: test error against the number of updates on the "
+                                                    "image sets"),
+)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a sweep's published numbers come from: its child runs behind Table 1 (the latest
+    attempt of each configuration) and their MLflow tags; times in ms since the epoch."""
+
+    parent_id: str
+    experiment: str
+    runs: int
+    commits: tuple[tuple[str, int], ...]  # mlflow.source.git.commit -> runs
+    dirty: int  # runs whose tag git_commit ends in +dirty (uncommitted changes)
+    code_hashes: tuple[str, ...]  # glorot.code_hash
+    machines: tuple[tuple[str, int], ...]  # glorot.machine, torch_version, torch_threads -> runs
+    data_versions: tuple[str, ...]  # "<data set>: <version>"
+    busy_ms: int  # the sum of the runs' durations
+    first_start_ms: int
+    last_end_ms: int
+    resumed: int  # runs with glorot.attempts > 1
+    other_attempts: int  # child runs of the sweep not behind the table (failed or interrupted attempts)
+
+
+@dataclass(frozen=True)
+class StudyResults:
+    """One study as the page shows it."""
+
+    study: StudyConfig
+    found: Findings
+    runs: list[Run]
+    provenance: Provenance
+    train_sizes: dict[str, int | None]  # prepared training set per image set (None: not found)
+    figures: tuple[tuple[str, str, list[CurvePanel]], ...]  # (file stem, caption, panels) of Figures 11-12
+    commands: tuple[str, ...]
+
+
+def _run_key(dataset, activation, init, depth, width, lr, seed, updates, batch_size) -> tuple:
+    return dataset, activation, init, int(depth), int(width), float(lr), int(seed), int(updates), batch_size
+
+
+def check_finished(study: StudyConfig, source: StudySource, sweep_command: str) -> None:
+    """Refuse (one line) a sweep where some configuration of ``study`` has no finished run."""
+    runs = {_run_key(r.dataset, r.activation, r.init, r.depth, r.width, r.lr, r.seed, r.updates, r.batch_size): r
+            for r in source.runs}
+    missing = []
+    for c in study.configs():
+        run = runs.get(_run_key(c.dataset, c.activation, c.init, c.depth, c.width, c.lr, c.seed, c.updates,
+                                c.batch_size))
+        if run is None or run.status not in FINISHED:
+            missing.append(f"{c.paper_cell} lr {c.lr:g} seed {c.seed}: {'not run' if run is None else run.status}")
+    if missing:
+        shown = "; ".join(missing[:3]) + ("; ..." if len(missing) > 3 else "")
+        raise GlorotError(f"study {study.name!r}: {len(missing)} of {len(study.configs())} configurations of its "
+                          f"latest sweep ({source.parent_id}) have not finished ({shown}): run `{sweep_command}` "
+                          f"to finish it")
+
+
+def _ms(value: Any) -> int:
+    return int(value or 0)
+
+
+def read_provenance(source: StudySource, children: Sequence[Any]) -> Provenance:
+    """The :class:`Provenance` of ``source``'s published runs, from the sweep's MLflow child runs
+    ``children`` (objects with ``info.run_id``, ``info.start_time``, ``info.end_time``, ``data.tags``)."""
+    published = {r.run_id for r in source.runs}
+    mine = [c for c in children if c.info.run_id in published]
+    tags = [c.data.tags for c in mine]
+    machines = Counter(f"{t.get('glorot.machine', 'unknown machine')}, torch {t.get('torch_version', '?')}, "
+                       f"{t.get('torch_threads', '?')} torch thread(s)" for t in tags)
+    return Provenance(
+        parent_id=source.parent_id, experiment=f"glorot-{source.tracker.study}", runs=len(mine),
+        commits=tuple(sorted(Counter(t.get("mlflow.source.git.commit", "unknown") for t in tags).items())),
+        dirty=sum(t.get("git_commit", "").endswith("+dirty") for t in tags),
+        code_hashes=tuple(sorted({t.get("glorot.code_hash", "unknown") for t in tags})),
+        machines=tuple(sorted(machines.items())),
+        data_versions=tuple(sorted({f"{r.dataset}: {r.data_version}" for r in source.runs if r.data_version})),
+        busy_ms=sum(_ms(c.info.end_time) - _ms(c.info.start_time) for c in mine),
+        first_start_ms=min((_ms(c.info.start_time) for c in mine), default=0),
+        last_end_ms=max((_ms(c.info.end_time) for c in mine), default=0),
+        resumed=sum(int(t.get("glorot.attempts", 1)) > 1 for t in tags),
+        other_attempts=len(children) - len(mine))
+
+
+def train_sizes(datasets: Sequence[str], data_dir: str | Path) -> dict[str, int | None]:
+    """Images in each prepared image set's training split (its manifest), None when it is not
+    there; Shapeset-3x2 has none (an online stream: every mini-batch is new)."""
+    sizes: dict[str, int | None] = {}
+    for dataset in datasets:
+        if dataset == "shapeset":
+            continue
+        try:
+            sizes[dataset] = int(load_manifest(Path(data_dir) / dataset / "train")["n"])
+        except (GlorotError, KeyError, TypeError, ValueError):
+            sizes[dataset] = None
+    return sizes
+
+
+def _params_flag(params_file: Path) -> str:
+    return "" if params_file.name == "params.yaml" else f" --params {params_file}"
+
+
+def sweep_command(study: str, params_file: Path) -> str:
+    """The command that runs (or continues, finishing what is left) a sweep of ``study``."""
+    return f"python flows/sweep.py --study {study}{_params_flag(params_file)}"
+
+
+def study_commands(study: str, datasets: Sequence[str], params_file: Path) -> tuple[str, ...]:
+    """The commands that make a study's results: its data, its sweep, its full report."""
+    return (*(prepare_command(d) for d in datasets), sweep_command(study, params_file),
+            f"glorot report --study {study}{_params_flag(params_file)}")
+
+
+def gather(source: StudySource, study: StudyConfig, data_dir: str | Path, params_file: Path,
+           progress: Callable[[str], None] = lambda s: None) -> StudyResults:
+    """Everything the page shows of one study's latest sweep (``source``), after checking that
+    every configuration of ``study`` finished."""
+    check_finished(study, source, sweep_command(study.name, params_file))
+    progress(f"study {study.name}: {len(source.runs)} runs in sweep {source.parent_id}")
+    found = find(source, data_dir, progress)
+    drawn = tuple((f"{study.name}-{stem}", caption, panels) for stem, datasets, caption in CURVE_FIGURES
+                  if (panels := curve_panels(found.table, found.records, datasets)))
+    return StudyResults(study, found, list(source.runs),
+                        read_provenance(source, source.tracker.child_runs(source.parent_id)),
+                        train_sizes(study.datasets, data_dir), drawn,
+                        study_commands(study.name, study.datasets, params_file))
+
+
+def shrink_png(path: Path, limit: int = MAX_FIGURE_BYTES) -> None:
+    """Scale the PNG at ``path`` down (in steps of 0.8) until it is at most ``limit`` bytes."""
+    from PIL import Image
+
+    while path.stat().st_size > limit:
+        with Image.open(path) as image:
+            image.load()
+        if min(image.size) < 100:
+            return
+        smaller = image.resize((int(image.width * 0.8), int(image.height * 0.8)), Image.Resampling.LANCZOS)
+        atomic_write(path, lambda f, png=smaller: png.save(f, format="PNG", optimize=True))
