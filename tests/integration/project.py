@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import yaml
@@ -60,8 +63,40 @@ def run(cmd: list[str], cwd: Path, **extra: str) -> subprocess.CompletedProcess:
     return proc
 
 
-def generate_shapeset(project: Path) -> None:
-    """The tiny project's fixed Shapeset splits, as the DVC stage would write them."""
+@functools.cache
+def _session_folder() -> Path:
+    """A temporary folder for what the tests of one session make once and copy (removed at exit)."""
+    folder = Path(tempfile.mkdtemp(prefix="glorot-tests-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+@functools.cache
+def _shapeset_splits() -> Path:
+    """The tiny project's Shapeset splits, made once per session by `glorot data shapeset`."""
+    out = _session_folder() / "shapeset"
     for split, seed in (("valid", 1), ("test", 2)):
-        run([str(BIN / "glorot"), "data", "shapeset", "--n", "200", "--seed", str(seed),
-             "--out", f"data/shapeset/{split}"], project)
+        run([str(BIN / "glorot"), "data", "shapeset", "--n", "200", "--seed", str(seed), "--out", str(out / split)],
+            _session_folder())
+    return out
+
+
+def generate_shapeset(project: Path) -> None:
+    """The tiny project's fixed Shapeset splits, as the DVC stage would write them: written by
+    `glorot data shapeset` once per session, then copied (the same seeds give the same files)."""
+    shutil.copytree(_shapeset_splits(), project / "data" / "shapeset", dirs_exist_ok=True)
+
+
+@functools.cache
+def _migrated_prefect_home() -> Path:
+    """A Prefect home whose database `prefect server database upgrade` has created, once per session."""
+    home = _session_folder() / "prefect-home"
+    run([str(BIN / "prefect"), "server", "database", "upgrade", "-y"], _session_folder(), PREFECT_HOME=str(home))
+    return home
+
+
+def prefect_home(dest: Path) -> str:
+    """A new Prefect home at ``dest`` (for ``PREFECT_HOME``) with its own copy of a migrated
+    database: the temporary server that a sweep starts there skips creating its tables."""
+    shutil.copytree(_migrated_prefect_home(), dest)
+    return str(dest)

@@ -14,7 +14,7 @@ from mlflow.tracking import MlflowClient
 
 from tests.unit.imageset_fixtures import write_imagenet_tree
 
-from .project import BIN, make_project, run
+from .project import BIN, make_project, prefect_home, run
 
 pytestmark = pytest.mark.integration
 DVC = str(BIN / "dvc")
@@ -31,7 +31,7 @@ def repro(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("dvc")
     project = make_project(tmp / "project", git=True)
     run([DVC, "remote", "add", "-d", "-f", "tmp", str(tmp / "remote")], project)
-    proc = run([DVC, "repro"], project, PREFECT_HOME=str(tmp / "prefect-home"), **OFFLINE)
+    proc = run([DVC, "repro"], project, PREFECT_HOME=prefect_home(tmp / "prefect-home"), **OFFLINE)
     return {"tmp": tmp, "project": project, "stdout": proc.stdout}
 
 
@@ -113,7 +113,7 @@ def test_dvc_experiment_sets_a_param_and_mlflow_gets_its_sweep(repro, tmp_path):
     run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "before the experiment"], project)
     uri = f"sqlite:///{tmp_path / 'exp.db'}"
     proc = run([DVC, "exp", "run", "--temp", "-S", "studies.tiny.lrs=[0.2]"], project, MLFLOW_TRACKING_URI=uri,
-               PREFECT_HOME=str(tmp_path / "prefect-home"), **OFFLINE)
+               PREFECT_HOME=prefect_home(tmp_path / "prefect-home"), **OFFLINE)
     assert "Running stage 'sweep'" in proc.stdout and "Running stage 'report'" in proc.stdout
     client = MlflowClient(uri)
     experiment = client.get_experiment_by_name("glorot-tiny")

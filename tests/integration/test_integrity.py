@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from .project import BIN, TINY_STUDY, env, generate_shapeset, make_project, run
+from .project import BIN, TINY_STUDY, env, generate_shapeset, make_project, prefect_home, run
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +47,7 @@ def test_a_sweep_whose_data_differ_from_dvc_lock_fails_in_one_line_without_retri
     flipped[len(flipped) // 2] ^= 0x01
     data.unlink()  # a new file: DVC's cache, should the workspace link to it, stays intact
     data.write_bytes(bytes(flipped))
-    proc = subprocess.run(_sweep_cmd(), cwd=project, env=env(PREFECT_HOME=str(tmp_path / "prefect-home")),
+    proc = subprocess.run(_sweep_cmd(), cwd=project, env=env(PREFECT_HOME=prefect_home(tmp_path / "prefect-home")),
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 2, proc.stderr[-3000:]
     client, experiment = _client(project)
@@ -71,7 +71,7 @@ def test_two_sweeps_of_a_study_launched_at_once_train_it_once(tmp_path):
     generate_shapeset(project)
     procs = [subprocess.Popen(_sweep_cmd("--concurrency", "1"), cwd=project, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True,
-                              env=env(PREFECT_HOME=str(tmp_path / f"prefect-home-{i}")))  # as on two machines
+                              env=env(PREFECT_HOME=prefect_home(tmp_path / f"prefect-home-{i}")))  # as on two machines
              for i in range(2)]
     outs = [p.communicate(timeout=900) for p in procs]
     codes = [p.returncode for p in procs]
@@ -118,7 +118,7 @@ def _gone(pid: int) -> bool:
 def test_a_killed_sweep_leaves_no_server_and_the_next_sweep_takes_over_and_resumes(tmp_path):
     project = make_project(tmp_path / "project", dict(SLOW, networks=["Tanh"], updates=3000))
     generate_shapeset(project)
-    extra = {"PREFECT_HOME": str(tmp_path / "prefect-home")}
+    extra = {"PREFECT_HOME": prefect_home(tmp_path / "prefect-home")}
     with open(tmp_path / "killed.log", "wb") as log:
         sweep = subprocess.Popen(_sweep_cmd(), cwd=project, env=env(**extra), stdout=log, stderr=subprocess.STDOUT)
     servers: dict[int, str] = {}

@@ -7,7 +7,7 @@ import sys
 import pytest
 from mlflow.tracking import MlflowClient
 
-from .project import BIN, generate_shapeset, make_project, run
+from .project import BIN, generate_shapeset, make_project, prefect_home, run
 
 pytestmark = pytest.mark.integration
 
@@ -26,7 +26,7 @@ def report(tmp_path_factory):
     project = make_project(tmp / "project", STUDY)
     generate_shapeset(project)
     uri = f"sqlite:///{tmp / 'mlflow.db'}"
-    extra = {"MLFLOW_TRACKING_URI": uri, "PREFECT_HOME": str(tmp / "prefect-home")}
+    extra = {"MLFLOW_TRACKING_URI": uri, "PREFECT_HOME": prefect_home(tmp / "prefect-home")}
     run([sys.executable, "flows/sweep.py", "--study", "tiny", "--concurrency", "2"], project, **extra)
     proc = run([str(BIN / "glorot"), "report", "--study", "tiny"], project, **extra)
     client = MlflowClient(uri)
