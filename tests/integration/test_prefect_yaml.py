@@ -5,6 +5,7 @@ run on a worker that has no copy of the project clones it, builds its data with 
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -30,7 +31,9 @@ def deployed(tmp_path_factory):
                  tmp / "pool.log", 120)
         _run([prefect, "variable", "set", "glorot_repository", str(project)], env, tmp / "variable.log", 120)
         _run([prefect, "--no-prompt", "deploy", "--all"], env, tmp / "deploy.log", 240, cwd=project)
-        worker_env = dict(env, PREFECT_WORKER_QUERY_SECONDS="2")
+        # a worker runs in the project's environment (docs/scale.md): its pull steps call `dvc`
+        worker_env = dict(env, PREFECT_WORKER_QUERY_SECONDS="2",
+                          PATH=f"{servers.BIN}{os.pathsep}{env.get('PATH', os.environ.get('PATH', ''))}")
         with servers.process([prefect, "worker", "start", "--pool", "glorot"], tmp / "worker.log", env=worker_env,
                              cwd=tmp):
             yield {"tmp": tmp, "api": api, "project": project}

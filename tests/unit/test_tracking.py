@@ -201,3 +201,24 @@ def test_system_metrics_are_off_by_default_and_on_when_asked(tracker, monkeypatc
     assert logged(tracker.start_child(None, build_config(depth=1, width=4), {})) == set()
     monkeypatch.setenv("MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING", "true")
     assert "system/cpu_utilization_percentage" in logged(tracker.start_child(None, build_config(depth=1, width=4), {}))
+
+
+def test_a_data_set_inserted_by_a_concurrent_run_is_found_on_the_next_try(tracker, monkeypatch):
+    """MLflow looks a data set up, then inserts it: two runs starting at once can both miss it and
+    collide on its unique key (seen with two sweep workers on SQLite). The loser tries again."""
+    import mlflow
+
+    run_id = tracker.start_child(None, build_config(depth=1, width=4), {})
+    real, calls = tracker.client.log_inputs, []
+
+    def collide_once(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 1:
+            raise mlflow.exceptions.MlflowException("(sqlite3.IntegrityError) UNIQUE constraint failed: datasets")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tracker.client, "log_inputs", collide_once)
+    tracker.log_dataset(run_id, "shapeset", "abc123", "/data/shapeset")
+    assert len(calls) == 2
+    (logged,) = tracker.client.get_run(run_id).inputs.dataset_inputs
+    assert (logged.dataset.name, logged.dataset.digest) == ("shapeset", "abc123")

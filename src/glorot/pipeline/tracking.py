@@ -1,10 +1,9 @@
 """The only module that talks to MLflow.
 
-Conventions (DESIGN.md): one experiment per study (``glorot-<study>``), one parent run per
-sweep and one child run per configuration. A child run holds the configuration as params,
-the learning curve and the per-layer diagnostics as step-indexed metrics (step = update
-count), tags (paper cell, data version, git commit, status), the diagnostics and figures as
-artifacts, and the trained model. The embedded default store is a SQLite file and an
+Conventions (DESIGN.md): one experiment per study (``glorot-<study>``), one parent run per sweep and
+one child run per configuration. A child run holds the configuration as params, the learning curve
+and the per-layer diagnostics as step-indexed metrics (step = update count), tags (paper cell, data
+version, git commit, status), the diagnostics and figures as artifacts, and the trained model. The embedded default store is a SQLite file and an
 artifact folder inside the project; ``MLFLOW_TRACKING_URI`` points elsewhere.
 """
 
@@ -41,16 +40,12 @@ from glorot.engine import TrainResult
 
 PARAMS = ("dataset", "activation", "init", "depth", "width", "lr", "batch_size", "updates", "seed", "cost")
 METRICS_PER_BATCH = 900  # under MLflow's 1000-metrics limit of one log_batch call
-#: mlflow.pytorch.log_model traces the model with process-global torch state: one at a time.
-_MODEL_LOGGING = threading.Lock()
+_MODEL_LOGGING = threading.Lock()  # mlflow.pytorch.log_model traces with process-global torch state
 #: MLflow error codes of a store that is away or overloaded for now (a REST call that got no answer is INTERNAL_ERROR).
 _TRANSIENT_CODES = {"INTERNAL_ERROR", "TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED", "DEADLINE_EXCEEDED"}
-#: The experiment tag by which MLflow's UI tells a model-training experiment from a GenAI one.
-EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
-#: The registry alias of each data set's best model so far (lowest validation error).
-CHAMPION = "champion"
-#: The parent run's table of results (``mlflow.log_table``), one row per configuration.
-RESULTS_TABLE = "results.json"
+EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")  # training, not GenAI, in MLflow's UI
+CHAMPION = "champion"  # the registry alias of each data set's best model so far (lowest validation error)
+RESULTS_TABLE = "results.json"  # the parent run's table of results (mlflow.log_table), a row per configuration
 
 
 @contextlib.contextmanager
@@ -277,8 +272,14 @@ class Tracker:
     def log_dataset(self, run_id: str, name: str, digest: str, source: str) -> None:
         """Record the data set a run trains on as an MLflow dataset input: ``digest`` its version
         (DVC's md5), ``source`` where it lies."""
-        dataset = Dataset(name, digest, "local", json.dumps({"uri": source}))
-        self.client.log_inputs(run_id, [DatasetInput(dataset, [InputTag("mlflow.data.context", "training")])])
+        dataset = DatasetInput(Dataset(name, digest, "local", json.dumps({"uri": source})),
+                               [InputTag("mlflow.data.context", "training")])
+        for attempt in (1, 2, 3):  # MLflow looks a data set up, then inserts it: runs starting at once can collide
+            try:
+                return self.client.log_inputs(run_id, [dataset])
+            except mlflow.exceptions.MlflowException:
+                if attempt == 3:
+                    raise
 
     def runs_with_key(self, parent_id: str | None, key: str) -> list[Any]:
         """Earlier runs of the configuration ``key`` (under ``parent_id`` if given), newest first."""
@@ -330,12 +331,11 @@ class Tracker:
         return info.model_uri
 
     def start_lock(self, tags: dict[str, str]) -> str:
-        """A run of kind ``lock`` in the study's experiment (:mod:`glorot.pipeline.lease`); returns its id."""
+        """A run of kind ``lock`` (:mod:`glorot.pipeline.lease`; :meth:`locks` lists the live ones); returns its id."""
         return self.client.create_run(self.experiment_id, run_name="lease",
                                       tags={"glorot.kind": "lock", **tags}).info.run_id
 
     def locks(self) -> list[Any]:
-        """The study's runs of kind ``lock`` that are not deleted."""
         return self.client.search_runs([self.experiment_id], "tags.`glorot.kind` = 'lock'", max_results=1000)
 
     def tags_of(self, run_id: str) -> dict[str, str] | None:
