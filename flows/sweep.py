@@ -67,9 +67,10 @@ def worth_retrying(task, task_run, state: State) -> bool:
     return isinstance(error, FlowRunCrashed) or (isinstance(error, BaseException) and retryable(error))
 
 
-def artifact_key(study: str, label: str, kind: str) -> str:
-    """A Prefect artifact key (lowercase letters, digits, dashes) for a configuration of a study."""
-    return re.sub(r"-+", "-", re.sub(r"[^a-z0-9]", "-", f"glorot-{study}-{label}-{kind}".lower())).strip("-")
+def artifact_key(*parts: str) -> str:
+    """A Prefect artifact key (lowercase letters, digits, dashes): ``glorot-<parts...>``, e.g.
+    the study, a configuration's label and the artifact's kind."""
+    return re.sub(r"-+", "-", re.sub(r"[^a-z0-9]", "-", "-".join(("glorot", *parts)).lower())).strip("-")
 
 
 def prefect_progress(study: str) -> OnProgress:
@@ -174,7 +175,7 @@ def progress_reporter(job: Sweep, done_before: int, log):
     counting the configurations finished before this run (``done_before``) as done."""
     total = len(job.configs)
     progress = create_progress_artifact(100.0 * done_before / total,
-                                        key=f"glorot-{job.study.name.replace('_', '-')}-progress",
+                                        key=artifact_key(job.study.name, "progress"),
                                         description=f"configurations of study {job.study.name} finished")
 
     def on_done(done: int, failed: int) -> None:

@@ -53,10 +53,14 @@ def _summary(run_id: str, config: TrainConfig, **fields: Any) -> dict:
     return {"run_id": run_id, "paper_cell": config.paper_cell, **fields}
 
 
+def is_finished(run: Any) -> bool:
+    """Whether an MLflow run of a configuration finished (completed or diverged)."""
+    return run.info.status == "FINISHED" and run.data.tags.get("status") != "failed"
+
+
 def finished_run(previous: list[Any]) -> Any | None:
-    """The earlier run of a configuration that finished (completed or diverged), if any."""
-    done = [r for r in previous if r.info.status == "FINISHED" and r.data.tags.get("status") != "failed"]
-    return done[0] if done else None
+    """The earlier run of a configuration that finished, if any (:func:`is_finished`)."""
+    return next((r for r in previous if is_finished(r)), None)
 
 
 def _attempts(previous: list[Any]) -> int:

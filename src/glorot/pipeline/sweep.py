@@ -27,7 +27,7 @@ from glorot.engine import plan_groups
 from glorot.errors import GlorotError
 from glorot.pipeline.lease import Lease
 from glorot.pipeline.provenance import config_key, dvc_data_version, git_commit, sweep_key
-from glorot.pipeline.runs import finished_run
+from glorot.pipeline.runs import is_finished
 from glorot.pipeline.study import StudyConfig, load_params
 from glorot.pipeline.summary import network_metrics, sweep_rows, write_summary
 from glorot.pipeline.tracking import Tracker, resolve_uri
@@ -153,11 +153,11 @@ class Sweep:
 
     def pending(self, report: Report = _quiet) -> list[TrainConfig]:
         """The configurations still to train: those without a finished child run (completed or
-        diverged, :func:`~glorot.pipeline.runs.finished_run`) of this sweep's parent run with the
+        diverged, :func:`~glorot.pipeline.runs.is_finished`) of this sweep's parent run with the
         same :func:`~glorot.pipeline.provenance.config_key`, on the data version that ``dvc.lock``
         records (or, for data DVC does not version, on the one that run recorded). Asked before
         anything is scheduled, so that a continued sweep sends no finished configuration to a worker."""
-        finished = [r for r in self.tracker.child_runs(self.parent_id) if finished_run([r])]
+        finished = [r for r in self.tracker.child_runs(self.parent_id) if is_finished(r)]
         keys = {r.data.tags.get("glorot.config_key") for r in finished}
         seen = {r.data.tags.get("data_version") for r in finished} - {None}
 

@@ -29,7 +29,7 @@ from glorot.report.curves import curve_panels
 from glorot.report.figure_set import FIG12_DATASETS
 from glorot.report.records import CurvePanel, Run
 
-#: A child run's result is final in these states (:func:`glorot.pipeline.runs.finished_run`).
+#: A child run's result is final in these states (:func:`glorot.pipeline.runs.is_finished`).
 FINISHED = ("completed", "diverged")
 #: A committed figure larger than this (bytes) is scaled down (:func:`shrink_png`).
 MAX_FIGURE_BYTES = 150_000
