@@ -15,6 +15,7 @@ from glorot.cli import main
 from glorot.errors import GlorotError
 from glorot.pipeline.study import load_params
 from glorot.report import collect
+from glorot.report.evidence import load_evidence, replay
 from glorot.report.publish import MAX_FIGURE_BYTES, check_finished, gather, shrink_png
 from glorot.report.records import Run, Series, Sweep
 from glorot.report.results_doc import write_results
@@ -78,7 +79,8 @@ class FakeSource:
 
     def diagnostics(self, records):
         return [r.with_series({"test/error": _curve(r.test_error, r.network, r.dataset),
-                               "valid/error": _curve(r.valid_error, r.network, r.dataset)}) for r in records]
+                               "valid/error": _curve(r.valid_error, r.network, r.dataset),
+                               "train/nll": _curve(2 * r.valid_error, r.network, r.dataset)}) for r in records]
 
     def histograms(self, run_id):
         return None
@@ -164,9 +166,10 @@ def test_figures_are_copied_small_and_linked(page):
     out, written, _ = page
     folder = out.parent / "results"
     names = sorted(p.name for p in folder.iterdir())
-    assert names == ["m-fig12_test_error_image_sets.png", "s-fig11_test_error_shapeset.png"]
+    assert names == ["m-evidence.json", "m-fig12_test_error_image_sets.png", "s-evidence.json",
+                     "s-fig11_test_error_shapeset.png"]
     assert {folder / n for n in names} <= set(written)
-    for name in names:
+    for name in names[1::2]:
         data = (folder / name).read_bytes()
         assert data.startswith(b"\x89PNG") and len(data) <= MAX_FIGURE_BYTES
         assert f"](results/{name})" in out.read_text()
@@ -194,6 +197,22 @@ def test_provenance_names_commits_machine_and_wall_time(page):
     assert "1 run(s) were resumed" in md and "1 other attempt(s)" in md
     assert "parent run `parent-m`" in md and "python flows/sweep.py --study m\nglorot report --study m" in md
     assert "dvc repro data/dvc.yaml:prepare_mnist" in md and "dvc repro shapeset" in md
+
+
+def test_the_replay_record_holds_each_cells_chosen_run_at_its_first_evaluation(page):
+    out, written, _ = page
+    record = load_evidence(out.parent / "results" / "m-evidence.json")
+    assert out.parent / "results" / "m-evidence.json" in written and record["study"] == "m"
+    entries = {e["network"]: e for e in record["entries"]}
+    assert list(entries) == NETWORKS
+    for network, entry in entries.items():
+        valid = VALID[network]
+        if valid[0] != valid[1]:  # the rate with the lower validation error (Tanh's tie is the selector's call)
+            assert entry["config"]["lr"] == LRS[valid.index(min(valid))], network
+        assert entry["run_id"] == f"m-{network}-{entry['config']['lr']}" and entry["step"] == STEPS[1]
+        test_error = WRONG["mnist"][network][LRS.index(entry["config"]["lr"])] / N_TEST
+        assert entry["recorded"]["test/error"] == _curve(test_error, network, "mnist").values[1]
+        assert entry["code_hash"] == "h1" and entry["torch_threads"] == 1 and entry["data_version"] == "mnist-v1"
 
 
 def test_same_runs_give_the_same_page_byte_for_byte(page, tmp_path):
@@ -272,3 +291,16 @@ def test_a_tiny_real_sweep_in_mlflow_is_published(tmp_path, monkeypatch, capsys)
         assert child.data.tags["glorot.machine"] in md and f"`{child.data.tags['glorot.code_hash']}`" in md
     assert f"parent run `{parent}`, 2 child runs behind the table" in md
     assert (out.parent / "results" / "t-fig11_test_error_shapeset.png").is_file()
+    # The replay record holds each cell's first evaluation as MLflow has it, and training again from
+    # the record alone gives those numbers bit for bit (tests/integration/test_evidence.py at scale).
+    record = load_evidence(out.parent / "results" / "t-evidence.json")
+    assert [e["network"] for e in record["entries"]] == ["Tanh", "Tanh N"]
+    for entry in record["entries"]:
+        assert entry["step"] == 10 and entry["torch_threads"] == int(
+            tracker.client.get_run(entry["run_id"]).data.tags["torch_threads"])
+        history = {k: [m.value for m in tracker.client.get_metric_history(entry["run_id"], k) if m.step == 10]
+                   for k in entry["recorded"]}
+        assert {k: [v] for k, v in entry["recorded"].items()} == history
+        assert replay(entry, tmp_path, None) == entry["recorded"]
+        with pytest.raises(GlorotError, match="recorded by other code"):
+            replay({**entry, "code_hash": "0" * 64}, tmp_path, None)

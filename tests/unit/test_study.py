@@ -272,3 +272,18 @@ def test_a_launcher_that_fans_out_to_other_machines_can_leave_their_checks_to_th
     with pytest.raises(GlorotError, match="^invalid width: 5 x 100000 units need 149 GiB"):
         glorot.config.build_config(**config)  # and one with too little memory
     assert _study_error(tmp_path, _quick(widths=[0]), check_machine=False).startswith("invalid width: Input")
+
+
+def test_a_network_may_have_its_own_learning_rate_grid(tmp_path):
+    """``network_lrs`` gives a network its own grid; the others keep ``lrs``; order stays the grid's."""
+    study = load_params(_write(tmp_path, _quick(network_lrs={"Tanh N": [0.03], "Sigmoid": [0.1, 0.3]}))
+                        ).get_study("quick", check_machine=False)
+    got = [(c.paper_name, c.lr) for c in study.configs()]
+    assert got == [*((n, lr) for n in ("Softsign", "Softsign N", "Tanh") for lr in study.lrs),
+                   ("Tanh N", 0.03), ("Sigmoid", 0.1), ("Sigmoid", 0.3)]
+
+
+@pytest.mark.parametrize("network_lrs", [{"Relu": [0.1]}, {"Tanh": []}])
+def test_a_per_network_grid_names_a_network_of_the_study_and_a_rate(tmp_path, network_lrs):
+    message = _study_error(tmp_path, _quick(network_lrs=network_lrs))
+    assert message.startswith("invalid network_lrs: ") and "Softsign, Softsign N, Tanh, Tanh N, Sigmoid" in message

@@ -2,12 +2,13 @@
 of every experiment knob, read by DVC and by the command line) and validated here once.
 
 A study is the product datasets x networks x depths x widths x learning rates x seeds of
-:class:`~glorot.config.TrainConfig`; every other field of ``TrainConfig`` (cost, batch size,
-updates, evaluation and probe schedule, device, ...) is set once for the whole study, with
-``TrainConfig``'s own types, defaults and constraints (:data:`StudySettings`). Networks use
-the paper's names (``Tanh N`` is tanh with the normalized initialisation, eq. 16; ``Tanh``
-the standard one, eq. 1); an extension outside the paper is written ``activation/init``,
-e.g. ``relu/he``.
+:class:`~glorot.config.TrainConfig` (``lrs`` is the grid of each network that ``network_lrs``
+does not give its own, e.g. ``network_lrs: {Tanh N: [0.03]}``); every other field of
+``TrainConfig`` (cost, batch size, updates, evaluation and probe schedule, device, ...) is set
+once for the whole study, with ``TrainConfig``'s own types, defaults and constraints
+(:data:`StudySettings`). Networks use the paper's names (``Tanh N`` is tanh with the normalized
+initialisation, eq. 16; ``Tanh`` the standard one, eq. 1); an extension outside the paper is
+written ``activation/init``, e.g. ``relu/he``.
 
 Validation happens once, when a study is read (:meth:`Params.get_study`): the study's own
 fields, then every configuration of its grid, which the study keeps (:meth:`StudyConfig.configs`),
@@ -91,6 +92,8 @@ class StudyConfig(StudySettings):
     depths: list[Count] = Field([5], min_length=1)
     widths: list[Count] = Field([1000], min_length=1)
     lrs: list[Rate] = Field(min_length=1)
+    network_lrs: dict[str, list[Rate]] = Field(
+        {}, description="a network's own learning-rate grid, instead of `lrs`, e.g. {'Tanh N': [0.03]}")
     seeds: list[Count] = Field([0], min_length=1)
     init_only: bool = Field(False, description="only the diagnostics at initialisation (Figures 6-8)")
     group: int | str = Field(
@@ -120,17 +123,24 @@ class StudyConfig(StudySettings):
             parse_network(name)
         return v
 
+    def lrs_of(self, network: str) -> list[float]:
+        """The learning-rate grid of ``network`` (one of :attr:`networks`)."""
+        return self.network_lrs.get(network, self.lrs)
+
     def model_post_init(self, context: Any) -> None:
+        for network, grid in self.network_lrs.items():
+            if network not in self.networks or not grid:
+                raise GlorotError(f"invalid network_lrs: {network!r} needs a network of the study "
+                                  f"({', '.join(self.networks)}) and at least one rate")
         check_machine = (context or {}).get(CHECK_MACHINE, True)
         shared = self.model_dump(include=set(StudySettings.model_fields))
         if self.init_only:
             shared["updates"] = 0
-        grid = itertools.product(self.datasets, map(parse_network, self.networks), self.depths, self.widths,
-                                 self.lrs, self.seeds)
         self._configs = tuple(
             build_config(dataset=dataset, activation=activation, init=init, depth=depth, width=width, lr=lr,
                          seed=seed, check_machine=check_machine, **shared)
-            for dataset, (activation, init), depth, width, lr, seed in grid)
+            for dataset in self.datasets for network in self.networks for (activation, init) in [parse_network(network)]
+            for depth, width, lr, seed in itertools.product(self.depths, self.widths, self.lrs_of(network), self.seeds))
 
     def configs(self) -> list[TrainConfig]:
         """Every configuration of the study, validated when the study was, in a stable order."""

@@ -26,6 +26,7 @@ from glorot.pipeline.study import StudyConfig
 from glorot.report.build import Findings, find
 from glorot.report.collect import StudySource
 from glorot.report.curves import curve_panels
+from glorot.report.evidence import evidence_record
 from glorot.report.figure_set import FIG12_DATASETS
 from glorot.report.records import CurvePanel, Run
 
@@ -72,6 +73,7 @@ class StudyResults:
     train_sizes: dict[str, int | None]  # prepared training set per image set (None: not found)
     figures: tuple[tuple[str, str, list[CurvePanel]], ...]  # (file stem, caption, panels) of Figures 11-12
     commands: tuple[str, ...]
+    evidence: dict[str, Any]  # the replay record of each cell's run (glorot.report.evidence)
 
 
 def _run_key(dataset, activation, init, depth, width, lr, seed, updates, batch_size) -> tuple:
@@ -159,10 +161,11 @@ def gather(source: StudySource, study: StudyConfig, data_dir: str | Path, params
     found = find(source, data_dir, progress)
     drawn = tuple((f"{study.name}-{stem}", caption, panels) for stem, datasets, caption in CURVE_FIGURES
                   if (panels := curve_panels(found.table, found.records, datasets)))
-    return StudyResults(study, found, list(source.runs),
-                        read_provenance(source, source.tracker.child_runs(source.parent_id)),
+    children = source.tracker.child_runs(source.parent_id)
+    return StudyResults(study, found, list(source.runs), read_provenance(source, children),
                         train_sizes(study.datasets, data_dir), drawn,
-                        study_commands(study.name, study.datasets, params_file))
+                        study_commands(study.name, study.datasets, params_file),
+                        evidence_record(study, found.records, children))
 
 
 def shrink_png(path: Path, limit: int = MAX_FIGURE_BYTES) -> None:

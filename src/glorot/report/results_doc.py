@@ -17,6 +17,7 @@ from glorot.atomic import atomic_folder, atomic_write_text
 from glorot.config import DATASET_TITLES
 from glorot.report import figures
 from glorot.report.curves import mean_curve
+from glorot.report.evidence import evidence_json
 from glorot.report.publish import Provenance, StudyResults, shrink_png
 from glorot.report.records import (NOT_DECIDED, NOT_REPRODUCED, NOT_RUN, REPRODUCED, Cell, ColumnSignificance,
                                    DepthTable, Verdict)
@@ -264,8 +265,14 @@ def _study_blocks(r: StudyResults, command: str, figure_dir: str) -> list[Block]
     blocks += [Heading(3, "Where a target is missed or not decided"),
                Bullets(missed) if missed else Paragraph("Every target of this study is met.")]
     commands = "\n".join([*r.commands, command])
+    replayed = ", ".join(e["network"] for e in r.evidence["entries"])
     blocks += [Heading(3, "Provenance"), Paragraph(f"Commands, from the project root:\n\n```bash\n{commands}\n```"),
-               Bullets(_provenance_items(r.provenance))]
+               Bullets([*_provenance_items(r.provenance),
+                        f"replay record: [`{figure_dir}/{name}-evidence.json`]({figure_dir}/{name}-evidence.json), "
+                        f"the configuration, code hash, data version, thread count and first-evaluation numbers of "
+                        f"each cell's run ({replayed}); `python -m pytest -m slow tests/integration/test_evidence.py` "
+                        f"trains the Tanh and Tanh N cells again to that evaluation and requires the same numbers, "
+                        f"bit for bit"])]
     return blocks
 
 
@@ -294,14 +301,17 @@ def figure_folder(out: Path) -> Path:
 
 
 def write_results(results: Sequence[StudyResults], out: Path, command: str) -> list[Path]:
-    """Draw each study's Figures 11-12 into a fresh ``<out stem>/`` folder beside ``out`` (replaced
+    """Draw each study's Figures 11-12 and write its replay record (``<study>-evidence.json``,
+    :mod:`glorot.report.evidence`) into a fresh ``<out stem>/`` folder beside ``out`` (replaced
     whole), then write the page ``out``; returns the files written."""
     folder = figure_folder(out)
     names = [f"{stem}.png" for r in results for stem, _, _ in r.figures]
+    names += [f"{r.study.name}-evidence.json" for r in results]
     with atomic_folder(folder) as tmp:
         for r in results:
             for stem, _, panels in r.figures:
                 figures.test_error_curves(panels, tmp / f"{stem}.png")
                 shrink_png(tmp / f"{stem}.png")
+            (tmp / f"{r.study.name}-evidence.json").write_text(evidence_json(r.evidence))
     atomic_write_text(out, render_page(results, command, folder.name))
     return [*(folder / n for n in names), out]

@@ -1,0 +1,110 @@
+"""The replay record of the published evidence (issue 15, docs/results.md).
+
+For each network of a study's Table 1, :func:`evidence_record` keeps the configuration behind
+its cell (the learning rate chosen on validation, the first seed), what its run was made with
+(the code hash, the data version, the torch thread count) and the numbers MLflow recorded at
+its first evaluation after update 0 (:data:`~glorot.report.collect.CURVE_KEYS`). ``glorot results``
+commits it beside the page as ``docs/results/<study>-evidence.json``, so a fresh clone, which
+has no MLflow store, still holds what to check; :func:`replay` trains that slice again from
+the record, and ``tests/integration/test_evidence.py`` (``slow``) requires the same numbers,
+bit for bit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from glorot.errors import GlorotError
+from glorot.pipeline.study import StudyConfig
+from glorot.report.collect import CURVE_KEYS
+from glorot.report.records import Run
+
+
+def _cell(run: Any) -> tuple:
+    return run.dataset, run.activation, run.init, int(run.depth), int(run.width)
+
+
+def _key(run: Any) -> tuple:
+    return (*_cell(run), float(run.lr), int(run.seed))
+
+
+def evidence_record(study: StudyConfig, records: Sequence[Run], children: Sequence[Any]) -> dict[str, Any]:
+    """The record of ``study``: ``records`` are the runs behind Table 1 with their series
+    (:attr:`glorot.report.build.Findings.records`), ``children`` the sweep's MLflow child runs
+    (for their tags). One entry per cell, in the study's order; each names its first evaluation
+    ``step`` and the ``recorded`` values there."""
+    by_key = {_key(r): r for r in records}
+    tags = {c.info.run_id: c.data.tags for c in children}
+    entries, seen = [], set()
+    for config in study.configs():
+        run = by_key.get(_key(config))
+        if run is None or _cell(config) in seen:
+            continue
+        seen.add(_cell(config))
+        steps = [s for s in run.metric("valid/error").steps if s > 0]
+        if not steps:
+            continue
+        step = steps[0]
+        recorded = {k: run.metric(k).values[run.metric(k).steps.index(step)] for k in CURVE_KEYS}
+        t = tags.get(run.run_id, {})
+        entries.append({"network": run.network, "label": config.label, "run_id": run.run_id,
+                        "config": config.model_dump(mode="json"), "data_version": run.data_version,
+                        "code_hash": t.get("glorot.code_hash"), "torch_threads": int(t.get("torch_threads", 1)),
+                        "step": step, "recorded": recorded})
+    return {"study": study.name, "entries": entries}
+
+
+def evidence_json(record: dict[str, Any]) -> str:
+    """The record as the committed file holds it (floats written to round-trip exactly)."""
+    return json.dumps(record, indent=1, sort_keys=True) + "\n"
+
+
+def load_evidence(path: str | Path) -> dict[str, Any]:
+    """A committed record; a missing or corrupt file is a one-line :class:`GlorotError`."""
+    try:
+        record = json.loads(Path(path).read_text())
+        record["entries"]  # noqa: B018 - the field every reader needs
+    except FileNotFoundError:
+        raise GlorotError(f"missing evidence record: {path}") from None
+    except (ValueError, KeyError, TypeError) as e:
+        raise GlorotError(f"corrupt evidence record {path}: {e}") from None
+    return record
+
+
+def replay(entry: dict[str, Any], root: str | Path, data_dir: str | None) -> dict[str, float]:
+    """Train the entry's configuration again up to its ``step``, with its thread count, after
+    checking that this code and data are the ones it was recorded with; returns the values of
+    :data:`~glorot.report.collect.CURVE_KEYS` logged at ``step``."""
+    import torch
+
+    from glorot.config import build_config
+    from glorot.engine import NullLogger, train
+    from glorot.pipeline.provenance import code_hash, versioned_data
+
+    config = build_config(**{**entry["config"], "updates": entry["step"]})
+    if entry["code_hash"] != code_hash():
+        raise GlorotError(f"{entry['label']} was recorded by other code ({str(entry['code_hash'])[:12]}; this is "
+                          f"{code_hash()[:12]}): rerun the study and `glorot results` to publish from this code")
+    data, now = versioned_data(config, root, data_dir)
+    if now["data_version"] != entry["data_version"]:
+        raise GlorotError(f"{entry['label']}: data version {now['data_version']} is not the recorded "
+                          f"{entry['data_version']}")
+
+    class Recorder(NullLogger):
+        def __init__(self) -> None:
+            self.at_step: dict[str, float] = {}
+
+        def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+            if step == entry["step"]:
+                self.at_step.update(metrics)
+
+    recorder, threads = Recorder(), torch.get_num_threads()
+    torch.set_num_threads(entry["torch_threads"])
+    try:
+        train(config, data, recorder, progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    return {k: recorder.at_step[k] for k in CURVE_KEYS}
