@@ -18,7 +18,7 @@ from glorot.report import collect
 from glorot.report.evidence import load_evidence, replay
 from glorot.report.publish import MAX_FIGURE_BYTES, check_finished, gather, shrink_png
 from glorot.report.records import Run, Series, Sweep
-from glorot.report.results_doc import write_results
+from glorot.report.results_doc import _lr_text, write_results
 
 NETWORKS = ["Softsign", "Softsign N", "Tanh", "Tanh N", "Sigmoid"]
 LRS = [0.01, 0.1]
@@ -93,7 +93,8 @@ def _params(tmp_path: Path) -> Path:
     study = {"networks": NETWORKS, "depths": [5], "widths": [16], "lrs": LRS, "seeds": [0], "updates": 100,
              "eval_every": 25}
     path = tmp_path / "params.yaml"
-    path.write_text(yaml.safe_dump({"study": "s", "studies": {"m": {**study, "datasets": ["mnist"]},
+    path.write_text(yaml.safe_dump({"study": "s", "studies": {"m": {**study, "datasets": ["mnist"],
+                                                                    "description": "MNIST at a tiny width."},
                                                               "s": {**study, "datasets": ["shapeset"]}}}))
     train = tmp_path / "data" / "mnist" / "train"
     train.mkdir(parents=True)
@@ -160,6 +161,14 @@ def test_the_page_is_marked_generated_and_shows_scale_and_decided_claims(page):
     assert ("it decides 4 of the paper's claims (2 reproduced, 2 not reproduced), leaves 1 not decided at this "
             "scale, and does not run the other 16") in md  # the MNIST study's bullet
     assert "It decides 4 claim(s): " in md and "It does not decide 1: With the normalized init" in md
+
+
+def test_the_page_shows_each_studys_design_and_each_networks_own_grid(page):
+    md = page[0].read_text()
+    assert "**Design** (params.yaml): MNIST at a tiny width." in md and md.count("**Design**") == 1
+    runs = [SimpleNamespace(network=n, lr=lr) for n, lr in [("Tanh", 0.01), ("Tanh N", 0.03), ("Tanh N", 0.1)]]
+    assert _lr_text(runs) == ("each network's own learning-rate grid, the rate chosen on the validation error where "
+                              "it holds several: Tanh 0.01, Tanh N 0.03, 0.1")
 
 
 def test_figures_are_copied_small_and_linked(page):

@@ -75,14 +75,25 @@ def _epochs(r: StudyResults) -> str:
     return "; ".join(parts)
 
 
+def _lr_text(runs) -> str:
+    """The learning-rate grid the runs tried: one for all networks, or each network's own."""
+    grids: dict[str, set[float]] = {}
+    for x in runs:
+        grids.setdefault(x.network, set()).add(x.lr)
+    if len({frozenset(g) for g in grids.values()}) == 1:
+        return f"learning rate chosen on the validation error from {_values(next(iter(grids.values())))}"
+    return ("each network's own learning-rate grid, the rate chosen on the validation error where it holds several: "
+            + ", ".join(f"{n} {_values(g)}" for n, g in grids.items()))
+
+
 def scale_text(r: StudyResults) -> str:
     """What the study ran, from its runs."""
     runs = r.runs
     seeds = sorted({x.seed for x in runs})
     return (f"{', '.join(_title(d) for d in r.study.datasets)}; {_values(x.depth for x in runs)} hidden layers of "
             f"{_values(x.width for x in runs)} units; {_values(x.updates for x in runs)} updates of mini-batches of "
-            f"{_values(x.batch_size or 10 for x in runs)} ({_epochs(r)}); learning rate chosen on the validation "
-            f"error from {_values(x.lr for x in runs)}; {len(seeds)} seed(s) ({_values(seeds)}); {len(runs)} runs")
+            f"{_values(x.batch_size or 10 for x in runs)} ({_epochs(r)}); {_lr_text(runs)}; {len(seeds)} seed(s) "
+            f"({_values(seeds)}); {len(runs)} runs")
 
 
 def _decides(verdicts: Sequence[Verdict], it: str = "it") -> str:
@@ -252,8 +263,10 @@ def _provenance_items(p: Provenance) -> list[str]:
 def _study_blocks(r: StudyResults, command: str, figure_dir: str) -> list[Block]:
     name, found = r.study.name, r.found
     datasets = [d for d in found.table.datasets if any(c.n_runs for c in found.table.all_cells() if c.dataset == d)]
-    blocks: list[Block] = [Heading(2, f"Study `{name}`"), Paragraph(f"**Scale**: {scale_text(r)}."),
-                           Paragraph(_decides(found.verdicts, "It"))]
+    blocks: list[Block] = [Heading(2, f"Study `{name}`"),
+                           *([Paragraph(f"**Design** (params.yaml): {r.study.description}")] if r.study.description
+                             else []),
+                           Paragraph(f"**Scale**: {scale_text(r)}."), Paragraph(_decides(found.verdicts, "It"))]
     for t in found.table.tables:
         for dataset in datasets:
             blocks += _table_blocks(t, dataset, found.table.networks)
