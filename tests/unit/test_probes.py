@@ -94,3 +94,21 @@ def test_jacobian_singular_values_match_a_full_svd():
         full = torch.linalg.svdvals(fprime[:, :, None] * wide.layers[0].weight).mean(1)
         # the Gram route averages min(out, in) = 10 singular values, as the SVD does
         assert jacobian_sv_mean(wide, zs, 1, 2) == pytest.approx(float(full.mean()), rel=1e-4)
+
+
+def test_a_blown_up_layer_gives_its_jacobian_spectrum_not_a_crash():
+    """A learning rate too high grows a layer's weights until W W^T overflows float32, while its
+    tanh units saturate (f' = 0): the MNIST sweep's Tanh N at lr 0.1 crashed LAPACK there (NaN
+    Gram matrix). The spectrum is still defined: every unit saturated, every singular value 0.
+    Weights that are infinite give NaN, and the whole probe still returns."""
+    net = MLP(50, 3, depth=2, width=40, activation="tanh", init="standard", seed=1)
+    x, y = torch.randn(3, 50), torch.tensor([0, 1, 2])
+    with torch.no_grad():
+        net.layers[0].weight.mul_(1e20)
+        net.layers[1].weight.mul_(1e20)
+        zs = net.forward_trace(x)
+        assert bool((net.act.grad_from_output(zs[2]) == 0).all())
+        assert jacobian_sv_mean(net, zs, 2, 3) == 0.0
+        net.layers[1].weight[0, 0] = float("inf")
+        assert np.isnan(jacobian_sv_mean(net, zs, 2, 3))
+    assert len(probe(net, x, y, 0, jac_examples=3).layers) == 2

@@ -46,20 +46,27 @@ class ProbeRecord:
         return {"update": self.update, "layers": self.layers}
 
 
+def _finite(values: torch.Tensor) -> torch.Tensor:
+    """The finite entries, flattened: a blown-up layer's NaN and infinities are left out of its histogram."""
+    return values[torch.isfinite(values)].float()
+
+
 def _histogram(values: torch.Tensor, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
-    counts = torch.histc(values.float(), bins=HIST_BINS, min=lo, max=hi)
+    counts = torch.histc(_finite(values), bins=HIST_BINS, min=lo, max=hi)
     edges = torch.linspace(lo, hi, HIST_BINS + 1)
     return counts.to(torch.int64).numpy(), edges.numpy()
 
 
 def _symmetric_histogram(values: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    m = float(values.abs().max()) or 1.0
-    return _histogram(values, -m, m)
+    finite = _finite(values)
+    m = (float(finite.abs().max()) if finite.numel() else 0.0) or 1.0
+    return _histogram(finite, -m, m)
 
 
 def _activation_range(net: MLP, z: torch.Tensor) -> tuple[float, float]:
     lo, hi = net.act.output_range
-    return lo, hi if np.isfinite(hi) else max(float(z.max()), 1e-12)
+    finite = _finite(z)
+    return lo, hi if np.isfinite(hi) else max(float(finite.max()) if finite.numel() else 0.0, 1e-12)
 
 
 def jacobian_sv_mean(net: MLP, zs: list[torch.Tensor], layer: int, n_examples: int) -> float:
@@ -67,14 +74,18 @@ def jacobian_sv_mean(net: MLP, zs: list[torch.Tensor], layer: int, n_examples: i
 
     The singular values are the square roots of the eigenvalues of the smaller Gram matrix:
     J J^T = diag(f') W W^T diag(f') shares W W^T across examples, which makes this several
-    times cheaper than an SVD of each J.
+    times cheaper than an SVD of each J. The Gram matrix is formed in float64: a layer whose
+    weights have grown large (a learning rate too high) overflows W W^T in float32, and its
+    saturated units (f' = 0) would turn that into NaN. Weights that are not finite give NaN.
     """
-    w = net.layers[layer - 1].weight.detach()
-    fprime = net.act.grad_from_output(zs[layer][:n_examples])
+    w = net.layers[layer - 1].weight.detach().double()
+    fprime = net.act.grad_from_output(zs[layer][:n_examples]).double()
     if w.shape[0] <= w.shape[1]:
         gram = (w @ w.t()) * fprime[:, :, None] * fprime[:, None, :]
     else:
         gram = w.t() @ (fprime.square()[:, :, None] * w)
+    if not bool(torch.isfinite(gram).all()):
+        return float("nan")
     return float(torch.linalg.eigvalsh(gram).clamp_min_(0).sqrt_().mean())
 
 
