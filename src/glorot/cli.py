@@ -196,9 +196,10 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return subprocess.call(cmd)
 
 
-def _results_command(names: list[str], args: argparse.Namespace) -> str:
-    """The ``glorot results`` command as the page names it (the flags that differ from the defaults)."""
-    flags = "".join(f" --study {n}" for n in names)
+def _results_command(name: str, args: argparse.Namespace) -> str:
+    """The ``glorot results`` command that publishes study ``name``, as its section names it (the
+    flags that differ from the defaults)."""
+    flags = f" --study {name}"
     if args.params != Path("params.yaml"):
         flags += f" --params {args.params}"
     if args.out is not None and args.out != Path("docs/results.md"):
@@ -226,7 +227,7 @@ def cmd_results(args: argparse.Namespace) -> int:
         results.append(gather(source, study, root / params.data_dir, args.params,
                               progress=lambda line: print(line, flush=True)))
     out = args.out if args.out is not None else root / "docs" / "results.md"
-    for path in write_results(results, out, _results_command(names, args)):
+    for path in write_results(results, out, lambda name: _results_command(name, args)):
         print(f"wrote {path}")
     return 0
 
