@@ -249,8 +249,10 @@ def test_a_study_published_on_its_own_keeps_the_others_and_gives_the_same_page(p
     folder = one_by_one.parent / "results"
     assert {p.name for p in folder.iterdir()} == {p.name for p in written if p.parent.name == "results"} | {"notes.txt"}
     (folder / "s.md").unlink()
-    with pytest.raises(GlorotError, match="s-evidence.json has no section s.md"):
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}, one_by_one.read_bytes()
+    with pytest.raises(GlorotError, match=f"corrupt results folder {folder}: s-evidence.json has no section s.md"):
         write_results(results[:1], one_by_one, COMMAND)
+    assert ({p.name: p.read_bytes() for p in folder.iterdir()}, one_by_one.read_bytes()) == before  # untouched
 
 
 @pytest.mark.parametrize("status,missing", [({"m-Tanh-0.1": "running"}, "Tanh / MNIST lr 0.1 seed 0: running"),

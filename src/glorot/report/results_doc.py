@@ -319,16 +319,16 @@ def study_files(name: str) -> set[str]:
     return {*(f"{name}-{stem}.png" for stem, _, _ in CURVE_FIGURES), f"{name}-evidence.json", f"{name}.md"}
 
 
-def render_page(folder: Path) -> str:
+def render_page(folder: Path, shown: Path | None = None) -> str:
     """The whole page from the studies published in ``folder`` (each ``<study>-evidence.json`` with its
     section ``<study>.md``), in the order of their names; a record without its section is a one-line
-    :class:`GlorotError`."""
+    :class:`GlorotError` naming the folder as ``shown`` (default: ``folder``)."""
     summaries, sections = [], []
     for path in sorted(folder.glob("*-evidence.json")):
         record = load_evidence(path)
         section = folder / f"{record['study']}.md"
         if not section.is_file():
-            raise GlorotError(f"corrupt results folder {folder}: {path.name} has no section {section.name}: rerun "
+            raise GlorotError(f"corrupt results folder {shown or folder}: {path.name} has no section {section.name}: rerun "
                               f"`glorot results --study {record['study']}`")
         summaries.append((record["study"], record.get("summary", "")))
         sections.append(section.read_text())
@@ -339,8 +339,8 @@ def write_results(results: Sequence[StudyResults], out: Path, command_of: Callab
     """Publish each study of ``results`` into the folder beside ``out`` (``docs/results/``): its Figures
     11-12, its replay record (``<study>-evidence.json``, :mod:`glorot.report.evidence`, with the page's
     line on it) and its section (``<study>.md``, naming ``command_of(study)``). Studies published there
-    before are kept; the folder is replaced whole, then the page ``out`` is written from it
-    (:func:`render_page`). Returns the files written."""
+    before are kept; the page is rendered from the new folder (:func:`render_page`), then the folder
+    is replaced whole and the page ``out`` written. Returns the files written."""
     folder = figure_folder(out)
     mine = set().union(*(study_files(r.study.name) for r in results))
     names = []
@@ -358,5 +358,6 @@ def write_results(results: Sequence[StudyResults], out: Path, command_of: Callab
             (tmp / f"{name}-evidence.json").write_text(evidence_json({**r.evidence, "summary": summary}))
             (tmp / f"{name}.md").write_text(to_markdown(_study_blocks(r, command_of(name), folder.name)))
             names += [f"{name}-evidence.json", f"{name}.md"]
-    atomic_write_text(out, render_page(folder))
+        page = render_page(tmp, folder)  # before the folder is replaced: a bad folder leaves both as they were
+    atomic_write_text(out, page)
     return [*(folder / n for n in names), out]
