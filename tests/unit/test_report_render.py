@@ -4,6 +4,7 @@ import base64
 import re
 
 import numpy as np
+import pytest
 import yaml
 
 from glorot.cli import main
@@ -76,12 +77,29 @@ def test_report_unknown_study_is_one_line_and_exit_2(tmp_path, capsys):
     assert capsys.readouterr().err == "glorot: error: unknown study 'nope'; valid: a\n"
 
 
-def test_report_without_a_sweep_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("command", ["report", "summary", "results"])
+def test_reading_a_store_that_does_not_exist_is_one_line_and_creates_nothing(tmp_path, capsys, monkeypatch, command):
     params = {"study": "a", "studies": {"a": {"datasets": ["shapeset"], "networks": ["Tanh"], "lrs": [0.1],
                                               "updates": 1}}}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    assert main(["report", "--params", str(tmp_path / "params.yaml")]) == 2
-    last = capsys.readouterr().err.splitlines()[-1]  # MLflow itself logs the creation of the store first
-    assert last.startswith("glorot: error: study 'a' has no sweep in sqlite:///")
-    assert not (tmp_path / "reports").exists()
+    assert main([command, "--params", str(tmp_path / "params.yaml")]) == 2
+    assert capsys.readouterr().err == (f"glorot: error: study 'a' has no sweep in sqlite:///{tmp_path / 'mlflow.db'} "
+                                       f"yet: run `dvc repro` first\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]  # no store, lock, report or page
+
+
+@pytest.mark.parametrize("command", ["report", "summary", "results"])
+def test_a_store_without_the_studys_sweep_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch, command):
+    from glorot.pipeline.tracking import Tracker
+
+    params = {"study": "a", "studies": {"a": {"datasets": ["shapeset"], "networks": ["Tanh"], "lrs": [0.1],
+                                              "updates": 1}}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    Tracker(uri, "other", tmp_path)  # a store that exists, with another study's experiment only
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    assert main([command, "--params", str(tmp_path / "params.yaml")]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"glorot: error: study 'a' has no sweep in {uri} yet: run " \
+                                                       f"`dvc repro` first"
+    assert not (tmp_path / "reports").exists() and not (tmp_path / "docs").exists()

@@ -34,6 +34,17 @@ def resolve_uri(configured: str | None = None, root: str | Path = ".") -> str:
     return uri or f"sqlite:///{(Path(root).resolve() / DEFAULT_DB).as_posix()}"
 
 
+def store_missing(uri: str) -> bool:
+    """Whether ``uri`` is a local SQLite store whose file does not exist yet (so it holds no sweep,
+    and a command that only reads must not create it)."""
+    return uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///"):].split("?")[0]).exists()
+
+
+def no_sweep(study: str, uri: str, first_sweep: str) -> GlorotError:
+    """The one-line error of a read on a store where ``study`` has no sweep yet."""
+    return GlorotError(f"study {study!r} has no sweep in {uri} yet: run `{first_sweep}` first")
+
+
 def artifact_root(uri: str, root: str | Path = ".") -> str | None:
     """Where new experiments keep artifacts: the project's folder for a local store, else the server's."""
     if uri.startswith(("http://", "https://")):

@@ -20,15 +20,11 @@ from typing import Any
 from glorot.errors import GlorotError
 from glorot.pipeline.study import StudyConfig
 from glorot.report.collect import CURVE_KEYS
-from glorot.report.records import Run
+from glorot.report.records import Run, design_key
 
 
 def _cell(run: Any) -> tuple:
     return run.dataset, run.activation, run.init, int(run.depth), int(run.width)
-
-
-def _key(run: Any) -> tuple:
-    return (*_cell(run), float(run.lr), int(run.seed))
 
 
 def evidence_record(study: StudyConfig, records: Sequence[Run], children: Sequence[Any]) -> dict[str, Any]:
@@ -36,11 +32,11 @@ def evidence_record(study: StudyConfig, records: Sequence[Run], children: Sequen
     (:attr:`glorot.report.build.Findings.records`), ``children`` the sweep's MLflow child runs
     (for their tags). One entry per cell, in the study's order; each names its first evaluation
     ``step`` and the ``recorded`` values there."""
-    by_key = {_key(r): r for r in records}
+    by_key = {design_key(r): r for r in records}
     tags = {c.info.run_id: c.data.tags for c in children}
     entries, seen = [], set()
     for config in study.configs():
-        run = by_key.get(_key(config))
+        run = by_key.get(design_key(config))
         if run is None or _cell(config) in seen:
             continue
         seen.add(_cell(config))

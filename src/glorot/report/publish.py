@@ -28,7 +28,7 @@ from glorot.report.collect import StudySource
 from glorot.report.curves import curve_panels
 from glorot.report.evidence import evidence_record
 from glorot.report.figure_set import FIG12_DATASETS
-from glorot.report.records import CurvePanel, Run
+from glorot.report.records import CurvePanel, Run, design_key
 
 #: A child run's result is final in these states (:func:`glorot.pipeline.runs.is_finished`).
 FINISHED = ("completed", "diverged")
@@ -76,18 +76,12 @@ class StudyResults:
     evidence: dict[str, Any]  # the replay record of each cell's run (glorot.report.evidence)
 
 
-def _run_key(dataset, activation, init, depth, width, lr, seed, updates, batch_size) -> tuple:
-    return dataset, activation, init, int(depth), int(width), float(lr), int(seed), int(updates), batch_size
-
-
 def check_finished(study: StudyConfig, source: StudySource, sweep_command: str) -> None:
     """Refuse (one line) a sweep where some configuration of ``study`` has no finished run."""
-    runs = {_run_key(r.dataset, r.activation, r.init, r.depth, r.width, r.lr, r.seed, r.updates, r.batch_size): r
-            for r in source.runs}
+    runs = {design_key(r): r for r in source.runs}
     missing = []
     for c in study.configs():
-        run = runs.get(_run_key(c.dataset, c.activation, c.init, c.depth, c.width, c.lr, c.seed, c.updates,
-                                c.batch_size))
+        run = runs.get(design_key(c))
         if run is None or run.status not in FINISHED:
             missing.append(f"{c.paper_cell} lr {c.lr:g} seed {c.seed}: {'not run' if run is None else run.status}")
     if missing:

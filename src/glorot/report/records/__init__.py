@@ -18,7 +18,7 @@ Everything is importable from here.
 
 from glorot.report.records.panels import (CostSurface, Curve, CurvePanel, DepthLine, DepthPanel, HistogramPanel,
                                           InputMoments, RunPanel, TheoryRow)
-from glorot.report.records.runs import NO_SERIES, Histograms, Run, Series, Sweep, no_artifact
+from glorot.report.records.runs import NO_SERIES, Histograms, Run, Series, Sweep, design_key, no_artifact
 from glorot.report.records.table import (DIVERGED, FAILED, NOT_RUN, OK, PAPER_DEPTH, Cell, ColumnSignificance,
                                          Comparison, DepthTable, LrSummary, Table1)
 from glorot.report.records.verdicts import (NOT_DECIDED, NOT_DECIDED_PREFIX, NOT_REPRODUCED, REPRODUCED, Claim,
@@ -28,5 +28,6 @@ __all__ = [
     "DIVERGED", "FAILED", "NOT_DECIDED", "NOT_DECIDED_PREFIX", "NOT_REPRODUCED", "NOT_RUN", "NO_SERIES", "OK",
     "PAPER_DEPTH", "REPRODUCED", "Cell", "Claim", "ColumnSignificance", "Comparison", "CostSurface", "Curve",
     "CurvePanel", "DepthLine", "DepthPanel", "DepthTable", "Evidence", "HistogramPanel", "Histograms",
-    "InputMoments", "LrSummary", "Run", "RunPanel", "Series", "Sweep", "Table1", "TheoryRow", "Verdict", "no_artifact",
+    "InputMoments", "LrSummary", "Run", "RunPanel", "Series", "Sweep", "Table1", "TheoryRow", "Verdict", "design_key",
+    "no_artifact",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -42,6 +43,14 @@ class Series:
 
 
 NO_SERIES = Series()
+
+
+def design_key(x: Any) -> tuple:
+    """What identifies one training configuration of a study, on a :class:`Run` or a
+    :class:`~glorot.config.TrainConfig` alike: data set, activation, init, depth, width, learning
+    rate, seed, updates and mini-batch size (the key a sweep's runs are matched to its configurations by)."""
+    return (x.dataset, x.activation, x.init, int(x.depth), int(x.width), float(x.lr), int(x.seed), int(x.updates),
+            x.batch_size)
 
 
 @dataclass(frozen=True)
