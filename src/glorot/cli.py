@@ -154,15 +154,21 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
+    from glorot.pipeline.store import no_sweep, store_missing
     from glorot.pipeline.summary import first_sweep_command, format_rows, sweep_rows
     from glorot.pipeline.study import load_params
-    from glorot.pipeline.tracking import latest_sweep, resolve_uri
+    from glorot.pipeline.tracking import Tracker, resolve_uri
 
     params = load_params(args.params)
     study = params.get_study(args.study, check_machine=False)  # reads results: need not train here
     uri = resolve_uri(params.tracking_uri, args.params.parent)
-    tracker, parent = latest_sweep(uri, study.name, args.params.parent,
-                                   first_sweep_command(study.name, params.study, args.params))
+    command = first_sweep_command(study.name, params.study, args.params)
+    if store_missing(uri):
+        raise no_sweep(study.name, uri, command)
+    tracker = Tracker(uri, study.name, args.params.parent)
+    parent = tracker.latest_parent()
+    if parent is None:
+        raise no_sweep(study.name, uri, command)
     print(f"study {study.name}: latest sweep (MLflow run {parent}) in {uri}")
     print(format_rows(sweep_rows(tracker, parent)))
     print(f"open the MLflow UI: glorot ui   (or: mlflow ui --backend-store-uri {uri})")

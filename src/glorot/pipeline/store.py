@@ -40,6 +40,11 @@ def store_missing(uri: str) -> bool:
     return uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///"):].split("?")[0]).exists()
 
 
+def no_sweep(study: str, uri: str, first_sweep: str) -> GlorotError:
+    """The one-line error of a read on a store where ``study`` has no sweep yet."""
+    return GlorotError(f"study {study!r} has no sweep in {uri} yet: run `{first_sweep}` first")
+
+
 def artifact_root(uri: str, root: str | Path = ".") -> str | None:
     """Where new experiments keep artifacts: the project's folder for a local store, else the server's."""
     if uri.startswith(("http://", "https://")):

@@ -35,7 +35,7 @@ from glorot.paper.probes import ProbeRecord
 from glorot.pipeline.provenance import source_tags
 from glorot.pipeline.rundir import probe_arrays
 from glorot.pipeline.store import (StoreUnavailable, artifact_root, check_reachable, first_line,  # noqa: F401
-                                   resolve_uri, store_lock, store_missing)  # check_reachable, resolve_uri: re-exported
+                                   resolve_uri, store_lock)  # check_reachable, resolve_uri: re-exported
 from glorot.engine import TrainResult
 
 PARAMS = ("dataset", "activation", "init", "depth", "width", "lr", "batch_size", "updates", "seed", "cost")
@@ -398,14 +398,3 @@ class Tracker:
                 return False
         self.client.set_registered_model_alias(name, CHAMPION, version)
         return True
-
-
-def latest_sweep(uri: str, study: str, root: str | Path, first_sweep: str) -> tuple[Tracker, str]:
-    """For commands that only read: the study's :class:`Tracker` on ``uri`` and its latest sweep's
-    parent run id. With no sweep yet, a one-line error naming the command ``first_sweep`` that runs
-    one; a local SQLite store that does not exist is not created to say so."""
-    tracker = None if store_missing(uri) else Tracker(uri, study, root)
-    parent = tracker.latest_parent() if tracker is not None else None
-    if parent is None:
-        raise GlorotError(f"study {study!r} has no sweep in {uri} yet: run `{first_sweep}` first")
-    return tracker, parent

@@ -27,7 +27,8 @@ import numpy as np
 from glorot.config import DATASET_TITLES, network_name
 from glorot.errors import GlorotError
 from glorot.paper.probes import SCALARS
-from glorot.pipeline.tracking import Tracker, latest_sweep
+from glorot.pipeline.store import no_sweep, store_missing
+from glorot.pipeline.tracking import Tracker
 from glorot.report.records import Histograms, Run, Series, Sweep
 
 CURVE_KEYS = ("train/nll", "valid/error", "test/error")
@@ -164,9 +165,14 @@ def open_study(uri: str, study: str, root: str | Path, parent_id: str | None = N
     """The study's latest sweep (or the sweep ``parent_id``) on the tracking store ``uri``;
     with no sweep yet, an error naming the command ``first_sweep`` that runs one
     (default: ``python flows/sweep.py --study NAME``)."""
-    tracker, latest = latest_sweep(uri, study, root, first_sweep or f"python flows/sweep.py --study {study}")
+    first_sweep = first_sweep or f"python flows/sweep.py --study {study}"
+    if store_missing(uri):
+        raise no_sweep(study, uri, first_sweep)
+    tracker = Tracker(uri, study, root)
     if parent_id is None:
-        parent_id = latest
+        parent_id = tracker.latest_parent()
+        if parent_id is None:
+            raise no_sweep(study, uri, first_sweep)
     else:
         runs = tracker.client.search_runs([tracker.experiment_id], f"attributes.run_id = '{parent_id}'")
         if not runs or runs[0].data.tags.get("glorot.kind") != "sweep":

@@ -1,8 +1,8 @@
 """The text of ``docs/results.md`` (:mod:`glorot.report.publish`), one section per published study,
-each kept in ``docs/results/<study>.md`` so that a study is published on its own: per study its
-scale and the claims it decides, Table 1 beside the paper's with the paired test against the
-column's best, the normalized-vs-standard twins along the learning curves, Figures 11-12, the
-verdicts, where a target is missed (by how much, and what scale would decide it) and the provenance.
+each kept in ``docs/results/<study>.md`` so that a study is published on its own: per study its scale and the claims
+it decides, Table 1 beside the paper's with the paired test against the column's best, the
+normalized-vs-standard twins along the learning curves, Figures 11-12, the verdicts, where a
+target is missed (by how much, and what scale would decide it) and the provenance.
 
 Only what the runs hold is printed, in a fixed order, with no time of generation: the same
 sweeps give the same page, byte for byte.
@@ -328,8 +328,8 @@ def render_page(folder: Path, shown: Path | None = None) -> str:
         record = load_evidence(path)
         section = folder / f"{record['study']}.md"
         if not section.is_file():
-            raise GlorotError(f"corrupt results folder {shown or folder}: {path.name} has no section {section.name}: "
-                              f"rerun `glorot results --study {record['study']}`")
+            raise GlorotError(f"corrupt results folder {shown or folder}: {path.name} has no section {section.name}: rerun "
+                              f"`glorot results --study {record['study']}`")
         summaries.append((record["study"], record.get("summary", "")))
         sections.append(section.read_text())
     return "\n".join([to_markdown(_intro(summaries)), *sections])
