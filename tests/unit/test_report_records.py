@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from glorot.report.collect import _checked_correctness, network_name
+from glorot.config import network_name
+from glorot.report.collect import _checked_correctness
 from glorot.report.records import (NOT_DECIDED, NOT_REPRODUCED, NOT_RUN, REPRODUCED, Cell, Claim, DepthTable,
                                    Histograms, Run, Series)
 

@@ -14,7 +14,6 @@ attempt, see :func:`latest_attempts`); :meth:`StudySource.diagnostics` fills in 
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 from collections.abc import Callable
@@ -24,9 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from glorot.config import DATASET_TITLES, network_name
+from glorot.config import DATASET_TITLES
 from glorot.errors import GlorotError
 from glorot.paper.probes import SCALARS
+from glorot.pipeline.run_config import run_config
 from glorot.pipeline.store import no_sweep, store_missing
 from glorot.pipeline.tracking import Tracker
 from glorot.report.records import Histograms, Run, Series, Sweep
@@ -42,34 +42,22 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _float(value: Any) -> float | None:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return out if math.isfinite(out) else None
-
-
 def run_record(run: Any) -> Run:
-    """A child run of a sweep (an MLflow ``Run``) as a :class:`~glorot.report.records.Run`."""
-    p, m, tags = run.data.params, run.data.metrics, run.data.tags
-    activation, init = p.get("activation", "?"), p.get("init", "?")
-    cell = tags.get("paper_cell")
+    """A child run of a sweep (an MLflow ``Run``) as a :class:`~glorot.report.records.Run`, its
+    configuration read by :func:`glorot.pipeline.run_config.run_config` (a run with a missing
+    or malformed param is a one-line error naming it, never a record with a made-up value)."""
+    config, m, tags = run_config(run), run.data.metrics, run.data.tags
     return Run(
-        run_id=run.info.run_id,
-        network=cell.split(" / ")[0] if cell else network_name(activation, init),
-        activation=activation, init=init, dataset=p.get("dataset", "?"),
-        depth=_int(p.get("depth")) or 0, width=_int(p.get("width")) or 0,
-        lr=_float(p.get("lr")) or 0.0, seed=_int(p.get("seed")) or 0,
-        updates=_int(p.get("updates")) or 0, batch_size=_int(p.get("batch_size")),
-        cost=p.get("cost", "nll"), probe_size=_int(p.get("probe_size")),
+        run_id=run.info.run_id, network=config.paper_name, activation=config.activation, init=config.init,
+        dataset=config.dataset, depth=config.depth, width=config.width, lr=config.lr, seed=config.seed,
+        updates=config.updates, batch_size=config.batch_size, cost=config.cost, probe_size=config.probe_size,
         status=tags.get("status", run.info.status.lower()),
         diverged_at=_int(tags.get("diverged_at")),
         valid_error=m.get("final/valid_error"), test_error=m.get("final/test_error"),
         valid_n=_int(tags.get("valid_n")), test_n=_int(tags.get("test_n")),
         data_version=tags.get("data_version"), git_commit=tags.get("git_commit"),
         config_key=tags.get("glorot.config_key", run.info.run_id),
-        pretrain_noise=_float(p.get("pretrain_noise")), pretrain_updates=_int(p.get("pretrain_updates")),
+        pretrain_noise=config.pretrain_noise, pretrain_updates=config.pretrain_updates,
     )
 
 
