@@ -155,14 +155,20 @@ def test_the_parent_run_holds_the_study_params_summary_metrics_and_a_results_tab
     assert '"type": "table"' in run.data.tags["mlflow.loggedArtifacts"]
 
 
-def test_network_metrics_keep_each_networks_best_configuration_by_validation_error():
+def test_network_metrics_keep_each_networks_chosen_rate_and_each_depth_apart():
     from glorot.pipeline.summary import network_metrics
 
-    rows = [{"dataset": "shapeset", "network": "Tanh", "valid_error_pct": v, "test_error_pct": t}
-            for v, t in ((50.0, 52.0), (40.0, 44.0), (None, None))]
-    rows.append({"dataset": "mnist", "network": "Tanh", "valid_error_pct": 2.0, "test_error_pct": None})
-    assert network_metrics(rows) == pytest.approx({"valid_error/mnist/Tanh": 0.02, "valid_error/shapeset/Tanh": 0.40,
-                                                   "test_error/shapeset/Tanh": 0.44})
+    def row(dataset, depth, lr, seed, valid, test, status="completed"):
+        return {"dataset": dataset, "network": "Tanh", "depth": depth, "width": 8, "lr": lr, "seed": seed,
+                "status": status, "valid_error_pct": valid, "test_error_pct": test}
+    rows = [row("shapeset", 5, 0.1, s, v, v + 4) for s, v in ((0, 50.0), (1, 40.0))]
+    rows += [row("shapeset", 5, 0.01, s, 42.0, 44.0) for s in (0, 1)]  # mean 42 < 45
+    rows += [row("shapeset", 1, 0.01, 0, 30.0, 31.0), row("shapeset", 1, 0.1, 0, None, None, "diverged")]
+    rows.append(row("mnist", 5, 0.1, 0, 2.0, 3.0))
+    assert network_metrics(rows) == pytest.approx({
+        "valid_error/mnist/Tanh": 0.02, "test_error/mnist/Tanh": 0.03,
+        "valid_error/shapeset/Tanh/d5_w8": 0.42, "test_error/shapeset/Tanh/d5_w8": 0.44,
+        "valid_error/shapeset/Tanh/d1_w8": 0.30, "test_error/shapeset/Tanh/d1_w8": 0.31})
 
 
 def _version(tracker, valid_error):

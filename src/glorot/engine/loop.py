@@ -38,6 +38,7 @@ from glorot.engine.steps import make_step, prefetch, run
 from glorot.errors import GlorotError
 from glorot.paper.nets import MLP
 from glorot.paper.pretraining import pretrain
+from glorot.paper.selection import Trial, choose_lr
 
 #: Updates of training batches drawn from the streams (and moved to the device) at once.
 PREFETCH = 256
@@ -272,7 +273,8 @@ def train(config: TrainConfig, data: DataBundle, logger: Logger | None = None, p
 
 @dataclass
 class LRSelection:
-    """The learning rate with the lowest final validation error, and every run tried."""
+    """The learning rate the paper's rule keeps (:func:`glorot.paper.selection.choose_lr`), and
+    every run tried."""
 
     best_lr: float | None
     results: dict[float, TrainResult]
@@ -280,12 +282,12 @@ class LRSelection:
 
 def select_lr(config: TrainConfig, grid: list[float], data: DataBundle,
               progress: bool = False) -> LRSelection:
-    """Train ``config`` once per learning rate in ``grid`` and keep the best by validation
-    error, as the paper chose its learning rate per model (Section 2.3). Diverged runs are
-    never chosen; ``best_lr`` is None when every run diverged."""
+    """Train ``config`` once per learning rate in ``grid`` (one seed, ``config.seed``) and keep
+    the rate that :func:`glorot.paper.selection.choose_lr` chooses, as the paper chose its
+    learning rate per model (Section 2.3): the lowest final validation error, ties to the
+    smaller rate, a diverged run never; ``best_lr`` is None when every run diverged."""
     if not grid or any(not lr > 0 for lr in grid):
         raise GlorotError(f"invalid lr grid: need one or more values > 0, got {grid}")
     results = {lr: train(config.model_copy(update={"lr": lr}), data, progress=progress)[1] for lr in grid}
-    finished = {lr: r for lr, r in results.items() if r.status == "completed"}
-    best = min(finished, key=lambda lr: finished[lr].valid_error) if finished else None
-    return LRSelection(best, results)
+    trials = [Trial(lr, config.seed, r.valid_error, r.status == "completed") for lr, r in results.items()]
+    return LRSelection(choose_lr(trials), results)

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter, defaultdict
 from pathlib import Path
 
 from glorot.atomic import atomic_write_text
 from glorot.config import DATASET_TITLES
+from glorot.errors import GlorotError
+from glorot.paper.selection import Trial, choose_lr, rate_means
 from glorot.paper.table1 import table1_error
+from glorot.pipeline.run_config import run_config
 from glorot.pipeline.tracking import Tracker
 
 #: The numbers-only file written beside the summary (:func:`numeric_runs`).
@@ -22,40 +26,53 @@ RUNS_FILE = "runs.json"
 
 def sweep_rows(tracker: Tracker, parent_id: str) -> list[dict]:
     """One row per configuration of a sweep (its latest attempt): network, data set, depth,
-    width, learning rate, seed, updates, status, errors (%) and the paper's error."""
+    width, learning rate, seed, updates (read by :func:`~glorot.pipeline.run_config.run_config`,
+    which refuses a run with a missing or malformed param), status, errors (%) and the paper's error."""
     latest = {run.data.tags.get("glorot.config_key", run.info.run_id): run for run in tracker.child_runs(parent_id)}
     rows = []
     for run in latest.values():
-        p, m = run.data.params, run.data.metrics
-        network = run.data.tags.get("paper_cell", "?").split(" / ")[0]
+        config, m = run_config(run), run.data.metrics
         rows.append({
-            "run_id": run.info.run_id, "network": network, "dataset": p.get("dataset"),
-            "depth": int(p.get("depth", 0)), "width": int(p.get("width", 0)), "lr": float(p.get("lr", "nan")),
-            "seed": int(p.get("seed", 0)), "updates": int(p.get("updates", 0)),
-            "status": run.data.tags.get("status", run.info.status.lower()),
+            "run_id": run.info.run_id, "network": config.paper_name, "dataset": config.dataset,
+            "depth": config.depth, "width": config.width, "lr": config.lr, "seed": config.seed,
+            "updates": config.updates, "status": run.data.tags.get("status", run.info.status.lower()),
             "valid_error_pct": 100 * m["final/valid_error"] if "final/valid_error" in m else None,
             "test_error_pct": 100 * m["final/test_error"] if "final/test_error" in m else None,
-            "paper_test_error_pct": table1_error(network, p.get("dataset", "")) if p.get("depth") == "5" else None,
+            "paper_test_error_pct": table1_error(config.paper_name, config.dataset) if config.depth == 5 else None,
         })
     return rows
 
 
+def _trial(row: dict) -> Trial:
+    valid = None if row["valid_error_pct"] is None else row["valid_error_pct"] / 100
+    return Trial(row["lr"], row["seed"], valid, row["status"] == "completed" and row["test_error_pct"] is not None)
+
+
 def network_metrics(rows: list[dict]) -> dict[str, float]:
-    """A sweep's summary metrics, comparable across sweeps: per data set and network, the
-    validation and test error (fractions) of its configuration with the lowest validation error
-    (the paper's choice of learning rate), as ``valid_error/<dataset>/<network>`` and
-    ``test_error/<dataset>/<network>``; configurations without errors are left out."""
-    best: dict[str, dict] = {}
+    """A sweep's summary metrics, comparable across sweeps: per data set and network (and depth
+    and width, ``/d<depth>_w<width>``, where the sweep ran that network on several), the
+    validation and test error (fractions, means over seeds) at the learning rate
+    :func:`glorot.paper.selection.choose_lr` chooses (the paper's choice, Section 2.3; the
+    rate Table 1 and ``glorot train``'s grid choose), as ``valid_error/<dataset>/<network>``
+    and ``test_error/<dataset>/<network>``; networks with no eligible rate are left out."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
     for r in rows:
-        name = f"{r['dataset']}/{r['network']}"
-        if r["valid_error_pct"] is not None and (name not in best or r["valid_error_pct"] < best[name]["valid_error_pct"]):
-            best[name] = r
+        groups[(r["dataset"], r["network"], r["depth"], r["width"])].append(r)
+    designs = Counter(key[:2] for key in groups)
     metrics = {}
-    for name, r in sorted(best.items()):
-        metrics[f"valid_error/{name}"] = r["valid_error_pct"] / 100
-        if r["test_error_pct"] is not None:
-            metrics[f"test_error/{name}"] = r["test_error_pct"] / 100
-    return metrics
+    for (dataset, network, depth, width), group in sorted(groups.items()):
+        name = f"{dataset}/{network}" + (f"/d{depth}_w{width}" if designs[dataset, network] > 1 else "")
+        trials = [_trial(r) for r in group]
+        try:
+            means, lr = rate_means(trials), choose_lr(trials)
+        except ValueError as e:
+            raise GlorotError(f"{name}: {e}") from None
+        if lr is None:
+            continue
+        metrics[f"valid_error/{name}"] = means[lr]
+        tests = [r["test_error_pct"] / 100 for r in group if r["lr"] == lr]
+        metrics[f"test_error/{name}"] = sum(tests) / len(tests)
+    return dict(sorted(metrics.items()))
 
 
 def row_key(row: dict) -> str:

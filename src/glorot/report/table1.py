@@ -1,11 +1,11 @@
 """Table 1 from a sweep's runs: test error (%) per network x data set, per depth (and width).
 
 The paper chose each model's learning rate on the validation error (Section 2.3). Here,
-for each cell (network x data set x depth) and each learning rate the study tried, the
-mean final validation error over the seeds whose runs completed is computed; the learning
-rate with the lowest one is chosen (diverged and failed runs never count), and the cell
-reports the mean and standard deviation over seeds of the *test* error at that learning
-rate. A study that sweeps several widths gets one table per depth and width (layer width
+for each cell (network x data set x depth) the rate is the one
+:func:`glorot.paper.selection.choose_lr` chooses from the cell's runs (the rule ``glorot train``'s
+grid and the sweep's summary use too: the lowest mean final validation error over seeds, a
+rate at which a seed diverged or failed never), and the cell reports the mean and standard
+deviation over seeds of the *test* error at that learning rate. A study that sweeps several widths gets one table per depth and width (layer width
 changes the model as much as depth does). A cell the study did not run is ``not run`` and
 never filled in; a cell whose every run diverged is ``diverged`` (``failed`` when they
 failed for another reason).
@@ -26,6 +26,8 @@ from collections.abc import Callable
 import numpy as np
 
 from glorot.config import DATASET_TITLES, DATASETS
+from glorot.errors import GlorotError
+from glorot.paper.selection import Trial, choose_lr, rate_means
 from glorot.paper.table1 import TABLE1, table1_error
 from glorot.report.records import (DIVERGED, FAILED, NOT_RUN, OK, PAPER_DEPTH, Cell, ColumnSignificance, DepthTable,
                                    LrSummary, Run, Table1, no_artifact)
@@ -44,32 +46,29 @@ def _std(xs: list[float]) -> float | None:
     return math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1))
 
 
-def _usable(run: Run) -> bool:
-    return run.status == "completed" and run.valid_error is not None \
-        and run.test_error is not None and math.isfinite(run.valid_error)
+def trial(run: Run) -> Trial:
+    """A run as a trial of the learning-rate rule (:mod:`glorot.paper.selection`): finished when
+    it completed with both errors recorded."""
+    return Trial(run.lr, run.seed, run.valid_error, run.status == "completed" and run.test_error is not None)
 
 
 def select_lr(runs: list[Run]) -> tuple[float | None, dict[float, LrSummary]]:
-    """The learning rate with the lowest mean final validation error over completed seeds.
-
-    Returns (chosen lr or None, a summary per learning rate). Ties go to the smaller
-    learning rate.
-    """
-    by_lr: dict[float, list[Run]] = defaultdict(list)
-    for run in runs:
-        by_lr[run.lr].append(run)
-    summary = {}
-    for lr in sorted(by_lr):
-        group = by_lr[lr]
-        done = [r for r in group if _usable(r)]
-        summary[lr] = LrSummary(
-            mean_valid_error_pct=100 * _mean([r.valid_error for r in done]) if done else None,
-            completed=len(done),
-            diverged=sum(r.status == "diverged" for r in group),
-            failed=sum(r.status not in ("completed", "diverged") for r in group),
-        )
-    candidates = [lr for lr, s in summary.items() if s.mean_valid_error_pct is not None]
-    chosen = min(candidates, key=lambda lr: (summary[lr].mean_valid_error_pct, lr)) if candidates else None
+    """The learning rate :func:`glorot.paper.selection.choose_lr` chooses for one cell's runs,
+    and a summary per learning rate: the mean final validation error (%) the rule compared
+    (:func:`~glorot.paper.selection.rate_means`; None for a rate at which a seed diverged or
+    failed) and how many runs completed, diverged and failed. Grids whose eligible rates share
+    no seed are a one-line :class:`GlorotError`."""
+    trials = [trial(r) for r in runs]
+    try:
+        means, chosen = rate_means(trials), choose_lr(trials)
+    except ValueError as e:
+        raise GlorotError(f"{runs[0].network} / {runs[0].dataset} d{runs[0].depth}: {e}") from None
+    summary = {lr: LrSummary(
+        mean_valid_error_pct=100 * means[lr] if lr in means else None,
+        completed=sum(t.finished for t in trials if t.lr == lr),
+        diverged=sum(r.status == "diverged" for r in runs if r.lr == lr),
+        failed=sum(r.status not in ("completed", "diverged") for r in runs if r.lr == lr),
+    ) for lr in sorted({r.lr for r in runs})}
     return chosen, summary
 
 
@@ -92,7 +91,7 @@ def build_cell(network: str, dataset: str, depth: int, runs: list[Run], width: i
         state = DIVERGED if any(r.status == "diverged" for r in runs) else FAILED
         return Cell(network, dataset, depth, state, width=width, paper_pct=paper, n_runs=len(runs), lrs=lrs,
                     **design)
-    chosen = sorted((r for r in runs if r.lr == lr and _usable(r)), key=lambda r: r.seed)
+    chosen = sorted((r for r in runs if r.lr == lr), key=lambda r: r.seed)  # every seed finished (eligible)
     errors = [100 * r.test_error for r in chosen]
     test_ns = {r.test_n for r in chosen if r.test_n}
     mean = _mean(errors)
