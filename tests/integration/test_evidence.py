@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from glorot.pipeline.study import load_params
-from glorot.report.evidence import load_evidence, replay
+from glorot.pipeline.replay import replay
+from glorot.report.evidence import load_evidence
 
 pytestmark = pytest.mark.slow
 

@@ -29,7 +29,7 @@ ALLOWED = {
     "data": {"paper", "errors", "atomic", "config"},
     "engine": {"paper", "errors", "atomic", "config", "data"},
     "pipeline": {"paper", "errors", "atomic", "config", "data", "engine"},
-    "report": {"paper", "errors", "atomic", "config", "data", "engine", "pipeline"},
+    "report": {"paper", "errors", "atomic", "config", "data", "pipeline"},  # reads records: never the engine
     "cli": {"paper", "errors", "atomic", "config", "data", "engine", "pipeline", "report"},
 }
 MAX_MODULE_LINES = 400

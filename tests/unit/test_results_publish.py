@@ -13,9 +13,10 @@ from scipy import stats
 
 from glorot.cli import main
 from glorot.errors import GlorotError
+from glorot.pipeline.replay import replay
 from glorot.pipeline.study import load_params
 from glorot.report import collect
-from glorot.report.evidence import load_evidence, replay
+from glorot.report.evidence import load_evidence
 from glorot.report.publish import MAX_FIGURE_BYTES, check_finished, gather, shrink_png
 from glorot.report.records import Run, Series, Sweep
 from glorot.report.results_doc import _lr_text, write_results

@@ -5,9 +5,9 @@ its cell (the learning rate chosen on validation, the first seed), what its run 
 (the code hash, the data version, the torch thread count) and the numbers MLflow recorded at
 its first evaluation after update 0 (:data:`~glorot.report.collect.CURVE_KEYS`). ``glorot results``
 commits it beside the page as ``docs/results/<study>-evidence.json``, so a fresh clone, which
-has no MLflow store, still holds what to check; :func:`replay` trains that slice again from
-the record, and ``tests/integration/test_evidence.py`` (``slow``) requires the same numbers,
-bit for bit.
+has no MLflow store, still holds what to check; :func:`glorot.pipeline.replay.replay` trains
+that slice again from the record (the report only reads), and
+``tests/integration/test_evidence.py`` (``slow``) requires the same numbers, bit for bit.
 """
 
 from __future__ import annotations
@@ -68,39 +68,3 @@ def load_evidence(path: str | Path) -> dict[str, Any]:
     except (ValueError, KeyError, TypeError) as e:
         raise GlorotError(f"corrupt evidence record {path}: {e}") from None
     return record
-
-
-def replay(entry: dict[str, Any], root: str | Path, data_dir: str | None) -> dict[str, float]:
-    """Train the entry's configuration again up to its ``step``, with its thread count, after
-    checking that this code and data are the ones it was recorded with; returns the values of
-    :data:`~glorot.report.collect.CURVE_KEYS` logged at ``step``."""
-    import torch
-
-    from glorot.config import build_config
-    from glorot.engine import NullLogger, train
-    from glorot.pipeline.provenance import code_hash, versioned_data
-
-    config = build_config(**{**entry["config"], "updates": entry["step"]})
-    if entry["code_hash"] != code_hash():
-        raise GlorotError(f"{entry['label']} was recorded by other code ({str(entry['code_hash'])[:12]}; this is "
-                          f"{code_hash()[:12]}): rerun the study and `glorot results` to publish from this code")
-    data, now = versioned_data(config, root, data_dir)
-    if now["data_version"] != entry["data_version"]:
-        raise GlorotError(f"{entry['label']}: data version {now['data_version']} is not the recorded "
-                          f"{entry['data_version']}")
-
-    class Recorder(NullLogger):
-        def __init__(self) -> None:
-            self.at_step: dict[str, float] = {}
-
-        def log_metrics(self, metrics: dict[str, float], step: int) -> None:
-            if step == entry["step"]:
-                self.at_step.update(metrics)
-
-    recorder, threads = Recorder(), torch.get_num_threads()
-    torch.set_num_threads(entry["torch_threads"])
-    try:
-        train(config, data, recorder, progress=False)
-    finally:
-        torch.set_num_threads(threads)
-    return {k: recorder.at_step[k] for k in CURVE_KEYS}
