@@ -154,23 +154,20 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from glorot.pipeline.store import no_sweep, store_missing
-    from glorot.pipeline.summary import first_sweep_command, format_rows, sweep_rows
     from glorot.pipeline.study import load_params
-    from glorot.pipeline.tracking import Tracker, resolve_uri
+    from glorot.pipeline.summary import first_sweep_command
+    from glorot.pipeline.tracking import resolve_uri
+    from glorot.report.collect import open_study
+    from glorot.report.summary import summary_text
+    from glorot.report.table1 import build_table
 
     params = load_params(args.params)
     study = params.get_study(args.study, check_machine=False)  # reads results: need not train here
-    uri = resolve_uri(params.tracking_uri, args.params.parent)
-    command = first_sweep_command(study.name, params.study, args.params)
-    if store_missing(uri):
-        raise no_sweep(study.name, uri, command)
-    tracker = Tracker(uri, study.name, args.params.parent)
-    parent = tracker.latest_parent()
-    if parent is None:
-        raise no_sweep(study.name, uri, command)
-    print(f"study {study.name}: latest sweep (MLflow run {parent}) in {uri}")
-    print(format_rows(sweep_rows(tracker, parent)))
+    root = args.params.parent
+    uri = resolve_uri(params.tracking_uri, root)
+    source = open_study(uri, study.name, root, first_sweep=first_sweep_command(study.name, params.study, args.params))
+    print(f"study {study.name}: Table 1 of the latest sweep (MLflow run {source.parent_id}) in {uri}")
+    print(summary_text(build_table(source.runs, source.correctness), source.runs, every_run=args.all))
     print(f"open the MLflow UI: glorot ui   (or: mlflow ui --backend-store-uri {uri})")
     return 0
 
@@ -275,13 +272,19 @@ def _add_train(sub) -> None:
 
 def _add_results(sub) -> None:
     """``summary`` and ``ui``: a study's results in the terminal and in MLflow's UI."""
-    summary = _command(sub, "summary", "the latest sweep of a study, next to the paper's Table 1",
-                       "The latest sweep of a study, one row per configuration, with its test error beside "
-                       "the paper's Table 1 (read from the MLflow store of params.yaml).",
-                       "example:\n  glorot summary --study depth")
+    summary = _command(sub, "summary", "the latest sweep of a study as the paper's Table 1",
+                       "The latest sweep of a study as the paper's Table 1 (read from the MLflow store of "
+                       "params.yaml): one row per network and data set (and depth), in the paper's order, with the "
+                       "learning rate chosen on validation error, our test error (mean ± sd over seeds), the "
+                       "paper's, the difference and the test against the column's best; then the sweep's scale "
+                       "beside the paper's.",
+                       "examples:\n  glorot summary --study depth\n  glorot summary --all     also every "
+                       "configuration, the chosen learning rates marked")
     summary.add_argument("--study", help="study of params.yaml (default: its `study` field)")
     summary.add_argument("--params", type=Path, default=Path("params.yaml"),
                          help="parameters file (default: %(default)s)")
+    summary.add_argument("--all", action="store_true",
+                         help="also list every configuration (sorted, the chosen learning rate marked *)")
     summary.set_defaults(func=cmd_summary)
 
     ui = _command(sub, "ui", "open the MLflow UI on the project's tracking store")
