@@ -14,7 +14,9 @@ PAPER_DEPTH = 5
 
 @dataclass(frozen=True)
 class LrSummary:
-    """One learning rate of a cell: mean final validation error (%) over completed seeds."""
+    """One learning rate of a cell: the mean final validation error (%) that the learning-rate
+    rule compared (:func:`glorot.paper.selection.rate_means`: over the seeds every eligible rate
+    shares; None when a seed diverged or failed at this rate), and its runs by outcome."""
 
     mean_valid_error_pct: float | None
     completed: int
