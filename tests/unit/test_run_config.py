@@ -45,3 +45,16 @@ def test_a_malformed_param_is_one_line_naming_the_run_and_param(name, text):
     with pytest.raises(GlorotError, match=rf"^run r9: malformed param.*{name}") as e:
         config_from_params("r9", {**_logged(CONFIG), name: text})
     assert "\n" not in str(e.value)
+
+
+def test_the_report_refuses_a_run_with_a_missing_param_instead_of_reading_zero():
+    from glorot.report.collect import run_record
+
+    params = _logged(CONFIG)
+    del params["lr"]
+    run = SimpleNamespace(info=SimpleNamespace(run_id="r3", status="FINISHED"),
+                          data=SimpleNamespace(params=params, metrics={}, tags={"status": "completed"}))
+    with pytest.raises(GlorotError, match=r"^run r3: missing param 'lr'"):
+        run_record(run)
+    assert run_record(SimpleNamespace(info=run.info, data=SimpleNamespace(
+        params=_logged(CONFIG), metrics={}, tags={}))).lr == 1e-05
