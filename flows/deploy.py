@@ -79,8 +79,9 @@ def check_source(source: str, study: str) -> str:
     if not _is_local(source):
         return source
     path = Path(source.split("://", 1)[-1]).expanduser().resolve()
-    if not (path / "flows" / "sweep.py").is_file():
-        raise DeployError(f"invalid source: {path} has no flows/sweep.py")
+    flows = TRAIN_ENTRYPOINT.split(":")[0]
+    if not (path / flows).is_file():
+        raise DeployError(f"invalid source: {path} has no {flows}")
     from glorot.errors import GlorotError
     from glorot.pipeline.study import load_params
 
@@ -134,7 +135,7 @@ def check_schedule(cron: str, timezone: str) -> None:
 def check_pools(orchestration: str | None, training: set[str]) -> None:
     """One line if the nightly would run on a training pool: it would hold a slot that its
     training runs need (a GPU worker with ``--limit 1``)."""
-    if orchestration in training:
+    if orchestration is not None and orchestration in training:
         raise DeployError(f"invalid orchestration pool: {orchestration!r} is a training pool; the nightly "
                           f"sweep would hold a slot its training runs need")
 

@@ -81,6 +81,12 @@ def test_the_nightly_may_not_run_on_a_training_pool_it_keeps():
         _plan(["--pool", "shared"], current)
 
 
+@pytest.mark.parametrize("args", [[], ["--pool", "glorot-gpu"], ["--nightly-pool", "glorot-gpu", "--concurrency", "8"],
+                                  ["--orchestration-pool", "sweeps", "--cron", "0 3 * * *", "--threads", "2"]])
+def test_good_deploy_options_pass_the_checks_made_before_the_server_is_asked(args):
+    deploy.check_options(deploy.parse(args))
+
+
 @pytest.mark.parametrize("args,message", [
     (["--timezone", "Mars/Olympus"], "glorot: error: invalid timezone: 'Mars/Olympus' is not an IANA time zone"),
     (["--cron", "every night"], "glorot: error: invalid cron: 'every night' is not a cron expression"),
