@@ -1,25 +1,30 @@
-"""Declare the project's Prefect deployments on work pools (no Docker: ``build=False, push=False``).
+"""Create the project's Prefect deployments, as ``prefect.yaml`` declares them, on work pools
+(no Docker: ``build=False, push=False``).
 
-    python flows/deploy.py --pool glorot [--orchestration-pool glorot-sweeps] [--cron "0 2 * * *"]
-                           [--timezone UTC] [--study quick] [--threads N] [--source PATH_OR_GIT_URL]
+    python flows/deploy.py [--pool glorot] [--nightly-pool POOL] [--orchestration-pool glorot-sweeps]
+                           [--cron "0 2 * * *"] [--timezone UTC] [--study quick] [--concurrency N]
+                           [--threads N] [--source PATH_OR_GIT_URL]
 
-Two deployments, on two pools, so that a sweep waiting for its configurations never holds a
-slot that training needs (a GPU worker with ``--limit 1``):
+``prefect.yaml`` is the one declaration (names, entrypoints, pools, parameters, schedule,
+concurrency limit, pull steps): ``prefect deploy --all`` reads it, and so does this script,
+whose options change what they name. Two deployments, on two pools, so that a sweep waiting
+for its configurations never holds a slot that training needs (a GPU worker with ``--limit 1``):
 
 * ``glorot-train-config/train-config`` on ``--pool``: one group of configurations per flow
-  run, what ``python flows/sweep.py --deployment glorot-train-config/train-config`` fans out to;
-* ``glorot-sweep/nightly`` on ``--orchestration-pool`` (default ``<pool>-sweeps``): the sweep
-  of ``--study`` on a cron schedule (default every day at 02:00 in ``--timezone``, default
-  UTC), itself fanning out to ``train-config``. Each scheduled run is a new sweep (a new MLflow
-  parent run; retrying that flow run continues it) and ends by building the study's report.
-  At most one runs at a time: a night due while the last still runs waits for it.
+  run, what ``python flows/sweep.py --deployment glorot-train-config/train-config`` fans out
+  to. On a pool other than ``prefect.yaml``'s it is named ``train-config-<pool>``, so
+  deployments on CPU and GPU pools coexist;
+* ``glorot-sweep/nightly`` on the orchestration pool: the sweep of a study on a cron schedule,
+  fanning out to a training deployment, ``--concurrency`` flow runs in flight. Each scheduled
+  run is a new sweep (a new MLflow parent run; retrying that flow run continues it) and ends
+  by building the study's report. At most one runs at a time. Its settings are kept as
+  deployed unless given (a first deployment takes ``prefect.yaml``'s, fanning out to ``--pool``).
 
 Workers of the pools run the flows from ``--source``: a folder that every worker sees at
-the same path (default: this project), or a git URL that each worker clones. ``prefect.yaml``
-declares the same deployments for ``prefect deploy --all``, with pull steps that clone the
-code and ``dvc pull`` the data on the worker. Missing pools are created (type ``process``),
-as ``prefect work-pool create NAME --type process`` would. The Prefect API is the one of
-``PREFECT_API_URL`` (or of the active profile); docs/scale.md walks through the whole set-up.
+the same path (default: this project), or a git URL that each worker clones. Missing pools are
+created (type ``process``), as ``prefect work-pool create NAME --type process`` would. The
+Prefect API is the one of ``PREFECT_API_URL`` (or of the active profile); docs/scale.md walks
+through the whole set-up.
 """
 
 from __future__ import annotations
@@ -31,24 +36,37 @@ import textwrap
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Sequence
 from urllib.parse import urlparse
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
+import yaml  # noqa: E402
+
+from glorot.pipeline.orchestration import SWEEP_FLOW, TRAIN_FLOW  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
-TRAIN_FLOW, TRAIN_NAME = "glorot-train-config", "train-config"
-SWEEP_FLOW, SWEEP_NAME = "glorot-sweep", "nightly"
-ENTRYPOINT = "flows/sweep.py"
-DEFAULT_CRON = "0 2 * * *"
-DEFAULT_POOL, DEFAULT_STUDY, DEFAULT_TIMEZONE = "glorot", "quick", "UTC"
-#: At most one nightly sweep at a time; a run due while one is running waits for it (ENQUEUE).
-NIGHTLY_CONCURRENCY = {"limit": 1, "collision_strategy": "ENQUEUE"}
-TRAIN_DESCRIPTION = ("A group of configurations of a study (one batched model, or one alone): each trained and "
-                     "recorded as an MLflow child run.")
+#: The one declaration of the deployments: Prefect's own file, which ``prefect deploy --all`` reads too.
+PREFECT_YAML = ROOT / "prefect.yaml"
+TRAIN_ENTRYPOINT, SWEEP_ENTRYPOINT = "flows/sweep.py:train_config", "flows/sweep.py:sweep"
+FLOW_OF = {TRAIN_ENTRYPOINT: TRAIN_FLOW, SWEEP_ENTRYPOINT: SWEEP_FLOW}
 
 
 class DeployError(Exception):
     """A problem worth one line on stderr and exit status 2."""
+
+
+def declaration(path: Path = PREFECT_YAML) -> tuple[dict, dict]:
+    """The training and the nightly deployments of ``prefect.yaml``, each with its ``flow``."""
+    specs = {spec["entrypoint"]: dict(spec, flow=FLOW_OF[spec["entrypoint"]])
+             for spec in yaml.safe_load(path.read_text())["deployments"]}
+    return specs[TRAIN_ENTRYPOINT], specs[SWEEP_ENTRYPOINT]
+
+
+TRAIN, NIGHTLY = declaration()
+DEFAULT_POOL = TRAIN["work_pool"]["name"]
+DEFAULT_CRON, DEFAULT_TIMEZONE = NIGHTLY["schedules"][0]["cron"], NIGHTLY["schedules"][0]["timezone"]
+DEFAULT_STUDY = NIGHTLY["parameters"]["study"]
 
 
 def _is_local(source: str) -> bool:
@@ -61,8 +79,9 @@ def check_source(source: str, study: str) -> str:
     if not _is_local(source):
         return source
     path = Path(source.split("://", 1)[-1]).expanduser().resolve()
-    if not (path / ENTRYPOINT).is_file():
-        raise DeployError(f"invalid source: {path} has no {ENTRYPOINT}")
+    flows = TRAIN_ENTRYPOINT.split(":")[0]
+    if not (path / flows).is_file():
+        raise DeployError(f"invalid source: {path} has no {flows}")
     from glorot.errors import GlorotError
     from glorot.pipeline.study import load_params
 
@@ -73,28 +92,31 @@ def check_source(source: str, study: str) -> str:
     return str(path)
 
 
-def orchestration_pool_of(pool: str) -> str:
-    """The default pool of the nightly sweep, beside the training pool ``pool``."""
-    return f"{pool}-sweeps"
+def train_spec(pool: str, train: dict = TRAIN) -> dict:
+    """The training deployment on ``pool``: ``prefect.yaml``'s on its own pool, named
+    ``<name>-<pool>`` on any other, so that deployments on CPU and GPU pools coexist."""
+    name = train["name"] if pool == train["work_pool"]["name"] else f"{train['name']}-{pool}"
+    return dict(train, name=name, work_pool={"name": pool})
 
 
-def declared(pool: str = DEFAULT_POOL, orchestration_pool: str | None = None, study: str = DEFAULT_STUDY,
-             cron: str = DEFAULT_CRON, timezone: str = DEFAULT_TIMEZONE, threads: int | None = None) -> list[dict]:
-    """Both deployments as ``prefect.yaml`` writes them (name, flow, entrypoint, work pool,
-    parameters, schedules, concurrency limit); :func:`deploy` creates them, and the repository's
-    ``prefect.yaml`` must declare the same with the defaults (a test checks it)."""
-    nightly = {"study": study, "deployment": f"{TRAIN_FLOW}/{TRAIN_NAME}", "new_sweep_per_run": True, "report": True}
-    if threads is not None:
-        nightly["threads"] = threads
-    return [
-        {"name": TRAIN_NAME, "flow": TRAIN_FLOW, "entrypoint": f"{ENTRYPOINT}:train_config", "tags": ["glorot"],
-         "description": TRAIN_DESCRIPTION, "work_pool": {"name": pool}, "parameters": {}},
-        {"name": SWEEP_NAME, "flow": SWEEP_FLOW, "entrypoint": f"{ENTRYPOINT}:sweep", "tags": ["glorot"],
-         "description": "A study's sweep, fanned out to glorot-train-config/train-config, one new sweep per "
-                        "scheduled run, its report built at the end.",
-         "work_pool": {"name": orchestration_pool or orchestration_pool_of(pool)}, "parameters": nightly,
-         "schedules": [{"cron": cron, "timezone": timezone}], "concurrency_limit": dict(NIGHTLY_CONCURRENCY)},
-    ]
+def nightly_spec(current: dict, pool: str | None = None, training: str | None = None, cron: str | None = None,
+                 timezone: str | None = None, **parameters) -> dict:
+    """The nightly deployment ``current`` (as deployed, or ``prefect.yaml``'s) with what is given
+    changed and the rest kept: its orchestration ``pool``, the ``training`` deployment it fans
+    out to, its schedule, and its parameters (``study``, ``threads``, ``concurrency``: how many
+    training flow runs it keeps in flight, the training pool's slots)."""
+    schedule = dict(current["schedules"][0])
+    schedule.update({k: v for k, v in (("cron", cron), ("timezone", timezone)) if v is not None})
+    given = {k: v for k, v in dict(parameters, deployment=training).items() if v is not None}
+    return dict(current, work_pool={"name": pool or current["work_pool"]["name"]},
+                parameters={**current["parameters"], **given}, schedules=[schedule])
+
+
+def declared(pools: Sequence[str] = (DEFAULT_POOL,), nightly: dict = NIGHTLY) -> list[dict]:
+    """The deployments to create (``prefect.yaml``'s form, with ``flow``): the training one on
+    each of ``pools`` (:func:`train_spec`), then ``nightly`` (:func:`nightly_spec`). With the
+    defaults, exactly ``prefect.yaml``'s."""
+    return [train_spec(pool) for pool in dict.fromkeys(pools)] + [nightly]
 
 
 def check_schedule(cron: str, timezone: str) -> None:
@@ -110,13 +132,18 @@ def check_schedule(cron: str, timezone: str) -> None:
                           f"'Europe/Paris'")
 
 
-def check_api(pools: list[str]) -> None:
-    """Fail in one line unless a Prefect server answers; create the missing ``process`` pools."""
+def check_pools(orchestration: str | None, training: set[str]) -> None:
+    """One line if the nightly would run on a training pool: it would hold a slot that its
+    training runs need (a GPU worker with ``--limit 1``)."""
+    if orchestration is not None and orchestration in training:
+        raise DeployError(f"invalid orchestration pool: {orchestration!r} is a training pool; the nightly "
+                          f"sweep would hold a slot its training runs need")
+
+
+def check_api() -> None:
+    """Fail in one line unless a Prefect server answers."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.actions import WorkPoolCreate
-    from prefect.exceptions import ObjectNotFound
     from prefect.settings import get_current_settings
-    from prefect.workers.process import ProcessWorker
 
     url = get_current_settings().api.url
     if not url:
@@ -130,17 +157,40 @@ def check_api(pools: list[str]) -> None:
         raise DeployError(f"cannot reach the Prefect API at {url}: {getattr(e, 'reason', e)}") from None
     with get_client(sync_client=True) as client:
         error = client.api_healthcheck()
-        if error is not None:
-            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise DeployError(f"cannot reach the Prefect API at {url}: {reason}")
-        for pool in pools:
-            try:
-                found = client.read_work_pool(pool)
-                print(f"work pool {pool!r} (type {found.type}) found")
-            except ObjectNotFound:
-                client.create_work_pool(WorkPoolCreate(
-                    name=pool, type="process", base_job_template=ProcessWorker.get_default_base_job_template()))
-                print(f"work pool {pool!r} (type process) created")
+    if error is not None:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise DeployError(f"cannot reach the Prefect API at {url}: {reason}")
+
+
+def deployed_nightly(client) -> dict | None:
+    """The nightly as the server holds it (its pool, parameters and cron schedule), in
+    ``prefect.yaml``'s form, or ``None`` before it is first deployed."""
+    from prefect.exceptions import ObjectNotFound
+
+    try:
+        found = client.read_deployment_by_name(f"{NIGHTLY['flow']}/{NIGHTLY['name']}")
+    except ObjectNotFound:
+        return None
+    crons = [{"cron": s.schedule.cron, "timezone": s.schedule.timezone} for s in found.schedules
+             if getattr(s.schedule, "cron", None)]
+    return dict(NIGHTLY, work_pool={"name": found.work_pool_name}, parameters=dict(found.parameters),
+                schedules=crons or NIGHTLY["schedules"])
+
+
+def ensure_pools(client, pools: list[str]) -> None:
+    """Create the missing pools as ``process`` pools (``prefect work-pool create NAME --type process``)."""
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectNotFound
+    from prefect.workers.process import ProcessWorker
+
+    for pool in dict.fromkeys(pools):
+        try:
+            found = client.read_work_pool(pool)
+            print(f"work pool {pool!r} (type {found.type}) found")
+        except ObjectNotFound:
+            client.create_work_pool(WorkPoolCreate(
+                name=pool, type="process", base_job_template=ProcessWorker.get_default_base_job_template()))
+            print(f"work pool {pool!r} (type process) created")
 
 
 def deploy(source: str, specs: list[dict]) -> list[str]:
@@ -161,48 +211,78 @@ def deploy(source: str, specs: list[dict]) -> list[str]:
     return [f"{spec['flow']}/{spec['name']}" for spec in specs]
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    train, nightly = f"{TRAIN['flow']}/{TRAIN['name']}", f"{NIGHTLY['flow']}/{NIGHTLY['name']}"
     parser = argparse.ArgumentParser(
         description=textwrap.fill(
-            f"Declare the project's Prefect deployments: {TRAIN_FLOW}/{TRAIN_NAME} on the training pool, which "
-            f"trains a group of configurations per flow run (what `python flows/sweep.py --deployment "
-            f"{TRAIN_FLOW}/{TRAIN_NAME}` fans out to), and {SWEEP_FLOW}/{SWEEP_NAME} on the orchestration pool, "
-            f"which runs a new sweep of a study on a cron schedule, at most one at a time, and builds its report. "
-            f"Prefect workers then run them (`prefect worker start --pool NAME`); the Prefect API is the one of "
-            f"PREFECT_API_URL. docs/scale.md walks through the whole set-up.", 79),
-        epilog=f"example:\n  python flows/deploy.py --pool glorot --study quick --cron {DEFAULT_CRON!r} "
-               f"--timezone Europe/Paris",
+            f"Declare the project's Prefect deployments, as prefect.yaml declares them: {train} on the training "
+            f"pool (named {train}-POOL on a pool other than {DEFAULT_POOL!r}, so CPU and GPU pools coexist), which "
+            f"trains a group of configurations per flow run (what `python flows/sweep.py --deployment {train}` "
+            f"fans out to), and {nightly} on the orchestration pool, which runs a new sweep of a study on a cron "
+            f"schedule, at most one at a time, and builds its report. The nightly keeps its settings (pools, "
+            f"schedule, study, threads, concurrency, training deployment) unless given. Prefect workers then run "
+            f"them (`prefect worker start --pool NAME`); the Prefect API is the one of PREFECT_API_URL. "
+            f"docs/scale.md walks through the whole set-up.", 79),
+        epilog=f"examples:\n  python flows/deploy.py --pool glorot --study quick --cron {DEFAULT_CRON!r} "
+               f"--timezone Europe/Paris\n  python flows/deploy.py --pool glorot-gpu   (adds {train}-glorot-gpu; "
+               f"the nightly stays as it is)",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pool", default=DEFAULT_POOL,
-                        help=f"work pool that trains, {TRAIN_FLOW}/{TRAIN_NAME}'s (created as `process` if "
-                             f"missing; default: {DEFAULT_POOL})")
-    parser.add_argument("--orchestration-pool",
-                        help=f"work pool of {SWEEP_FLOW}/{SWEEP_NAME}, which only waits for the training runs "
-                             f"(default: <pool>-sweeps)")
-    parser.add_argument("--cron", default=DEFAULT_CRON,
-                        help=f"schedule of {SWEEP_FLOW}/{SWEEP_NAME} (default: {DEFAULT_CRON!r})")
-    parser.add_argument("--timezone", default=DEFAULT_TIMEZONE,
-                        help="IANA time zone of --cron, e.g. Europe/Paris (default: UTC)")
-    parser.add_argument("--study", default=DEFAULT_STUDY,
-                        help=f"study of params.yaml that the nightly sweep runs (default: {DEFAULT_STUDY})")
+                        help=f"work pool that trains (created as `process` if missing; default: {DEFAULT_POOL})")
+    parser.add_argument("--nightly-pool", help=f"training pool that {nightly} fans out to (default: kept; "
+                                               f"for a first deployment, --pool)")
+    parser.add_argument("--orchestration-pool", help=f"work pool of {nightly}, which only waits for the training "
+                                                     f"runs (default: kept; {NIGHTLY['work_pool']['name']})")
+    parser.add_argument("--cron", help=f"schedule of {nightly} (default: kept; {DEFAULT_CRON!r})")
+    parser.add_argument("--timezone", help=f"IANA time zone of --cron, e.g. Europe/Paris (default: kept; "
+                                           f"{DEFAULT_TIMEZONE})")
+    parser.add_argument("--study", help=f"study of params.yaml that the nightly sweep runs (default: kept; "
+                                        f"{DEFAULT_STUDY})")
+    parser.add_argument("--concurrency", type=int,
+                        help="training flow runs the nightly keeps in flight: the training pool's slots, the sum of "
+                             "its workers' --limit (default: kept; the orchestration worker's cores)")
     parser.add_argument("--threads", type=int,
-                        help="torch threads of each training flow run of the nightly (default: the orchestration "
-                             "worker's cores // its sweep's concurrency); set it to a training worker's cores "
-                             "// its --limit")
+                        help="torch threads of each training flow run of the nightly (default: kept; the "
+                             "orchestration worker's cores // the concurrency); set it to a training worker's "
+                             "cores // its --limit")
     parser.add_argument("--source", default=str(ROOT),
                         help="project folder every worker sees, or a git URL (default: this project)")
-    args = parser.parse_args(argv)
-    orchestration = args.orchestration_pool or orchestration_pool_of(args.pool)
+    return parser.parse_args(argv)
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """One line for a bad option, before any server is asked."""
+    check_schedule(args.cron or DEFAULT_CRON, args.timezone or DEFAULT_TIMEZONE)
+    for name in ("threads", "concurrency"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise DeployError(f"invalid {name}: must be >= 1 (got {value})")
+    check_pools(args.orchestration_pool, {args.pool, args.nightly_pool})
+
+
+def plan(args: argparse.Namespace, current: dict | None) -> list[dict]:
+    """The deployments that ``args`` ask for, the nightly's settings kept from ``current`` (as
+    deployed; ``None``: a first deployment, ``prefect.yaml``'s, fanning out to ``--pool``)."""
+    training = args.nightly_pool or (args.pool if current is None else None)
+    nightly = nightly_spec(current or NIGHTLY, args.orchestration_pool,
+                           training and f"{TRAIN['flow']}/{train_spec(training)['name']}", args.cron, args.timezone,
+                           study=args.study, threads=args.threads, concurrency=args.concurrency)
+    check_pools(nightly["work_pool"]["name"], {args.pool, training})
+    return declared([args.pool] + ([training] if training else []), nightly)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from prefect.client.orchestration import get_client
+
+    args = parse(argv)
     try:
-        check_schedule(args.cron, args.timezone)
-        if args.threads is not None and args.threads < 1:
-            raise DeployError(f"invalid threads: must be >= 1 (got {args.threads})")
-        if orchestration == args.pool:
-            raise DeployError(f"invalid orchestration pool: {orchestration!r} is the training pool; the nightly "
-                              f"sweep would hold a slot its training runs need")
-        source = check_source(args.source, args.study)
-        check_api([args.pool, orchestration])
-        names = deploy(source, declared(args.pool, orchestration, args.study, args.cron, args.timezone, args.threads))
+        check_options(args)
+        check_api()
+        with get_client(sync_client=True) as client:
+            specs = plan(args, deployed_nightly(client))
+            source = check_source(args.source, specs[-1]["parameters"]["study"])
+            ensure_pools(client, [spec["work_pool"]["name"] for spec in specs])
+        names = deploy(source, specs)
     except DeployError as e:
         print(f"glorot: error: {e}", file=sys.stderr)
         return 2
@@ -210,10 +290,13 @@ def main(argv: list[str] | None = None) -> int:
         first = str(e).splitlines()[0] if str(e) else ""
         print(f"glorot: error: {type(e).__name__}: {first}", file=sys.stderr)
         return 2
-    for name, pool in zip(names, (args.pool, orchestration)):
-        print(f"deployed {name} on pool {pool!r} from {source}")
-    print(f"schedule of {names[1]}: {args.cron!r} ({args.timezone}), study {args.study!r}, one run at a time")
-    print(f"start workers: prefect worker start --pool {args.pool}   and   prefect worker start --pool {orchestration}")
+    for name, spec in zip(names, specs):
+        print(f"deployed {name} on pool {spec['work_pool']['name']!r} from {source}")
+    nightly, schedule = specs[-1], specs[-1]["schedules"][0]
+    print(f"{names[-1]}: {schedule['cron']!r} ({schedule['timezone']}), study {nightly['parameters']['study']!r}, "
+          f"fanning out to {nightly['parameters']['deployment']}, one run at a time")
+    print("start workers: " + "   and   ".join(f"prefect worker start --pool {pool}"
+                                               for pool in dict.fromkeys(s["work_pool"]["name"] for s in specs)))
     return 0
 
 

@@ -1,15 +1,16 @@
 """Prefect flows: a sweep trains the groups of configurations of a study of ``params.yaml``
 as tasks (or, given a deployment, as flow runs on a work pool's workers), with MLflow
 recording a parent run for the sweep and a child run per configuration. Everything but the
-scheduling is the library's (:mod:`glorot.pipeline.sweep`, :mod:`glorot.pipeline.runs`).
+scheduling is the library's (:mod:`glorot.pipeline.sweep`, :mod:`glorot.pipeline.runs`), and so is
+the scheduling's policy (:mod:`glorot.pipeline.orchestration`): this file only wires Prefect to it.
 
     python flows/sweep.py --study quick [--params F] [--fresh] [--wait] [--concurrency 2] [--threads N]
                           [--deployment glorot-train-config/train-config]
 
 One sweep of a study runs at a time (a second is refused in one line, or waits with ``--wait``).
 Rerunning the same sweep continues it: configurations that it already finished are left out
-before anything is submitted. With ``--deployment``, each flow run submitted is logged (name,
-id, UI address) and, as each ends, how many configurations are done out of how many.
+before anything is submitted. With ``--deployment``, each flow run is logged when submitted
+(its name) and when it ends (id, state, UI address), with how many configurations are done.
 A failed group is tried again only when trying again can fix it (a lost server, a killed
 process), never for a bad configuration or bad data. A sweep with failed configurations
 exits 2 with one line, its MLflow parent run FAILED and its summary written.
@@ -21,13 +22,9 @@ a watchdog stops when this process ends, however it ends.
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import re
-import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 # Prefect's server would try to send telemetry from machines that often have no internet, and
@@ -35,7 +32,7 @@ from pathlib import Path
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
-from prefect import flow, get_client, get_run_logger, runtime, task  # noqa: E402
+from prefect import flow, get_run_logger, runtime, task  # noqa: E402
 from prefect.artifacts import (create_link_artifact, create_markdown_artifact, create_progress_artifact,  # noqa: E402
                                update_progress_artifact)
 from prefect.deployments import run_deployment  # noqa: E402
@@ -46,31 +43,25 @@ from prefect.utilities.urls import url_for  # noqa: E402
 
 from glorot.config import TrainConfig  # noqa: E402
 from glorot.errors import GlorotError  # noqa: E402
+from glorot.pipeline.orchestration import (FLOW_RUN_POLL_S, FLOW_RUN_RETRIES, RETRY_DELAY_S, SWEEP_FLOW,  # noqa: E402
+                                           TASK_RETRIES, TRAIN_FLOW, FlowRunCrashed, artifact_key, build_report,
+                                           check_parallelism, done_line, fan_out, sweep_run_name, train_run_name,
+                                           unfinished, worth_retrying)
 from glorot.pipeline.progress import OnProgress, Progress  # noqa: E402
-from glorot.pipeline.runs import retryable, run_configurations  # noqa: E402
+from glorot.pipeline.runs import run_configurations  # noqa: E402
 from glorot.pipeline.summary import format_rows  # noqa: E402
 from glorot.pipeline.sweep import Sweep, configs_from_json, group_label, set_threads  # noqa: E402
 from glorot.pipeline.watchdog import stop_with_this_process  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-TRAIN_DEPLOYMENT = "glorot-train-config/train-config"
+TRAIN_DEPLOYMENT = f"{TRAIN_FLOW}/train-config"
 
 
-class FlowRunCrashed(RuntimeError):
-    """A deployment's flow run ended CRASHED: its process died (a retry resumes from the checkpoints)."""
-
-
-def worth_retrying(task, task_run, state: State) -> bool:
+def retry_condition(task, task_run, state: State) -> bool:
     """Prefect's ``retry_condition_fn``: try a failed task again only if that can fix its error
-    (:func:`glorot.pipeline.runs.retryable`, or a crashed flow run), not a bad configuration or bad data."""
+    (:func:`glorot.pipeline.orchestration.worth_retrying`)."""
     error = state.data if isinstance(state.data, BaseException) else state.result(raise_on_failure=False)
-    return isinstance(error, FlowRunCrashed) or (isinstance(error, BaseException) and retryable(error))
-
-
-def artifact_key(*parts: str) -> str:
-    """A Prefect artifact key (lowercase letters, digits, dashes): ``glorot-<parts...>``, e.g.
-    the study, a configuration's label and the artifact's kind."""
-    return re.sub(r"-+", "-", re.sub(r"[^a-z0-9]", "-", "-".join(("glorot", *parts)).lower())).strip("-")
+    return worth_retrying(error)
 
 
 def prefect_progress(study: str) -> OnProgress:
@@ -94,7 +85,8 @@ def prefect_progress(study: str) -> OnProgress:
     return report
 
 
-@task(retries=2, retry_delay_seconds=10, retry_condition_fn=worth_retrying, task_run_name="{label}")
+@task(retries=TASK_RETRIES, retry_delay_seconds=RETRY_DELAY_S, retry_condition_fn=retry_condition,
+      task_run_name="{label}")
 def train_task(configs: list[TrainConfig], study: str, tracking_uri: str, parent_id: str | None, root: str,
                data_dir: str, label: str) -> list[dict] | State:
     """Train a group of configurations (one batched model, or one alone) and record each in
@@ -108,7 +100,7 @@ def train_task(configs: list[TrainConfig], study: str, tracking_uri: str, parent
         return Failed(message=str(e), data=e)
 
 
-@flow(name="glorot-train-config", flow_run_name="{study}: {label}")
+@flow(name=TRAIN_FLOW, flow_run_name="{study}: {label}")
 def train_config(configs: list[dict], study: str, tracking_uri: str, parent_id: str | None = None,
                  root: str = str(ROOT), data_dir: str = "data", label: str = "configurations",
                  threads: int | None = None) -> list[dict]:
@@ -119,40 +111,44 @@ def train_config(configs: list[dict], study: str, tracking_uri: str, parent_id: 
     return train_task(members, study, tracking_uri, parent_id, root, data_dir, group_label(members))
 
 
-def wait_for(run, poll_s: float = 2.0):
-    """The flow run ``run`` once it has ended (read from the API every ``poll_s`` seconds)."""
-    with get_client(sync_client=True) as client:
-        while not (run.state and run.state.is_final()):
-            time.sleep(poll_s)
-            run = client.read_flow_run(run.id)
-    return run
-
-
-@task(retries=1, retry_delay_seconds=10, retry_condition_fn=worth_retrying, task_run_name="remote {label}")
+@task(retries=FLOW_RUN_RETRIES, retry_delay_seconds=RETRY_DELAY_S, retry_condition_fn=retry_condition,
+      task_run_name="remote {label}")
 def remote_task(deployment: str, parameters: dict, label: str) -> dict | State:
-    """Run one group of configurations as a flow run of ``deployment`` on its work pool, logging
-    its name, id and UI address, and wait for it; tried again if the flow run crashed (its
-    process died), not if it failed."""
-    run = run_deployment(deployment, parameters=parameters, flow_run_name=f"{parameters['study']}: {label}",
-                         timeout=0)
+    """Run one group of configurations as a flow run of ``deployment`` on its work pool and wait
+    for it (``run_deployment`` waits by itself), logging its name, id, end and UI address; tried
+    again if the flow run crashed (its process died), not if it failed."""
+    name = train_run_name(parameters["study"], label)
+    get_run_logger().info(f"submitting flow run {name!r} to {deployment}")
+    run = run_deployment(deployment, parameters=parameters, flow_run_name=name, poll_interval=FLOW_RUN_POLL_S)
     address = url_for(run)
-    get_run_logger().info(f"submitted flow run {run.name!r} ({run.id}) of {deployment}"
+    state = run.state.name if run.state else "unknown"
+    get_run_logger().info(f"flow run {run.name!r} ({run.id}) of {deployment} ended {state}"
                           + (f": {address}" if address else ""))
-    run = wait_for(run)
     if run.state and run.state.is_crashed():
         raise FlowRunCrashed(f"flow run {run.name} of {deployment} crashed: {run.state.message}")
     if not run.state or not run.state.is_completed():
-        message = f"flow run {run.name} of {deployment} ended {run.state.name if run.state else 'unknown'}" + (
-            f": {run.state.message}" if run.state and run.state.message else "")
+        message = unfinished(run.name, deployment, state, run.state.message if run.state else None)
         return Failed(message=message, data=GlorotError(message))
-    return {"flow_run_id": str(run.id), "state": run.state.name}
+    return {"flow_run_id": str(run.id), "state": state}
 
 
-def submit(job: Sweep, members: list[TrainConfig], deployment: str | None) -> PrefectFuture:
-    """Start one group: a local task, or a flow run of ``deployment`` on its work pool."""
+def submit(runner: ThreadPoolTaskRunner, job: Sweep, members: list[TrainConfig],
+           deployment: str | None) -> PrefectFuture:
+    """Start one group on ``runner``: a local task, or a flow run of ``deployment`` on its work pool."""
+    label = group_label(members)
     if deployment:
-        return remote_task.submit(deployment, job.deployment_parameters(members), group_label(members))
-    return train_task.submit(members, **job.run_parameters(), label=group_label(members))
+        return runner.submit(remote_task, {"deployment": deployment, "parameters": job.deployment_parameters(members),
+                                           "label": label})
+    return runner.submit(train_task, {"configs": members, **job.run_parameters(), "label": label})
+
+
+def run_groups(job: Sweep, groups: list[list[TrainConfig]], deployment: str | None, parallel: int,
+               on_done=lambda done, failed: None) -> int:
+    """Run ``groups``, ``parallel`` in flight at once (a task runner of that many threads, whatever
+    the flow's own: a deployment's flow runs a nightly with the concurrency it was given); returns
+    how many configurations failed (:func:`count_failed`)."""
+    with ThreadPoolTaskRunner(max_workers=parallel) as runner:
+        return count_failed({submit(runner, job, members, deployment): len(members) for members in groups}, on_done)
 
 
 def count_failed(futures: dict[PrefectFuture, int], on_done=lambda done, failed: None) -> int:
@@ -180,36 +176,24 @@ def progress_reporter(job: Sweep, done_before: int, log):
 
     def on_done(done: int, failed: int) -> None:
         update_progress_artifact(progress, 100.0 * (done_before + done) / total)
-        log(f"{done_before + done}/{total} configurations done" + (f" ({failed} failed)" if failed else ""))
+        log(done_line(done_before + done, total, failed))
 
     return on_done
 
 
-def sweep_run_name() -> str:
-    """A sweep's flow-run name: its study and when it was due, e.g. ``quick 2025-01-31 02:00 UTC``."""
-    study = runtime.flow_run.parameters.get("study") or "default study"
-    when = runtime.flow_run.scheduled_start_time or datetime.datetime.now(datetime.timezone.utc)
-    return f"{study} {when.astimezone(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC"
+def name_sweep_run() -> str:
+    """A sweep's flow-run name (:func:`glorot.pipeline.orchestration.sweep_run_name`)."""
+    return sweep_run_name(runtime.flow_run.parameters.get("study"), runtime.flow_run.scheduled_start_time,
+                          str(runtime.flow_run.id))
 
 
 @task(task_run_name="report {study}")
 def report_task(study: str, params_file: str, root: str, parent_id: str) -> str:
-    """Build the report of the sweep ``parent_id`` into ``<root>/reports/<study>`` and attach it to
-    the sweep's MLflow run, as ``glorot report`` (DVC's report stage) does, in a process of its own:
-    the sweep's code does not import the report's, so an edit to the report never retrains
-    (the sweep stage's DVC dependencies). Returns the report's folder."""
-    out = Path(root) / "reports" / study
-    done = subprocess.run([sys.executable, "-m", "glorot.cli", "report", "--study", study, "--params", params_file,
-                           "--parent", parent_id, "--out", str(out)], cwd=root, capture_output=True, text=True)
-    for line in done.stdout.splitlines():
-        get_run_logger().info(line)
-    if done.returncode:
-        lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
-        raise GlorotError(f"report of study {study} failed: {lines[-1]}")
-    return str(out)
+    """The study's report, built at the end of a sweep (:func:`glorot.pipeline.orchestration.build_report`)."""
+    return build_report(study, params_file, root, parent_id, get_run_logger().info)
 
 
-@flow(name="glorot-sweep", flow_run_name=sweep_run_name, task_runner=ThreadPoolTaskRunner(max_workers=os.cpu_count()))
+@flow(name=SWEEP_FLOW, flow_run_name=name_sweep_run)
 def sweep(study: str | None = None, params_file: str = "params.yaml", deployment: str | None = None,
           summary_path: str | None = None, fresh: bool = False, concurrency: int | None = None,
           wait: bool = False, threads: int | None = None, new_sweep_per_run: bool = False,
@@ -226,15 +210,18 @@ def sweep(study: str | None = None, params_file: str = "params.yaml", deployment
 
     Compatible configurations are trained as batched groups of the study's ``group`` size
     (``auto``: the size measured fastest here, :mod:`glorot.engine.grouping`). ``concurrency``
-    is how many groups train at once (the task runner's workers, default: the number of
-    cores); each gets ``threads`` torch threads (default ``cores // concurrency``), a
-    deployment's flow runs too. A failure that the user can fix (failed configurations, a sweep
-    already running, bad input) ends the flow run Failed with its one line.
+    is how many groups are in flight at once (trained here, or flow runs of ``deployment``: give
+    the training pool's slots; default: this machine's cores,
+    :func:`glorot.pipeline.orchestration.fan_out`); each gets ``threads`` torch threads (default
+    ``cores // concurrency``), a deployment's flow runs too. A failure that the user can fix
+    (failed configurations, a sweep already running, bad input) ends the flow run Failed with
+    its one line.
     """
     log = get_run_logger().info
     job = None
-    parallel = concurrency or os.cpu_count() or 1
+    parallel = fan_out(concurrency)
     try:
+        check_parallelism(parallel, threads, remote=bool(deployment))
         job = Sweep.prepare(study, params_file, ROOT, remote=bool(deployment))
         flow_run_id = str(runtime.flow_run.id)
         job.start(fresh, log, wait, instance=flow_run_id if new_sweep_per_run else None,
@@ -242,8 +229,7 @@ def sweep(study: str | None = None, params_file: str = "params.yaml", deployment
         todo = job.pending(log)
         groups = job.plan(todo, parallel, remote=bool(deployment), threads=threads, report=log)
         on_done = progress_reporter(job, len(job.configs) - len(todo), log)
-        futures = {submit(job, members, deployment): len(members) for members in groups}
-        result = job.finish(count_failed(futures, on_done), summary_path, log)
+        result = job.finish(run_groups(job, groups, deployment, parallel, on_done), summary_path, log)
         if report:
             job.release()
             result["report"] = report_task(job.study.name, str(Path(job.root) / params_file), str(job.root),
@@ -270,19 +256,6 @@ def stop_server_with_sweep() -> None:
     stop_with_this_process(server.server_process.pid)
 
 
-def check_parallelism(concurrency: int, threads: int | None, remote: bool) -> None:
-    """One line for a bad ``--concurrency`` or ``--threads``: below 1, or (trained here) more
-    threads in all than this machine has cores."""
-    if concurrency < 1:
-        raise GlorotError(f"invalid concurrency: must be >= 1 (got {concurrency})")
-    if threads is not None and threads < 1:
-        raise GlorotError(f"invalid threads: must be >= 1 (got {threads})")
-    cores = os.cpu_count() or 1
-    if threads and not remote and threads * concurrency > cores:
-        raise GlorotError(f"invalid threads: {threads} threads x {concurrency} groups at once exceeds this "
-                          f"machine's {cores} cores; lower --threads or --concurrency")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=textwrap.fill(
@@ -298,8 +271,9 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--study", help="study of params.yaml (default: its `study` field)")
     parser.add_argument("--params", default="params.yaml", help="parameters file, relative to the project")
-    parser.add_argument("--concurrency", type=int, default=os.cpu_count(),
-                        help="groups of configurations trained at once locally (default: the number of cores)")
+    parser.add_argument("--concurrency", type=int,
+                        help="groups of configurations in flight at once: trained here, or (--deployment) flow runs "
+                             "on the pool, so give its slots (default: this machine's cores)")
     parser.add_argument("--threads", type=int,
                         help="torch threads of each group, also of a deployment's flow runs (default: cores // "
                              "concurrency; locally, threads x concurrency may not exceed the cores)")
@@ -311,12 +285,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="if a sweep of the study is running, wait for it instead of refusing")
     args = parser.parse_args(argv)
     try:
-        check_parallelism(args.concurrency, args.threads, remote=bool(args.deployment))
+        concurrency = fan_out(args.concurrency)
+        check_parallelism(concurrency, args.threads, remote=bool(args.deployment))
         Sweep.prepare(args.study, args.params, ROOT, remote=bool(args.deployment))  # bad input: one line, first
         stop_server_with_sweep()
-        result = sweep.with_options(task_runner=ThreadPoolTaskRunner(max_workers=args.concurrency))(
-            study=args.study, params_file=args.params, deployment=args.deployment, summary_path=args.summary,
-            fresh=args.fresh, concurrency=args.concurrency, wait=args.wait, threads=args.threads)
+        result = sweep(study=args.study, params_file=args.params, deployment=args.deployment, summary_path=args.summary,
+                       fresh=args.fresh, concurrency=concurrency, wait=args.wait, threads=args.threads)
     except GlorotError as e:
         print(f"glorot: error: {e}", file=sys.stderr)
         return 2

@@ -27,7 +27,7 @@ from tests.integration import servers
 pytestmark = pytest.mark.integration
 
 POOL, ORCHESTRATION = "glorot-test", "glorot-test-sweeps"
-TRAIN = "glorot-train-config/train-config"
+TRAIN = f"glorot-train-config/train-config-{POOL}"  # a pool other than prefect.yaml's
 NIGHTLY = "glorot-sweep/nightly"
 TIMEZONE = "America/New_York"
 
@@ -72,7 +72,7 @@ def scaled_out(tmp_path_factory):
             _run([prefect, "work-pool", "create", POOL, "--type", "process"], env, tmp / "pool.log", 120)
             _run([str(servers.BIN / "python"), str(tiny.REPO / "flows" / "deploy.py"), "--pool", POOL,
                   "--orchestration-pool", ORCHESTRATION, "--cron", cron, "--timezone", TIMEZONE,
-                  "--study", "nightly", "--source", str(project)], env, tmp / "deploy.log", 180)
+                  "--study", "nightly", "--concurrency", "2", "--source", str(project)], env, tmp / "deploy.log", 180)
             worker_env = dict(env, PREFECT_WORKER_QUERY_SECONDS="2")
             with servers.process([prefect, "worker", "start", "--pool", POOL], tmp / "worker.log", env=worker_env), \
                     servers.process([prefect, "worker", "start", "--pool", ORCHESTRATION], tmp / "orchestration.log",
@@ -142,7 +142,7 @@ def test_the_nightly_sweep_is_scheduled_by_the_server(scaled_out):
         assert deployment.work_pool_name == ORCHESTRATION
         assert [(s.schedule.cron, s.schedule.timezone) for s in deployment.schedules] == [(scaled_out["cron"], TIMEZONE)]
         assert deployment.parameters == {"study": "nightly", "deployment": TRAIN, "new_sweep_per_run": True,
-                                         "report": True}
+                                         "report": True, "concurrency": 2}
         assert deployment.global_concurrency_limit.limit == 1
         assert deployment.concurrency_options.collision_strategy.value == "ENQUEUE"
         deadline = time.monotonic() + 90
@@ -157,8 +157,9 @@ def test_the_nightly_sweep_is_scheduled_by_the_server(scaled_out):
 
 def test_the_launcher_logs_each_flow_run_it_submits_and_how_many_configurations_are_done(scaled_out):
     log = (scaled_out["tmp"] / "sweep.log").read_text()
-    submitted = re.findall(r"submitted flow run 'tiny: (.+?)' \(([0-9a-f-]{36})\) of " + re.escape(TRAIN) +
-                           r": (http://127\.0\.0\.1:\d+/runs/flow-run/[0-9a-f-]{36})", log)
+    assert len(re.findall(r"submitting flow run 'tiny: .+?' to " + re.escape(TRAIN), log)) == 1, log
+    submitted = re.findall(r"flow run 'tiny: (.+?)' \(([0-9a-f-]{36})\) of " + re.escape(TRAIN) +
+                           r" ended Completed: (http://127\.0\.0\.1:\d+/runs/flow-run/[0-9a-f-]{36})", log)
     assert len(submitted) == 1, log
     label, run_id, address = submitted[0]
     assert label.endswith("(+1 batched)") and address.endswith(run_id)
@@ -170,7 +171,7 @@ def test_rerunning_the_sweep_submits_no_finished_configuration(scaled_out):
     _sweep(scaled_out["project"], scaled_out["env"], log)
     text = log.read_text()
     assert "2 of 2 configurations already finished in this sweep: skipped" in text, text
-    assert "submitted flow run" not in text
+    assert "submitting flow run" not in text
     with _client(scaled_out["api"]) as client:
         deployment = client.read_deployment_by_name(TRAIN)
         assert len([r for r in _runs_of(client, deployment.id) if r.parameters["study"] == "tiny"]) == 1
@@ -208,7 +209,9 @@ def test_two_triggers_of_the_nightly_give_two_sweeps_one_after_the_other(scaled_
     assert [r.state.type.value for r in runs] == ["COMPLETED", "COMPLETED"], logs
     first, second = sorted(runs, key=lambda r: r.start_time)
     assert first.end_time <= second.start_time, "two nights overlapped"
-    assert all(re.fullmatch(r"nightly \d{4}-\d\d-\d\d \d\d:\d\d UTC", r.name) for r in runs), [r.name for r in runs]
+    assert all(re.fullmatch(r"nightly \d{4}-\d\d-\d\d \d\d:\d\d UTC [0-9a-f]{8}", r.name) for r in runs), [
+        r.name for r in runs]
+    assert runs[0].name != runs[1].name, "two triggers in the same minute, one name"
     assert len(trained) == 2 and all(re.fullmatch(r"nightly: Tanh / Shapeset-3x2 .* \(\+1 batched\)", r.name)
                                      for r in trained), [r.name for r in trained]
     assert {r.work_pool_name for r in trained} == {POOL} and {r.work_pool_name for r in runs} == {ORCHESTRATION}
