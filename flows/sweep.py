@@ -46,13 +46,15 @@ from prefect.utilities.urls import url_for  # noqa: E402
 
 from glorot.config import TrainConfig  # noqa: E402
 from glorot.errors import GlorotError  # noqa: E402
-from glorot.pipeline.progress import OnProgress, Progress  # noqa: E402
+from glorot.pipeline.progress import (OnProgress, Progress, SweepDisplay, active_display,  # noqa: E402
+                                     hush_tracking_setup, ui_line)
 from glorot.pipeline.runs import retryable, run_configurations  # noqa: E402
 from glorot.pipeline.summary import format_rows  # noqa: E402
 from glorot.pipeline.sweep import Sweep, configs_from_json, group_label, set_threads  # noqa: E402
 from glorot.pipeline.watchdog import stop_with_this_process  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+hush_tracking_setup()
 TRAIN_DEPLOYMENT = "glorot-train-config/train-config"
 
 
@@ -74,13 +76,18 @@ def artifact_key(*parts: str) -> str:
 
 
 def prefect_progress(study: str) -> OnProgress:
-    """Each evaluation in the flow run's log (one line) and in a progress artifact per
+    """Each evaluation on the sweep's display (:class:`SweepDisplay`; with none in this process, a
+    deployment's flow run: a line in the flow run's log) and in a progress artifact per
     configuration; at a configuration's first evaluation, a link to its MLflow run (for a local
     store, which has no address, a markdown artifact naming the run)."""
     log, artifacts = get_run_logger(), {}
 
     def report(event: Progress) -> None:
-        log.info(event.line())
+        display = active_display()
+        if display:
+            display.progress(event)
+        else:
+            log.info(event.line())
         if event.label in artifacts:
             update_progress_artifact(artifacts[event.label], 100 * event.fraction, description=event.line())
             return
@@ -170,9 +177,9 @@ def count_failed(futures: dict[PrefectFuture, int], on_done=lambda done, failed:
     return failed
 
 
-def progress_reporter(job: Sweep, done_before: int, log):
-    """``on_done`` for :func:`count_failed`: the study's progress artifact and a log line, both
-    counting the configurations finished before this run (``done_before``) as done."""
+def progress_reporter(job: Sweep, done_before: int, log, display: SweepDisplay):
+    """``on_done`` for :func:`count_failed`: the study's progress artifact, a log line and the
+    sweep's display, all counting the configurations finished before this run (``done_before``) as done."""
     total = len(job.configs)
     progress = create_progress_artifact(100.0 * done_before / total,
                                         key=artifact_key(job.study.name, "progress"),
@@ -181,6 +188,7 @@ def progress_reporter(job: Sweep, done_before: int, log):
     def on_done(done: int, failed: int) -> None:
         update_progress_artifact(progress, 100.0 * (done_before + done) / total)
         log(f"{done_before + done}/{total} configurations done" + (f" ({failed} failed)" if failed else ""))
+        display.groups_ended(done, failed)
 
     return on_done
 
@@ -239,11 +247,14 @@ def sweep(study: str | None = None, params_file: str = "params.yaml", deployment
         flow_run_id = str(runtime.flow_run.id)
         job.start(fresh, log, wait, instance=flow_run_id if new_sweep_per_run else None,
                   tags={"prefect.flow_run_id": flow_run_id})
+        log(ui_line(job.tracker.uri, job.tracker.experiment_id, job.parent_id, job.study.name))
         todo = job.pending(log)
         groups = job.plan(todo, parallel, remote=bool(deployment), threads=threads, report=log)
-        on_done = progress_reporter(job, len(job.configs) - len(todo), log)
-        futures = {submit(job, members, deployment): len(members) for members in groups}
-        result = job.finish(count_failed(futures, on_done), summary_path, log)
+        with SweepDisplay(groups, len(job.configs), len(job.configs) - len(todo)) as display:
+            on_done = progress_reporter(job, len(job.configs) - len(todo), log, display)
+            futures = {submit(job, members, deployment): len(members) for members in groups}
+            failed = count_failed(futures, on_done)
+        result = job.finish(failed, summary_path, log)
         if report:
             job.release()
             result["report"] = report_task(job.study.name, str(Path(job.root) / params_file), str(job.root),

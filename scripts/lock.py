@@ -82,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     text = lock_text()
     if args.check:
         current = LOCK.read_text() if LOCK.is_file() else ""
-        print("requirements.lock is up to date" if current == text else "requirements.lock is stale: run scripts/lock.py")
+        print("requirements.lock is up to date" if current == text
+              else "requirements.lock is stale: run .venv/bin/python scripts/lock.py")
         return 0 if current == text else 1
     tmp = LOCK.with_suffix(".lock.tmp")
     tmp.write_text(text)

@@ -79,8 +79,8 @@ def undeclared(imports: dict[str, Path], declared: set[str]) -> list[str]:
     for module, where in sorted(imports.items()):
         candidates = {canonicalize_name(d) for d in distributions.get(module, [])}
         if not candidates & declared:
-            problems.append(f"{where.name} imports {module} (from {sorted(candidates) or 'no installed distribution'}), "
-                            f"not declared in pyproject.toml")
+            source = sorted(candidates) or "no installed distribution"
+            problems.append(f"{where.name} imports {module} (from {source}), not declared in pyproject.toml")
     return problems
 
 
@@ -91,7 +91,8 @@ def test_every_third_party_import_is_declared():
 
 
 def test_an_undeclared_import_is_named_lazy_imports_included(tmp_path):
-    (tmp_path / "m.py").write_text("import os\nimport yaml\n\ndef f():\n    from PIL import Image\n    import glorot.paper\n")
+    (tmp_path / "m.py").write_text("import os\nimport yaml\n\n\ndef f():\n    from PIL import Image\n"
+                                   "    import glorot.paper\n")
     imports = third_party_imports([tmp_path])
     assert sorted(imports) == ["PIL", "yaml"]
     assert undeclared(imports, {"pyyaml"}) == ["m.py imports PIL (from ['pillow']), not declared in pyproject.toml"]
