@@ -117,10 +117,10 @@ class ProgressLogger:
                         self.run_url)
 
 
-def _values(values: Sequence, shown: int = 4) -> str:
-    """Distinct values in sorted order, comma-separated, the first ``shown`` of them and a count of the rest."""
-    distinct = sorted(set(values), key=lambda v: (isinstance(v, str), v))
-    text = ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in distinct[:shown])
+def _values(values: Sequence[float], shown: int = 4) -> str:
+    """Distinct numbers in increasing order, comma-separated: the first ``shown`` and a count of the rest."""
+    distinct = sorted(set(values))
+    text = ",".join(f"{v:g}" for v in distinct[:shown])
     return text + (f",+{len(distinct) - shown}" if len(distinct) > shown else "")
 
 
