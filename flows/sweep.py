@@ -47,13 +47,15 @@ from glorot.pipeline.orchestration import (FLOW_RUN_POLL_S, FLOW_RUN_RETRIES, RE
                                            TASK_RETRIES, TRAIN_FLOW, FlowRunCrashed, artifact_key, build_report,
                                            check_parallelism, done_line, fan_out, sweep_run_name, train_run_name,
                                            unfinished, worth_retrying)
-from glorot.pipeline.progress import OnProgress, Progress  # noqa: E402
+from glorot.pipeline.progress import (OnProgress, Progress, SweepDisplay, active_display,  # noqa: E402
+                                     hush_tracking_setup, ui_line)
 from glorot.pipeline.runs import run_configurations  # noqa: E402
 from glorot.pipeline.summary import format_rows  # noqa: E402
 from glorot.pipeline.sweep import Sweep, configs_from_json, group_label, set_threads  # noqa: E402
 from glorot.pipeline.watchdog import stop_with_this_process  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+hush_tracking_setup()
 TRAIN_DEPLOYMENT = f"{TRAIN_FLOW}/train-config"
 
 
@@ -65,13 +67,18 @@ def retry_condition(task, task_run, state: State) -> bool:
 
 
 def prefect_progress(study: str) -> OnProgress:
-    """Each evaluation in the flow run's log (one line) and in a progress artifact per
+    """Each evaluation on the sweep's display (:class:`SweepDisplay`; with none in this process, a
+    deployment's flow run: a line in the flow run's log) and in a progress artifact per
     configuration; at a configuration's first evaluation, a link to its MLflow run (for a local
     store, which has no address, a markdown artifact naming the run)."""
     log, artifacts = get_run_logger(), {}
 
     def report(event: Progress) -> None:
-        log.info(event.line())
+        display = active_display()
+        if display:
+            display.progress(event)
+        else:
+            log.info(event.line())
         if event.label in artifacts:
             update_progress_artifact(artifacts[event.label], 100 * event.fraction, description=event.line())
             return
@@ -166,9 +173,9 @@ def count_failed(futures: dict[PrefectFuture, int], on_done=lambda done, failed:
     return failed
 
 
-def progress_reporter(job: Sweep, done_before: int, log):
-    """``on_done`` for :func:`count_failed`: the study's progress artifact and a log line, both
-    counting the configurations finished before this run (``done_before``) as done."""
+def progress_reporter(job: Sweep, done_before: int, log, display: SweepDisplay):
+    """``on_done`` for :func:`count_failed`: the study's progress artifact, a log line and the
+    sweep's display, all counting the configurations finished before this run (``done_before``) as done."""
     total = len(job.configs)
     progress = create_progress_artifact(100.0 * done_before / total,
                                         key=artifact_key(job.study.name, "progress"),
@@ -177,6 +184,7 @@ def progress_reporter(job: Sweep, done_before: int, log):
     def on_done(done: int, failed: int) -> None:
         update_progress_artifact(progress, 100.0 * (done_before + done) / total)
         log(done_line(done_before + done, total, failed))
+        display.groups_ended(done, failed)
 
     return on_done
 
@@ -226,10 +234,13 @@ def sweep(study: str | None = None, params_file: str = "params.yaml", deployment
         flow_run_id = str(runtime.flow_run.id)
         job.start(fresh, log, wait, instance=flow_run_id if new_sweep_per_run else None,
                   tags={"prefect.flow_run_id": flow_run_id})
+        log(ui_line(job.tracker.uri, job.tracker.experiment_id, job.parent_id, job.study.name))
         todo = job.pending(log)
         groups = job.plan(todo, parallel, remote=bool(deployment), threads=threads, report=log)
-        on_done = progress_reporter(job, len(job.configs) - len(todo), log)
-        result = job.finish(run_groups(job, groups, deployment, parallel, on_done), summary_path, log)
+        with SweepDisplay(groups, len(job.configs), len(job.configs) - len(todo)) as display:
+            on_done = progress_reporter(job, len(job.configs) - len(todo), log, display)
+            failed = run_groups(job, groups, deployment, parallel, on_done)
+        result = job.finish(failed, summary_path, log)
         if report:
             job.release()
             result["report"] = report_task(job.study.name, str(Path(job.root) / params_file), str(job.root),

@@ -162,7 +162,7 @@ def test_the_launcher_logs_each_flow_run_it_submits_and_how_many_configurations_
                            r" ended Completed: (http://127\.0\.0\.1:\d+/runs/flow-run/[0-9a-f-]{36})", log)
     assert len(submitted) == 1, log
     label, run_id, address = submitted[0]
-    assert label.endswith("(+1 batched)") and address.endswith(run_id)
+    assert label.endswith("(2 configurations)") and address.endswith(run_id)
     assert "2/2 configurations done" in log
 
 

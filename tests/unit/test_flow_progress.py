@@ -29,3 +29,21 @@ def test_each_configuration_gets_one_progress_artifact_and_a_link_to_its_run(mon
     assert [c for c in calls if c[1] == key] == [("create", key, 0.0), ("update", key, 50.0), ("update", key, 100.0)]
     assert all(re.fullmatch(r"[a-z0-9-]+", c[1]) for c in calls if c[0] != "update")
     assert len(lines) == 6 and lines[0].startswith(f"{served}: update 0/100")
+
+
+def test_with_a_sweep_display_open_the_evaluations_go_to_it_not_to_the_log(monkeypatch):
+    import io
+
+    from glorot.config import build_config
+    from glorot.pipeline.progress import SweepDisplay
+
+    lines = []
+    monkeypatch.setattr(flow, "get_run_logger", lambda: type("Log", (), {"info": staticmethod(lines.append)}))
+    for name in ("create_progress_artifact", "update_progress_artifact", "create_link_artifact",
+                 "create_markdown_artifact"):
+        monkeypatch.setattr(flow, name, lambda *a, **k: None)
+    config = build_config(depth=1, width=4, updates=100)
+    out = io.StringIO()
+    with SweepDisplay([[config]], n_configs=1, stream=out):
+        flow.prefect_progress("quick")(Progress(config.label, 100, 100, 0.5, None, None, "r1"))
+    assert lines == [] and f"finished {config.label}: valid error 0.5000" in out.getvalue()

@@ -26,6 +26,7 @@ from glorot.data.sources import data_shape, prepare_command
 from glorot.engine import plan_groups
 from glorot.errors import GlorotError
 from glorot.pipeline.lease import Lease
+from glorot.pipeline.progress import group_label
 from glorot.pipeline.provenance import config_key, dvc_data_version, git_commit, sweep_key
 from glorot.pipeline.runs import is_finished
 from glorot.pipeline.study import StudyConfig, load_params
@@ -61,11 +62,6 @@ def set_threads(threads: int | None) -> None:
         if threads < 1:
             raise GlorotError(f"invalid threads: must be >= 1 (got {threads})")
         torch.set_num_threads(threads)
-
-
-def group_label(configs: Sequence[TrainConfig]) -> str:
-    """A group's name in Prefect: its first configuration's label, and how many are batched with it."""
-    return configs[0].label + (f" (+{len(configs) - 1} batched)" if len(configs) > 1 else "")
 
 
 def configs_from_json(configs: Sequence[dict[str, Any]]) -> list[TrainConfig]:
