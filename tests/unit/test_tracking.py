@@ -8,7 +8,8 @@ import pytest
 from glorot.config import build_config
 from glorot.errors import GlorotError
 from glorot.paper.nets import MLP
-from glorot.pipeline.tracking import MlflowLogger, Tracker, check_reachable, resolve_uri
+from glorot.pipeline.metrics_logger import MlflowLogger
+from glorot.pipeline.tracking import Tracker, check_reachable, resolve_uri
 from glorot.engine.loop import TrainResult
 
 

@@ -26,7 +26,8 @@ from glorot.errors import GlorotError
 from glorot.pipeline.links import run_url
 from glorot.pipeline.progress import OnProgress, ProgressLogger, print_progress
 from glorot.pipeline.provenance import code_hash, config_key, versioned_data
-from glorot.pipeline.tracking import MlflowLogger, Tracker, system_metrics, transient
+from glorot.pipeline.metrics_logger import MlflowLogger
+from glorot.pipeline.tracking import Tracker, system_metrics, transient
 
 
 def retryable(error: BaseException) -> bool:
