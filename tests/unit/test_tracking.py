@@ -192,10 +192,14 @@ def test_system_metrics_are_off_by_default_and_on_when_asked(tracker, monkeypatc
 
     from glorot.pipeline.tracking import system_metrics
 
+    import mlflow
+
     def logged(run_id):
         with system_metrics(tracker, [run_id]):
             time.sleep(2)  # several samples at the 0.1 s interval below
-        return {k for k in tracker.client.get_run(run_id).data.metrics if k.startswith("system/")}
+        run = tracker.client.get_run(run_id)
+        assert run.info.status == "RUNNING" and mlflow.active_run() is None  # finishing the run is finish_child's
+        return {k for k in run.data.metrics if k.startswith("system/")}
 
     monkeypatch.setenv("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL", "0.1")
     monkeypatch.delenv("MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING", raising=False)

@@ -22,7 +22,6 @@ import mlflow
 import numpy as np
 from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag
 from mlflow.environment_variables import MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING
-from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
 from mlflow.tracking import MlflowClient
 
 from glorot.config import TrainConfig
@@ -45,17 +44,18 @@ EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")  # train
 def system_metrics(tracker: Tracker, run_ids: list[str]):
     """MLflow's system metrics (CPU, memory, disk, network, GPU: ``system/*``) for the runs
     ``run_ids`` while the block runs, when asked for with MLflow's own switch
-    ``MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING=true`` (off by default; MLflow's
-    ``MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL`` sets how often, 10 s by default)."""
-    monitors = [SystemMetricsMonitor(r, resume_logging=True, tracking_uri=tracker.uri) for r in run_ids
-                if MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING.get()]
-    for monitor in monitors:
-        monitor.start()
-    try:
+    ``MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING=true`` (or ``mlflow.enable_system_metrics_logging()``;
+    off by default; ``MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL`` sets how often, 10 s by default).
+    MLflow's public way: each run is made active with ``mlflow.start_run(log_system_metrics=True)``,
+    which starts its monitor, and ``mlflow.end_run`` stops it; the runs are left RUNNING
+    (:meth:`Tracker.finish_child` or :meth:`Tracker.fail` ends them)."""
+    with contextlib.ExitStack() as active:
+        if MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING.get():
+            mlflow.set_tracking_uri(tracker.uri)
+            for run_id in run_ids:
+                mlflow.start_run(run_id=run_id, nested=True, log_system_metrics=True)
+                active.callback(mlflow.end_run, "RUNNING")
         yield
-    finally:
-        for monitor in monitors:
-            monitor.finish()
 
 
 def transient(error: BaseException) -> bool:
