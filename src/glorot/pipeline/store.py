@@ -13,12 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from glorot.errors import GlorotError
+from filelock import FileLock
 
-try:
-    import fcntl
-except ImportError:  # not POSIX: the first opening of a local store is not serialised
-    fcntl = None
+from glorot.errors import GlorotError
 
 DEFAULT_DB = "mlflow.db"
 DEFAULT_ARTIFACTS = "mlartifacts"
@@ -76,18 +73,17 @@ def first_line(error: BaseException) -> str:
 
 @contextmanager
 def store_lock(uri: str) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``<db>.lock`` beside a local SQLite store: MLflow creates or
-    upgrades its tables when a store is first opened, and two processes doing that at once break
-    it. Other stores (a server, PostgreSQL) are not locked here."""
-    if not uri.startswith("sqlite:///") or fcntl is None:
+    """Hold an exclusive lock (``filelock``) on ``<db>.lock`` beside a local SQLite store: MLflow
+    creates or upgrades its tables when a store is first opened, and two processes doing that at
+    once break it. Other stores (a server, PostgreSQL) are not locked here."""
+    if not uri.startswith("sqlite:///"):
         yield
         return
     lock = f"{uri[len('sqlite:///'):].split('?')[0]}.lock"
     try:
-        handle = open(lock, "a")
+        held = FileLock(lock).acquire()
     except OSError as e:
         raise GlorotError(f"cannot open the MLflow tracking store {uri}: cannot write {lock}: "
                           f"{e.strerror or e}") from None
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    with held:
         yield
