@@ -46,6 +46,26 @@ def test_finishing_a_run_twice_logs_final_metrics_once(tracker):
     assert len(tracker.client.get_metric_history(run_id, "final/valid_error")) == 1
     run = tracker.client.get_run(run_id)
     assert run.info.status == "FINISHED" and run.data.tags["status"] == "completed"
+    (model,) = _models(tracker, run_id)  # the model of the first ending is kept, not logged again
+    assert run.data.tags["model_uri"] == model.model_uri
+
+
+def _models(tracker, run_id):
+    return tracker.client.search_logged_models([tracker.experiment_id], f"source_run_id = '{run_id}'")
+
+
+def test_a_run_killed_while_its_model_was_logged_ends_with_one_model(tracker):
+    """#24: a kill inside mlflow.pytorch.log_model leaves a PENDING model on the run; the rerun
+    that resumes and finishes the run must not leave it beside the one it logs."""
+    config = build_config(depth=1, width=4)
+    run_id = tracker.start_child(None, config, {})
+    pending = tracker.client.create_logged_model(tracker.experiment_id, name="model", source_run_id=run_id)
+    assert pending.status == "PENDING"  # what an interrupted log_model leaves
+    result = TrainResult("completed", 10, None, 0.25, 0.5, seconds=1.0)
+    tracker.finish_child(run_id, config, result, MLP(3, 2, depth=1, width=4), np.zeros((2, 3), dtype=np.float32))
+    (model,) = _models(tracker, run_id)
+    assert model.status == "READY" and model.model_id != pending.model_id
+    assert tracker.client.get_run(run_id).data.tags["model_uri"] == model.model_uri
 
 
 def test_uri_precedence_and_unreachable_server(monkeypatch, tmp_path):

@@ -1,4 +1,4 @@
-"""Trained models in MLflow: each child run's logged model, and the registry's
+"""Trained models in MLflow: each child run's one logged model, and the registry's
 ``glorot-<dataset>`` models with their alias :data:`CHAMPION`. A part of
 :class:`~glorot.pipeline.tracking.Tracker`."""
 
@@ -12,6 +12,7 @@ import mlflow
 import mlflow.pytorch
 import numpy as np
 import torch
+from mlflow.entities import LoggedModelStatus
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
@@ -31,7 +32,18 @@ class ModelRegistry:
     child_runs: Callable[[str], list[Any]]  # Tracker.child_runs
 
     def log_model(self, run_id: str, net: MLP, example: np.ndarray) -> str:
-        """Log ``net`` as the run's model; returns its URI."""
+        """Log ``net`` as the run's one model and return its URI. A model that an earlier, killed
+        attempt of the run logged whole (READY) is kept and its URI returned: the resumed run
+        trained the same weights; one left half-logged (PENDING, killed inside ``log_model``) is
+        marked FAILED and deleted before logging again, so the run keeps exactly one model."""
+        models = self.client.search_logged_models([self.experiment_id], f"source_run_id = '{run_id}'")
+        for model in models:
+            if model.status == LoggedModelStatus.PENDING:
+                self.client.finalize_logged_model(model.model_id, LoggedModelStatus.FAILED)
+            if model.status != LoggedModelStatus.READY:
+                self.client.delete_logged_model(model.model_id)
+        if ready := [m for m in models if m.status == LoggedModelStatus.READY]:
+            return ready[0].model_uri
         net = net.cpu().eval()
         with torch.no_grad():
             logits = net(torch.from_numpy(example)).numpy()
