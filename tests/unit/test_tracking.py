@@ -247,3 +247,44 @@ def test_a_data_set_inserted_by_a_concurrent_run_is_found_on_the_next_try(tracke
     assert len(calls) == 2
     (logged,) = tracker.client.get_run(run_id).inputs.dataset_inputs
     assert (logged.dataset.name, logged.dataset.digest) == ("shapeset", "abc123")
+
+
+def _trial_run(tracker, parent_id, activation, lr, seed, valid_error, status="completed"):
+    """A finished child run of the sweep ``parent_id`` (its model a placeholder, see below)."""
+    from mlflow.entities import Metric
+
+    config = build_config(activation=activation, lr=lr, seed=seed, depth=1, width=4)
+    run_id = tracker.start_child(parent_id, config, {"glorot.config_key": f"{activation}-{lr}-{seed}"})
+    tracker.client.log_batch(run_id, metrics=[Metric("final/valid_error", valid_error, 0, 0)])
+    tracker.set_tags(run_id, {"status": status, "model_uri": "models:/placeholder"})
+    return run_id
+
+
+def test_the_champion_is_the_network_and_rate_that_the_one_rule_chooses(tracker):
+    """register_best follows glorot.paper.selection, not the single best run: softsign's lowest
+    single run (0.05, at a rate where a seed diverged; and 0.10 beside two bad seeds) loses to
+    tanh, whose rate 0.1 has the lowest seed-mean; of tanh's seeds at 0.1 the lowest error
+    wins, a tie going to the smallest seed."""
+    parent = tracker.start_parent({})
+    errors = {("softsign", 0.5): (0.05, 0.06, float("nan")), ("softsign", 0.1): (0.10, 0.50, 0.50),
+              ("tanh", 0.1): (0.25, 0.20, 0.20), ("tanh", 0.01): (0.15, 0.90, 0.90)}
+    runs = {}
+    for (activation, lr), seeds in errors.items():
+        for seed, err in enumerate(seeds):
+            runs[activation, lr, seed] = _trial_run(tracker, parent, activation, lr, seed, err,
+                                                    "diverged" if err != err else "completed")
+    net, example = MLP(3, 2, depth=1, width=4), np.zeros((2, 3), dtype=np.float32)
+    for key in (("softsign", 0.5, 0), ("tanh", 0.1, 1)):  # the old rule's pick and the rule's: real models
+        tracker.set_tags(runs[key], {"model_uri": tracker.log_model(runs[key], net, example)})
+    assert tracker.register_best(parent) == {"shapeset": "glorot-shapeset/1"}
+    version = tracker.client.get_model_version_by_alias("glorot-shapeset", "champion")
+    assert version.tags["run_id"] == runs["tanh", 0.1, 1]
+    assert float(version.tags["cell_valid_error"]) == pytest.approx(0.65 / 3)
+
+
+def test_a_sweep_whose_rates_share_no_seed_names_the_network(tracker):
+    parent = tracker.start_parent({})
+    _trial_run(tracker, parent, "tanh", 0.1, 0, 0.2)
+    _trial_run(tracker, parent, "tanh", 0.01, 1, 0.3)
+    with pytest.raises(GlorotError, match=r"^cannot choose the champion of shapeset: network .*tanh.*share no seed"):
+        tracker.register_best(parent)

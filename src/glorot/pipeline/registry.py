@@ -1,10 +1,12 @@
 """Trained models in MLflow: each child run's one logged model, and the registry's
-``glorot-<dataset>`` models with their alias :data:`CHAMPION`. A part of
+``glorot-<dataset>`` models whose alias :data:`CHAMPION` follows the paper's choice of network
+and learning rate (Section 2.3, :mod:`glorot.paper.selection`). A part of
 :class:`~glorot.pipeline.tracking.Tracker`."""
 
 from __future__ import annotations
 
 import threading
+from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
@@ -16,10 +18,43 @@ from mlflow.entities import LoggedModelStatus
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
+from glorot.errors import GlorotError
 from glorot.paper.nets import MLP
+from glorot.paper.selection import Trial, choose_lr, rate_means
 
-CHAMPION = "champion"  # the registry alias of each data set's best model so far (lowest validation error)
+CHAMPION = "champion"  # the registry alias of each data set's best model so far (:func:`champions`)
+CELL_ERROR_TAG = "cell_valid_error"  # a version's network's seed-mean validation error at its chosen rate
+NETWORK = ("activation", "init", "depth", "width")  # what a network is, apart from its rate and seed
 _MODEL_LOGGING = threading.Lock()  # mlflow.pytorch.log_model traces with process-global torch state
+
+
+def _trial(run: Any) -> Trial:
+    p = run.data.params
+    finished = run.data.tags.get("status") == "completed" and "model_uri" in run.data.tags
+    return Trial(float(p["lr"]), int(p["seed"]), run.data.metrics.get("final/valid_error"), finished)
+
+
+def champions(runs: list[Any]) -> dict[str, tuple[Any, float]]:
+    """Each data set's champion among the child runs ``runs`` (the latest attempt of each
+    configuration), with its network's seed-mean validation error: per network (:data:`NETWORK`)
+    the rate that :func:`~glorot.paper.selection.choose_lr` keeps; the network whose kept rate
+    has the lowest mean wins (ties: the first network in sorted order); of its seeds at that
+    rate, the run with the lowest validation error (ties: the smallest seed)."""
+    cells: dict[tuple, list[Any]] = defaultdict(list)
+    for run in runs:
+        cells[(run.data.params.get("dataset"), *(run.data.params.get(k) for k in NETWORK))].append(run)
+    best: dict[str, tuple[Any, float]] = {}
+    for cell, members in sorted(cells.items(), key=lambda item: tuple(map(str, item[0]))):
+        trials = [_trial(r) for r in members]
+        try:
+            lr, means = choose_lr(trials), rate_means(trials)
+        except ValueError as e:
+            raise GlorotError(f"cannot choose the champion of {cell[0]}: network {cell[1:]}: {e}") from None
+        if lr is None or (cell[0] in best and best[cell[0]][1] <= means[lr]):
+            continue
+        chosen = [(t.valid_error, t.seed, r) for t, r in zip(trials, members) if t.lr == lr]
+        best[cell[0]] = (min(chosen, key=lambda c: c[:2])[2], means[lr])
+    return best
 
 
 class ModelRegistry:
@@ -54,32 +89,30 @@ class ModelRegistry:
         return info.model_uri
 
     def register_best(self, parent_id: str) -> dict[str, str]:
-        """Register each data set's best completed child run (lowest validation error) as
-        model ``glorot-<dataset>``; returns {dataset: "name/version"}."""
-        best: dict[str, Any] = {}
-        for run in self.child_runs(parent_id):
-            dataset, err = run.data.params.get("dataset"), run.data.metrics.get("final/valid_error")
-            if run.data.tags.get("status") != "completed" or "model_uri" not in run.data.tags or err is None:
-                continue
-            if dataset not in best or err < best[dataset].data.metrics["final/valid_error"]:
-                best[dataset] = run
+        """Register each data set's champion run of the sweep (:func:`champions`: the paper's
+        rule, Section 2.3) as model ``glorot-<dataset>`` and crown it; returns {dataset: "name/version"}."""
+        latest = {r.data.tags.get("glorot.config_key", r.info.run_id): r for r in self.child_runs(parent_id)}
         registered = {}
-        for dataset, run in best.items():
+        for dataset, (run, cell_error) in champions(list(latest.values())).items():
             name = f"glorot-{dataset}"
+            tags = {"run_id": run.info.run_id, "study": self.study, CELL_ERROR_TAG: repr(cell_error)}
             known = self.client.search_model_versions(f"name = '{name}' and tags.run_id = '{run.info.run_id}'")
-            version = known[0].version if known else mlflow.register_model(
-                run.data.tags["model_uri"], name, tags={"run_id": run.info.run_id, "study": self.study}).version
-            self.crown(name, str(version), run.data.metrics["final/valid_error"])
+            version = str(known[0].version if known else mlflow.register_model(
+                run.data.tags["model_uri"], name, tags=tags).version)
+            self.client.set_model_version_tag(name, version, CELL_ERROR_TAG, repr(cell_error))
+            self.crown(name, version, cell_error)
             registered[dataset] = f"{name}/{version}"
         return registered
 
     def crown(self, name: str, version: str, valid_error: float) -> bool:
         """Point the alias :data:`CHAMPION` of model ``name`` at ``version`` if there is no champion
-        yet or ``valid_error`` is lower than the champion's run's; returns whether it moved."""
+        yet or ``valid_error`` (its network's seed-mean) is lower than the champion's (its tag
+        :data:`CELL_ERROR_TAG`, else its run's validation error); returns whether it moved."""
         champion = self.client.get_registered_model(name).aliases.get(CHAMPION)
         if champion is not None:
-            run_id = self.client.get_model_version(name, champion).tags.get("run_id")
-            best = self.client.get_run(run_id).data.metrics.get("final/valid_error") if run_id else None
+            tags = self.client.get_model_version(name, champion).tags
+            best = float(tags[CELL_ERROR_TAG]) if CELL_ERROR_TAG in tags else (
+                self.client.get_run(tags["run_id"]).data.metrics.get("final/valid_error") if "run_id" in tags else None)
             if champion == version or (best is not None and best <= valid_error):
                 return False
         self.client.set_registered_model_alias(name, CHAMPION, version)
