@@ -28,3 +28,12 @@ def test_a_lock_that_cannot_be_written_is_one_line(tmp_path):
 def test_a_server_is_not_locked_here():
     with store_lock("http://127.0.0.1:5000"):
         pass
+
+
+def test_two_stores_have_different_names_that_hold_no_path_or_password():
+    from glorot.pipeline.store import store_digest, store_label
+
+    a, b = "sqlite:////home/me/project/mlflow.db", "sqlite:////home/me/project/other/mlflow.db"
+    assert store_digest(a) != store_digest(b) and len(store_digest(a)) == 8
+    assert store_label(a) == f"sqlite:mlflow.db#{store_digest(a)}"
+    assert store_label("http://me:secret@tracking:5000/") == f"http:tracking:5000#{store_digest('http://me:secret@tracking:5000/')}"

@@ -9,6 +9,7 @@ from glorot.config import build_config
 from glorot.errors import GlorotError
 from glorot.paper.nets import MLP
 from glorot.pipeline.metrics_logger import MlflowLogger
+from glorot.pipeline.store import store_digest
 from glorot.pipeline.tracking import Tracker, check_reachable, resolve_uri
 from glorot.engine.loop import TrainResult
 
@@ -89,7 +90,8 @@ def test_a_sweep_summary_keeps_a_row_per_width(tracker, tmp_path):
     rows = sweep_rows(tracker, parent)
     assert sorted(r["width"] for r in rows) == [4, 8]
     assert {line.split()[3] for line in format_rows(rows).splitlines()[1:]} == {"4", "8"}
-    doc = json.loads(write_summary(tmp_path / "summary.json", "unit", parent, rows, {}).read_text())
+    doc = json.loads(write_summary(tmp_path / "summary.json", "unit", parent, rows, {}, tracker.uri).read_text())
+    assert doc["tracking_store"] == f"sqlite:mlflow.db#{store_digest(tracker.uri)}"  # which store; no path
     assert sorted(doc["runs"]) == ["Tanh / shapeset / d1 / w4 / lr0.01 / s0", "Tanh / shapeset / d1 / w8 / lr0.01 / s0"]
     numbers = json.loads((tmp_path / "runs.json").read_text())  # DVC's per-configuration numbers, beside it
     assert sorted(numbers) == sorted(doc["runs"])

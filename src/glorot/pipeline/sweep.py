@@ -213,7 +213,7 @@ class Sweep:
         self.tracker.record_results(self.parent_id, network_metrics(rows), rows)
         self.tracker.end_parent(self.parent_id, failed=failed)
         path = write_summary(summary_path or self.root / "results" / self.study.name / "summary.json",
-                             self.study.name, self.parent_id, rows, registered)
+                             self.study.name, self.parent_id, rows, registered, self.tracker.uri)
         report(f"summary written to {path}; registered models: {registered or 'none'}")
         if failed:
             raise SweepFailed(f"{failed} of {len(self.configs)} configurations failed; see MLflow parent run "
