@@ -26,7 +26,7 @@ from glorot.data.sources import data_shape, prepare_command
 from glorot.engine import plan_groups
 from glorot.errors import GlorotError
 from glorot.pipeline.lease import Lease
-from glorot.pipeline.provenance import config_key, dvc_data_version, git_commit, sweep_key
+from glorot.pipeline.provenance import config_key, dvc_data_versions, git_commit, sweep_key
 from glorot.pipeline.runs import is_finished
 from glorot.pipeline.study import StudyConfig, load_params
 from glorot.pipeline.summary import network_metrics, sweep_rows, write_summary
@@ -122,7 +122,7 @@ class Sweep:
         self.lease = lease
         try:
             commit = git_commit(self.root)
-            self.data_versions = {d: dvc_data_version(self.root, self.data_dir, d) for d in self.study.datasets}
+            self.data_versions = dvc_data_versions(self.root, self.data_dir, self.study.datasets)
             key = sweep_key(self.study, self.data_versions) + (f"-{instance}" if instance else "")
             self.parent_id = None if fresh else self.tracker.find_parent(key)
             if self.parent_id:
