@@ -42,7 +42,8 @@ def champions(runs: list[Any]) -> dict[str, tuple[Any, float]]:
     rate, the run with the lowest validation error (ties: the smallest seed)."""
     cells: dict[tuple, list[Any]] = defaultdict(list)
     for run in runs:
-        cells[(run.data.params.get("dataset"), *(run.data.params.get(k) for k in NETWORK))].append(run)
+        if {"lr", "seed"} <= run.data.params.keys():  # not a run killed before its params were logged
+            cells[(run.data.params.get("dataset"), *(run.data.params.get(k) for k in NETWORK))].append(run)
     best: dict[str, tuple[Any, float]] = {}
     for cell, members in sorted(cells.items(), key=lambda item: tuple(map(str, item[0]))):
         trials = [_trial(r) for r in members]
