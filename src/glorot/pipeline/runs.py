@@ -26,8 +26,8 @@ from glorot.errors import GlorotError
 from glorot.pipeline.links import run_url
 from glorot.pipeline.progress import OnProgress, ProgressLogger, print_progress
 from glorot.pipeline.provenance import code_hash, config_key, versioned_data
-from glorot.pipeline.store import store_digest
 from glorot.pipeline.metrics_logger import MlflowLogger
+from glorot.pipeline.store import store_digest
 from glorot.pipeline.tracking import Tracker, system_metrics, transient
 
 

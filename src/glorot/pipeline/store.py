@@ -1,7 +1,8 @@
 """Where the tracking store is and whether it can be opened, without importing MLflow: the URI
 (``MLFLOW_TRACKING_URI``, ``params.yaml`` or the project's SQLite file), the health check of a
-server, the names that tell two stores apart, the lock that serialises the first opening of a local SQLite store, and the error of a
-store that is away for now. :mod:`glorot.pipeline.tracking` uses these and re-exports the first two.
+server, the names that tell two stores apart, the lock that serialises the first opening of a
+local SQLite store, and the error of a store that is away for now.
+:mod:`glorot.pipeline.tracking` uses these and re-exports the URI and the health check.
 """
 
 from __future__ import annotations
