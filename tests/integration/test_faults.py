@@ -187,7 +187,7 @@ def test_tracking_server_restart_mid_run_loses_no_metric(server, tmp_path):
 CONCURRENT = """
 import sys
 from mlflow.tracking import MlflowClient
-from glorot.pipeline.tracking import MlflowLogger
+from glorot.pipeline.metrics_logger import MlflowLogger
 client = MlflowClient(sys.argv[1])
 experiment = client.get_experiment_by_name("glorot-load").experiment_id
 for r in range(int(sys.argv[3])):

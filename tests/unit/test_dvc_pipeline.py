@@ -8,7 +8,10 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
 import yaml
+
+from glorot.errors import GlorotError
 
 REPO = Path(__file__).resolve().parents[2]
 PIPELINES = ("dvc.yaml", "data/dvc.yaml")  # the main pipeline; the image sets' (run only when asked)
@@ -169,14 +172,55 @@ def test_image_sets_are_a_pipeline_of_their_own():
     assert all(yaml.safe_load((REPO / "data/dvc.yaml").read_text())["stages"][n].get("wdir") == ".." for n in images)
 
 
-def test_data_versions_come_from_both_pipelines_locks(tmp_path):
-    from glorot.pipeline.provenance import dvc_data_version
+def _dvc_project(root):
+    """A DVC project with the layout of ours: Shapeset's stage in ``dvc.yaml``, an image set's in
+    ``data/dvc.yaml`` (run from the project root), and their lock files."""
+    from dvc.repo import Repo
 
-    (tmp_path / "data").mkdir()
-    (tmp_path / "dvc.lock").write_text("schema: '2.0'\nstages:\n  shapeset:\n    outs:\n"
-                                      "    - path: data/shapeset\n      md5: aaa.dir\n")
-    (tmp_path / "data" / "dvc.lock").write_text("schema: '2.0'\nstages:\n  prepare_mnist:\n    outs:\n"
-                                               "    - path: data/mnist\n      md5: bbb.dir\n")
-    assert dvc_data_version(tmp_path, "data", "shapeset") == "aaa.dir"
-    assert dvc_data_version(tmp_path, "data", "mnist") == "bbb.dir"
-    assert dvc_data_version(tmp_path, "data", "cifar10") is None
+    root.mkdir(exist_ok=True)
+    Repo.init(str(root), no_scm=True).close()
+    (root / "data").mkdir()
+    (root / "dvc.yaml").write_text("stages:\n  shapeset:\n    cmd: echo\n    outs:\n    - data/shapeset\n")
+    (root / "data" / "dvc.yaml").write_text("stages:\n  prepare_mnist:\n    wdir: ..\n    cmd: echo\n"
+                                            "    outs:\n    - data/mnist\n")
+    (root / "dvc.lock").write_text("schema: '2.0'\nstages:\n  shapeset:\n    cmd: echo\n    outs:\n"
+                                   "    - path: data/shapeset\n      md5: aaa.dir\n")
+    (root / "data" / "dvc.lock").write_text("schema: '2.0'\nstages:\n  prepare_mnist:\n    cmd: echo\n"
+                                            "    outs:\n    - path: data/mnist\n      md5: bbb.dir\n")
+
+
+def test_data_versions_come_from_both_pipelines_locks(tmp_path):
+    """Read through DVC's own API; outside a DVC project there are none."""
+    from glorot.pipeline.provenance import dvc_data_versions
+
+    _dvc_project(tmp_path / "project")
+    assert dvc_data_versions(tmp_path / "project", "data", ["shapeset", "mnist", "cifar10"]) == {
+        "shapeset": "aaa.dir", "mnist": "bbb.dir", "cifar10": None}
+    assert dvc_data_versions(tmp_path, "data", ["shapeset"]) == {"shapeset": None}
+
+
+def test_data_that_differ_from_dvcs_listing_of_their_version_are_refused(tmp_path):
+    from dvc.repo import Repo
+
+    from glorot.pipeline.provenance import dvc_outputs, verify_dvc_output
+
+    _dvc_project(tmp_path)
+    (tmp_path / "data" / "shapeset" / "valid").mkdir(parents=True)
+    (tmp_path / "data" / "shapeset" / "valid" / "data.npz").write_bytes(b"fixed examples")
+    with Repo(str(tmp_path)) as repo:  # what `dvc repro` leaves: the version in dvc.lock, its listing in the cache
+        repo.commit(f"{tmp_path}/dvc.yaml:shapeset", force=True)
+    with dvc_outputs(tmp_path) as outs:
+        verify_dvc_output(tmp_path, "data/shapeset", outs["data/shapeset"])
+        (tmp_path / "data" / "shapeset" / "valid" / "data.npz").write_bytes(b"fixed exampleS")
+        with pytest.raises(GlorotError, match=r"^data/shapeset/valid/data.npz differs: the data differ from the "
+                                              r"version in dvc.lock \(\w+\.dir\); run `dvc checkout data/shapeset`"):
+            verify_dvc_output(tmp_path, "data/shapeset", outs["data/shapeset"])
+
+
+def test_a_pipeline_dvc_cannot_read_is_one_line(tmp_path):
+    from glorot.pipeline.provenance import dvc_data_versions
+
+    _dvc_project(tmp_path)
+    (tmp_path / "dvc.yaml").write_text("stages:\n  shapeset:\n    outs: [data/shapeset]\n")  # no cmd
+    with pytest.raises(GlorotError, match=r"^cannot read the DVC pipelines of .*validation failed$"):
+        dvc_data_versions(tmp_path, "data", ["shapeset"])

@@ -11,7 +11,8 @@ from glorot.config import build_config
 from glorot.data.sources import load_data
 from glorot.engine import Checkpointer, build_net, train
 from glorot.errors import GlorotError
-from glorot.pipeline.tracking import MlflowLogger, Tracker
+from glorot.pipeline.metrics_logger import MlflowLogger
+from glorot.pipeline.tracking import Tracker
 
 SMALL = dict(depth=2, width=24, updates=60, eval_every=30, probe_every=30, probe_size=20, valid_size=200,
              test_size=150, device="cpu", activation="sigmoid", init="dae", pretrain_updates=40,

@@ -75,6 +75,21 @@ def test_a_new_run_starts_from_update_0_and_only_the_same_run_resumes(tracker, t
     assert tags["torch_version"] == torch.__version__
 
 
+def test_two_stores_in_one_project_keep_their_own_checkpoints(tracker, tmp_path, monkeypatch, capsys):
+    """#24: a sweep on another tracking store of the same project trains the same configuration;
+    it must not set aside (or take over) the checkpoint of this store's interrupted run."""
+    config = build_config(**CONFIG)
+    parent = tracker.start_parent({"glorot.sweep_key": "one"})
+    killed = _killed_run(tracker, parent, config, tmp_path, monkeypatch)
+    other = Tracker(f"sqlite:///{tmp_path / 'other.db'}", "runs", tmp_path)
+    elsewhere = run_configuration(config, "runs", other.uri, other.start_parent({"glorot.sweep_key": "one"}),
+                                  tmp_path, None, checkpoint_every=10)
+    assert not elsewhere["resumed"] and "set aside" not in capsys.readouterr().err
+    resumed = run_configuration(config, "runs", tracker.uri, parent, tmp_path, None, checkpoint_every=10)
+    assert resumed["run_id"] == killed and resumed["resumed"]
+    assert _steps(tracker, killed) == {"valid/error": STEPS, "L1/act_std": STEPS}
+
+
 @pytest.mark.parametrize("error,retry", [
     (OSError(errno.EIO, "Input/output error"), True),
     (ConnectionResetError(), True),

@@ -8,7 +8,9 @@ import pytest
 from glorot.config import build_config
 from glorot.errors import GlorotError
 from glorot.paper.nets import MLP
-from glorot.pipeline.tracking import MlflowLogger, Tracker, check_reachable, resolve_uri
+from glorot.pipeline.metrics_logger import MlflowLogger
+from glorot.pipeline.store import store_digest
+from glorot.pipeline.tracking import Tracker, check_reachable, resolve_uri
 from glorot.engine.loop import TrainResult
 
 
@@ -45,6 +47,26 @@ def test_finishing_a_run_twice_logs_final_metrics_once(tracker):
     assert len(tracker.client.get_metric_history(run_id, "final/valid_error")) == 1
     run = tracker.client.get_run(run_id)
     assert run.info.status == "FINISHED" and run.data.tags["status"] == "completed"
+    (model,) = _models(tracker, run_id)  # the model of the first ending is kept, not logged again
+    assert run.data.tags["model_uri"] == model.model_uri
+
+
+def _models(tracker, run_id):
+    return tracker.client.search_logged_models([tracker.experiment_id], f"source_run_id = '{run_id}'")
+
+
+def test_a_run_killed_while_its_model_was_logged_ends_with_one_model(tracker):
+    """#24: a kill inside mlflow.pytorch.log_model leaves a PENDING model on the run; the rerun
+    that resumes and finishes the run must not leave it beside the one it logs."""
+    config = build_config(depth=1, width=4)
+    run_id = tracker.start_child(None, config, {})
+    pending = tracker.client.create_logged_model(tracker.experiment_id, name="model", source_run_id=run_id)
+    assert pending.status == "PENDING"  # what an interrupted log_model leaves
+    result = TrainResult("completed", 10, None, 0.25, 0.5, seconds=1.0)
+    tracker.finish_child(run_id, config, result, MLP(3, 2, depth=1, width=4), np.zeros((2, 3), dtype=np.float32))
+    (model,) = _models(tracker, run_id)
+    assert model.status == "READY" and model.model_id != pending.model_id
+    assert tracker.client.get_run(run_id).data.tags["model_uri"] == model.model_uri
 
 
 def test_uri_precedence_and_unreachable_server(monkeypatch, tmp_path):
@@ -68,7 +90,8 @@ def test_a_sweep_summary_keeps_a_row_per_width(tracker, tmp_path):
     rows = sweep_rows(tracker, parent)
     assert sorted(r["width"] for r in rows) == [4, 8]
     assert {line.split()[3] for line in format_rows(rows).splitlines()[1:]} == {"4", "8"}
-    doc = json.loads(write_summary(tmp_path / "summary.json", "unit", parent, rows, {}).read_text())
+    doc = json.loads(write_summary(tmp_path / "summary.json", "unit", parent, rows, {}, tracker.uri).read_text())
+    assert doc["tracking_store"] == f"sqlite:mlflow.db#{store_digest(tracker.uri)}"  # which store; no path
     assert sorted(doc["runs"]) == ["Tanh / shapeset / d1 / w4 / lr0.01 / s0", "Tanh / shapeset / d1 / w8 / lr0.01 / s0"]
     numbers = json.loads((tmp_path / "runs.json").read_text())  # DVC's per-configuration numbers, beside it
     assert sorted(numbers) == sorted(doc["runs"])
@@ -197,10 +220,14 @@ def test_system_metrics_are_off_by_default_and_on_when_asked(tracker, monkeypatc
 
     from glorot.pipeline.tracking import system_metrics
 
+    import mlflow
+
     def logged(run_id):
         with system_metrics(tracker, [run_id]):
             time.sleep(2)  # several samples at the 0.1 s interval below
-        return {k for k in tracker.client.get_run(run_id).data.metrics if k.startswith("system/")}
+        run = tracker.client.get_run(run_id)
+        assert run.info.status == "RUNNING" and mlflow.active_run() is None  # finishing the run is finish_child's
+        return {k for k in run.data.metrics if k.startswith("system/")}
 
     monkeypatch.setenv("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL", "0.1")
     monkeypatch.delenv("MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING", raising=False)
@@ -228,3 +255,45 @@ def test_a_data_set_inserted_by_a_concurrent_run_is_found_on_the_next_try(tracke
     assert len(calls) == 2
     (logged,) = tracker.client.get_run(run_id).inputs.dataset_inputs
     assert (logged.dataset.name, logged.dataset.digest) == ("shapeset", "abc123")
+
+
+def _trial_run(tracker, parent_id, activation, lr, seed, valid_error, status="completed"):
+    """A finished child run of the sweep ``parent_id`` (its model a placeholder, see below)."""
+    from mlflow.entities import Metric
+
+    config = build_config(activation=activation, lr=lr, seed=seed, depth=1, width=4)
+    run_id = tracker.start_child(parent_id, config, {"glorot.config_key": f"{activation}-{lr}-{seed}"})
+    tracker.client.log_batch(run_id, metrics=[Metric("final/valid_error", valid_error, 0, 0)])
+    tracker.set_tags(run_id, {"status": status, "model_uri": "models:/placeholder"})
+    return run_id
+
+
+def test_the_champion_is_the_network_and_rate_that_the_one_rule_chooses(tracker):
+    """register_best follows glorot.paper.selection, not the single best run: softsign's lowest
+    single run (0.05, at a rate where a seed diverged; and 0.10 beside two bad seeds) loses to
+    tanh, whose rate 0.1 has the lowest seed-mean; of tanh's seeds at 0.1 the lowest error
+    wins, a tie going to the smallest seed."""
+    parent = tracker.start_parent({})
+    errors = {("softsign", 0.5): (0.05, 0.06, float("nan")), ("softsign", 0.1): (0.10, 0.50, 0.50),
+              ("tanh", 0.1): (0.25, 0.20, 0.20), ("tanh", 0.01): (0.15, 0.90, 0.90)}
+    runs = {}
+    for (activation, lr), seeds in errors.items():
+        for seed, err in enumerate(seeds):
+            runs[activation, lr, seed] = _trial_run(tracker, parent, activation, lr, seed, err,
+                                                    "diverged" if err != err else "completed")
+    tracker.client.create_run(tracker.experiment_id, tags={"mlflow.parentRunId": parent})  # killed before its params
+    net, example = MLP(3, 2, depth=1, width=4), np.zeros((2, 3), dtype=np.float32)
+    for key in (("softsign", 0.5, 0), ("tanh", 0.1, 1)):  # the old rule's pick and the rule's: real models
+        tracker.set_tags(runs[key], {"model_uri": tracker.log_model(runs[key], net, example)})
+    assert tracker.register_best(parent) == {"shapeset": "glorot-shapeset/1"}
+    version = tracker.client.get_model_version_by_alias("glorot-shapeset", "champion")
+    assert version.tags["run_id"] == runs["tanh", 0.1, 1]
+    assert float(version.tags["cell_valid_error"]) == pytest.approx(0.65 / 3)
+
+
+def test_a_sweep_whose_rates_share_no_seed_names_the_network(tracker):
+    parent = tracker.start_parent({})
+    _trial_run(tracker, parent, "tanh", 0.1, 0, 0.2)
+    _trial_run(tracker, parent, "tanh", 0.01, 1, 0.3)
+    with pytest.raises(GlorotError, match=r"^cannot choose the champion of shapeset: network .*tanh.*share no seed"):
+        tracker.register_best(parent)

@@ -1,5 +1,5 @@
 """What a training run reports and returns: the :class:`Logger` it reports to as it goes
-(MLflow's in :mod:`glorot.pipeline.tracking`; tests fake it), its :class:`TrainResult`, and
+(MLflow's in :mod:`glorot.pipeline.metrics_logger`; tests fake it), its :class:`TrainResult`, and
 the two measurements it takes on its way: the error rates on the fixed validation and test
 sets (the paper's Table 1 and Figures 11-12) and the diagnostics of :mod:`glorot.paper.probes`
 (Figures 2-4 and 6-10).
@@ -23,7 +23,7 @@ EVAL_BATCH = 1000
 
 
 class Logger(Protocol):
-    """Where a run reports as it goes; :mod:`glorot.pipeline.tracking` implements it for MLflow."""
+    """Where a run reports as it goes; :mod:`glorot.pipeline.metrics_logger` implements it for MLflow."""
 
     def log_metrics(self, metrics: dict[str, float], step: int) -> None: ...
 

@@ -4,7 +4,10 @@ A sweep holds its study's *lease* while it runs: a small MLflow run of kind ``lo
 study's experiment, tagged with its holder (host, process id and a random id), when it started,
 the sweep's parent run, and a heartbeat that a background thread renews every ``heartbeat``
 seconds. It is wherever the runs are, so it works the same for a SQLite file on one machine and
-for one ``mlflow server`` shared by many.
+for one ``mlflow server`` shared by many. That is why it is not a library's file lock (``filelock``,
+as :func:`glorot.pipeline.store.store_lock` takes for a SQLite file's first opening): a file lock
+holds only among processes that share its file system, and sweeps on several machines share
+nothing but the tracking server.
 
 MLflow has no compare-and-set, so the lease is taken by claim-then-look: write a claim, then read
 every claim of the study. With no other live claim the lease is ours. Of two claimants, the one

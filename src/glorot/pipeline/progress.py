@@ -8,7 +8,7 @@ The wrapper also makes the inner logger durable at each evaluation (its ``flush`
 MLflow shows a point as soon as it is measured rather than at the next checkpoint. It flushes
 only once every metric of that update was logged (the diagnostics, when due, come right after
 the evaluation), because the exactly-once mechanism of
-:class:`~glorot.pipeline.tracking.MlflowLogger` drops steps up to the last one flushed.
+:class:`~glorot.pipeline.metrics_logger.MlflowLogger` drops steps up to the last one flushed.
 """
 
 from __future__ import annotations

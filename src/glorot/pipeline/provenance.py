@@ -3,8 +3,9 @@ a configuration's result and a sweep.
 
 The code version is the git commit, and :func:`code_hash`, the hash of the sources that decide
 the numbers (uncommitted edits included); the data version is the hash that ``dvc.lock`` records
-for a prepared data set (read from the lock file and DVC's cache listing, without importing
-DVC), else the content hash of the data that were loaded.
+for a prepared data set (read through DVC's own API, :class:`dvc.repo.Repo`: its pipelines'
+outputs and the listing of a version in its cache), else the content hash of the data that were
+loaded.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import json
 import os
 import platform
 import subprocess
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import torch
-import yaml
 
 from glorot.config import TrainConfig
 from glorot.data.sources import DataBundle, load_data, prepare_command
@@ -67,44 +70,58 @@ def source_tags(tags: dict[str, str]) -> dict[str, str]:
     return tags if commit == "unknown" else {**tags, "mlflow.source.git.commit": commit.removesuffix("+dirty")}
 
 
-#: The lock files whose stages write data sets: the main pipeline's (Shapeset) and the
-#: image sets' (``data/dvc.yaml``, whose stages run from the project root).
-DATA_LOCKS = ("dvc.lock", "data/dvc.lock")
+@contextmanager
+def dvc_outputs(root: str | Path) -> Iterator[dict[str, Any]]:
+    """The outputs of the project's DVC pipelines (every ``dvc.yaml`` and its lock file: the main
+    pipeline's Shapeset and ``data/dvc.yaml``'s image sets), by path relative to ``root``, while
+    DVC's repository is open; none outside a DVC project. A pipeline DVC cannot read is one line.
+    DVC is imported here, when data are versioned, not with the package (it takes a second)."""
+    from dvc.exceptions import DvcException, NotDvcRepoError
+    from dvc.repo import Repo
 
-
-def dvc_data_version(root: str | Path, data_dir: str, dataset: str) -> str | None:
-    """The DVC hash that a lock file records for the output ``<data_dir>/<dataset>``, if any."""
-    target = f"{data_dir.rstrip('/')}/{dataset}"
-    for name in DATA_LOCKS:
-        lock = Path(root) / name
-        if not lock.is_file():
-            continue
-        for stage in (yaml.safe_load(lock.read_text()) or {}).get("stages", {}).values():
-            for out in stage.get("outs", []):
-                if out.get("path") == target:
-                    return out.get("md5")
-    return None
-
-
-def verify_dvc_output(root: str | Path, out: str, md5: str) -> None:
-    """Fail before training if the files of DVC output ``out`` differ from the version ``md5``
-    that ``dvc.lock`` records, comparing each file with DVC's own listing of that version
-    (``.dvc/cache/files/md5/xx/yyy.dir``). Without that listing in the cache (data got some
-    other way than ``dvc repro`` or ``dvc pull``) there is nothing to compare and nothing is said."""
-    if not md5.endswith(".dir"):
+    try:
+        repo = Repo(str(root))
+    except NotDvcRepoError:
+        yield {}
         return
-    listing = Path(root) / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
-    if not listing.is_file():
+    with repo:
+        try:
+            here = Path(root).resolve()
+            outs = {Path(os.path.relpath(o.fs_path, here)).as_posix(): o for o in repo.index.outs}
+        except DvcException as e:
+            raise GlorotError(f"cannot read the DVC pipelines of {root}: {str(e).splitlines()[0]}") from None
+        yield outs
+
+
+def _version(out: Any | None) -> str | None:
+    return out.hash_info.value if out is not None and out.hash_info and out.hash_info.value else None
+
+
+def dvc_data_versions(root: str | Path, data_dir: str, datasets: Iterable[str]) -> dict[str, str | None]:
+    """The DVC hash that a lock file records for each output ``<data_dir>/<dataset>`` (None: none)."""
+    with dvc_outputs(root) as outs:
+        return {d: _version(outs.get(f"{data_dir.rstrip('/')}/{d}")) for d in datasets}
+
+
+def verify_dvc_output(root: str | Path, path: str, out: Any) -> None:
+    """Fail before training if the files of DVC output ``out`` (at ``path``) differ from the
+    version that ``dvc.lock`` records, comparing each file with DVC's own listing of that version
+    (its tree object in the cache, ``Output.get_obj``). Without that listing in the cache (data
+    got some other way than ``dvc repro`` or ``dvc pull``) there is nothing to compare and
+    nothing is said."""
+    md5 = _version(out)
+    tree = out.get_obj() if md5 and md5.endswith(".dir") else None
+    if tree is None:
         return
-    expected = {e["relpath"]: e["md5"] for e in json.loads(listing.read_text())}
-    folder = Path(root) / out
+    expected = {"/".join(key): hash_info.value for key, _, hash_info in tree}
+    folder = Path(root) / path
     present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
     for rel in sorted(set(expected) | present):
-        path = folder / rel
-        if rel not in present or rel not in expected or file_digest(path, "md5") != expected[rel]:
+        file = folder / rel
+        if rel not in present or rel not in expected or file_digest(file, "md5") != expected[rel]:
             state = "is missing" if rel not in present else "is not in it" if rel not in expected else "differs"
-            raise GlorotError(f"{out}/{rel} {state}: the data differ from the version in dvc.lock ({md5}); "
-                              f"run `dvc checkout {out}` or `{prepare_command(Path(out).name)}`")
+            raise GlorotError(f"{path}/{rel} {state}: the data differ from the version in dvc.lock ({md5}); "
+                              f"run `dvc checkout {path}` or `{prepare_command(Path(path).name)}`")
 
 
 def versioned_data(config: TrainConfig, root: str | Path = ".",
@@ -114,9 +131,12 @@ def versioned_data(config: TrainConfig, root: str | Path = ".",
     ``data_version_source``, ``data_content_hash``, ``valid_n``, ``test_n``, ``git_commit``,
     ``glorot.code_hash`` and :func:`machine_tags`.
     ``data_dir`` None: Shapeset's fixed sets generated in memory, versioned by content."""
-    dvc_version = dvc_data_version(root, data_dir, config.dataset) if data_dir else None
-    if dvc_version:
-        verify_dvc_output(root, f"{data_dir}/{config.dataset}", dvc_version)
+    dvc_version = None
+    if data_dir:
+        path = f"{data_dir.rstrip('/')}/{config.dataset}"
+        with dvc_outputs(root) as outs:
+            if dvc_version := _version(outs.get(path)):
+                verify_dvc_output(root, path, outs[path])
     data = load_data(config, Path(root) / data_dir if data_dir else None)
     return data, {
         "data_version": dvc_version or data.version,

@@ -26,7 +26,9 @@ from glorot.errors import GlorotError
 from glorot.pipeline.links import run_url
 from glorot.pipeline.progress import OnProgress, ProgressLogger, print_progress
 from glorot.pipeline.provenance import code_hash, config_key, versioned_data
-from glorot.pipeline.tracking import MlflowLogger, Tracker, system_metrics, transient
+from glorot.pipeline.metrics_logger import MlflowLogger
+from glorot.pipeline.store import store_digest
+from glorot.pipeline.tracking import Tracker, system_metrics, transient
 
 
 def retryable(error: BaseException) -> bool:
@@ -70,8 +72,10 @@ def _attempts(previous: list[Any]) -> int:
 def _open_member(tracker: Tracker, parent_id: str | None, index: int, config: TrainConfig, key: str,
                  previous: list[Any], tags: dict[str, str], root: str | Path) -> _Member:
     """The MLflow run a configuration trains into: the interrupted one that its checkpoint
-    folder ``<root>/checkpoints/<key>/`` names (reopened), else a new child run."""
-    folder = Path(root) / "checkpoints" / key
+    folder ``<root>/checkpoints/<key>-<store>/`` names (reopened), else a new child run. The
+    folder is the tracking store's as well as the configuration's (:func:`store_digest`): two
+    stores of one project never set aside each other's checkpoints."""
+    folder = Path(root) / "checkpoints" / f"{key}-{store_digest(tracker.uri)}"
     run_file = folder / "run.json"
     resumable = json.loads(run_file.read_text())["run_id"] if run_file.is_file() else None
     if resumable in {r.info.run_id for r in previous}:
@@ -130,7 +134,7 @@ def run_configurations(configs: list[TrainConfig], study: str, tracking_uri: str
 
     Idempotent, per configuration: one (same settings, same data version) that already
     finished under ``parent_id`` is skipped; one whose process died resumes from its
-    checkpoint in ``<root>/checkpoints/<key>/`` and continues the same MLflow run; a failed
+    checkpoint in ``<root>/checkpoints/<key>-<store>/`` and continues the same MLflow run; a failed
     one is retried until it has been tried ``max_attempts`` times, then left out (the others
     still train) and reported in the error raised at the end.
     """

@@ -1,11 +1,13 @@
 """Where the tracking store is and whether it can be opened, without importing MLflow: the URI
 (``MLFLOW_TRACKING_URI``, ``params.yaml`` or the project's SQLite file), the health check of a
-server, the lock that serialises the first opening of a local SQLite store, and the error of a
-store that is away for now. :mod:`glorot.pipeline.tracking` uses these and re-exports the first two.
+server, the names that tell two stores apart, the lock that serialises the first opening of a
+local SQLite store, and the error of a store that is away for now.
+:mod:`glorot.pipeline.tracking` uses these and re-exports the URI and the health check.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import urllib.error
 import urllib.request
@@ -13,12 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from glorot.errors import GlorotError
+from filelock import FileLock
 
-try:
-    import fcntl
-except ImportError:  # not POSIX: the first opening of a local store is not serialised
-    fcntl = None
+from glorot.errors import GlorotError
 
 DEFAULT_DB = "mlflow.db"
 DEFAULT_ARTIFACTS = "mlartifacts"
@@ -32,6 +31,22 @@ def resolve_uri(configured: str | None = None, root: str | Path = ".") -> str:
     """``MLFLOW_TRACKING_URI`` if set, else ``configured``, else the project's SQLite store."""
     uri = os.environ.get("MLFLOW_TRACKING_URI") or configured
     return uri or f"sqlite:///{(Path(root).resolve() / DEFAULT_DB).as_posix()}"
+
+
+def store_digest(uri: str) -> str:
+    """A short digest of the tracking store ``uri`` (the first 8 hex digits of its SHA-256): what
+    tells two stores of one project apart where no path may stand, e.g. the checkpoint folders
+    ``checkpoints/<key>-<digest>`` (:mod:`glorot.pipeline.runs`)."""
+    return hashlib.sha256(uri.encode()).hexdigest()[:8]
+
+
+def store_label(uri: str) -> str:
+    """The store ``uri`` named without its folders or credentials: its scheme, the last part of
+    its path (or its host) and :func:`store_digest`, e.g. ``sqlite:mlflow.db#1a2b3c4d``; the
+    sweep's summary says so which store it came from (DVC hashes the summary: no absolute path)."""
+    scheme, _, rest = uri.partition("://")
+    name = rest.split("?")[0].rstrip("/").rsplit("/", 1)[-1].rsplit("@", 1)[-1]
+    return f"{scheme}:{name}#{store_digest(uri)}"
 
 
 def store_missing(uri: str) -> bool:
@@ -76,18 +91,17 @@ def first_line(error: BaseException) -> str:
 
 @contextmanager
 def store_lock(uri: str) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``<db>.lock`` beside a local SQLite store: MLflow creates or
-    upgrades its tables when a store is first opened, and two processes doing that at once break
-    it. Other stores (a server, PostgreSQL) are not locked here."""
-    if not uri.startswith("sqlite:///") or fcntl is None:
+    """Hold an exclusive lock (``filelock``) on ``<db>.lock`` beside a local SQLite store: MLflow
+    creates or upgrades its tables when a store is first opened, and two processes doing that at
+    once break it. Other stores (a server, PostgreSQL) are not locked here."""
+    if not uri.startswith("sqlite:///"):
         yield
         return
     lock = f"{uri[len('sqlite:///'):].split('?')[0]}.lock"
     try:
-        handle = open(lock, "a")
+        held = FileLock(lock).acquire()
     except OSError as e:
         raise GlorotError(f"cannot open the MLflow tracking store {uri}: cannot write {lock}: "
                           f"{e.strerror or e}") from None
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    with held:
         yield

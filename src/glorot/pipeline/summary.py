@@ -18,6 +18,7 @@ from glorot.errors import GlorotError
 from glorot.paper.selection import Trial, choose_lr, rate_means
 from glorot.paper.table1 import table1_error
 from glorot.pipeline.run_config import run_config
+from glorot.pipeline.store import store_label
 from glorot.pipeline.tracking import Tracker
 
 #: The numbers-only file written beside the summary (:func:`numeric_runs`).
@@ -108,13 +109,15 @@ def numeric_runs(rows: list[dict]) -> dict[str, dict[str, float]]:
 
 
 def write_summary(path: str | Path, study: str, parent_id: str, rows: list[dict],
-                  registered: dict[str, str]) -> Path:
+                  registered: dict[str, str], store: str) -> Path:
     """The sweep's summary as JSON: status and errors per configuration (:func:`row_key`) and the
-    registered models; and beside it ``runs.json``, the same configurations' numbers only
-    (:func:`numeric_runs`). Returns the summary's path."""
+    registered models and the tracking ``store`` they are in (named without folders,
+    :func:`~glorot.pipeline.store.store_label`); and beside it ``runs.json``, the same
+    configurations' numbers only (:func:`numeric_runs`). Returns the summary's path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    doc = {"study": study, "parent_run_id": parent_id, "registered_models": registered,
+    doc = {"study": study, "parent_run_id": parent_id, "tracking_store": store_label(store),
+           "registered_models": registered,
            "runs": {row_key(r): {k: r[k] for k in ("status", "valid_error_pct", "test_error_pct", "updates")}
                     for r in rows}}
     atomic_write_text(path.with_name(RUNS_FILE), json.dumps(numeric_runs(rows), indent=2, sort_keys=True) + "\n")

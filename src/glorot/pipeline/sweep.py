@@ -27,7 +27,7 @@ from glorot.engine import plan_groups
 from glorot.errors import GlorotError
 from glorot.pipeline.lease import Lease
 from glorot.pipeline.progress import group_label
-from glorot.pipeline.provenance import config_key, dvc_data_version, git_commit, sweep_key
+from glorot.pipeline.provenance import config_key, dvc_data_versions, git_commit, sweep_key
 from glorot.pipeline.runs import is_finished
 from glorot.pipeline.study import StudyConfig, load_params
 from glorot.pipeline.summary import network_metrics, sweep_rows, write_summary
@@ -118,7 +118,7 @@ class Sweep:
         self.lease = lease
         try:
             commit = git_commit(self.root)
-            self.data_versions = {d: dvc_data_version(self.root, self.data_dir, d) for d in self.study.datasets}
+            self.data_versions = dvc_data_versions(self.root, self.data_dir, self.study.datasets)
             key = sweep_key(self.study, self.data_versions) + (f"-{instance}" if instance else "")
             self.parent_id = None if fresh else self.tracker.find_parent(key)
             if self.parent_id:
@@ -209,7 +209,7 @@ class Sweep:
         self.tracker.record_results(self.parent_id, network_metrics(rows), rows)
         self.tracker.end_parent(self.parent_id, failed=failed)
         path = write_summary(summary_path or self.root / "results" / self.study.name / "summary.json",
-                             self.study.name, self.parent_id, rows, registered)
+                             self.study.name, self.parent_id, rows, registered, self.tracker.uri)
         report(f"summary written to {path}; registered models: {registered or 'none'}")
         if failed:
             raise SweepFailed(f"{failed} of {len(self.configs)} configurations failed; see MLflow parent run "

@@ -1,10 +1,12 @@
-"""The only module that talks to MLflow.
+"""A study's experiment on a tracking store: its parent and child runs (the MLflow side of DESIGN.md).
 
 Conventions (DESIGN.md): one experiment per study (``glorot-<study>``), one parent run per sweep and
 one child run per configuration. A child run holds the configuration as params, the learning curve
-and the per-layer diagnostics as step-indexed metrics (step = update count), tags (paper cell, data
-version, git commit, status), the diagnostics and figures as artifacts, and the trained model. The embedded default store is a SQLite file and an
-artifact folder inside the project; ``MLFLOW_TRACKING_URI`` points elsewhere.
+and the per-layer diagnostics as step-indexed metrics (step = update count,
+:mod:`~glorot.pipeline.metrics_logger`), tags (paper cell, data version, git commit, status), the
+diagnostics and figures as artifacts (:mod:`~glorot.pipeline.artifacts`), and the trained model
+(:mod:`~glorot.pipeline.registry`). The embedded default store is a SQLite file and an artifact
+folder inside the project; ``MLFLOW_TRACKING_URI`` points elsewhere.
 """
 
 from __future__ import annotations
@@ -12,57 +14,48 @@ from __future__ import annotations
 import contextlib
 import json
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import mlflow
-import mlflow.pytorch
 import numpy as np
-import torch
 from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag
 from mlflow.environment_variables import MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING
-from mlflow.models import infer_signature
-from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
 from mlflow.tracking import MlflowClient
 
-from glorot.pipeline import run_figures as plots
 from glorot.config import TrainConfig
+from glorot.engine import TrainResult
 from glorot.errors import GlorotError
 from glorot.paper.nets import MLP
-from glorot.paper.probes import ProbeRecord
+from glorot.pipeline.artifacts import RunArtifacts
 from glorot.pipeline.provenance import source_tags
-from glorot.pipeline.rundir import probe_arrays
+from glorot.pipeline.registry import ModelRegistry
 from glorot.pipeline.store import (StoreUnavailable, artifact_root, check_reachable, first_line,  # noqa: F401
                                    resolve_uri, store_lock)  # check_reachable, resolve_uri: re-exported
-from glorot.engine import TrainResult
 
 PARAMS = ("dataset", "activation", "init", "depth", "width", "lr", "batch_size", "updates", "seed", "cost")
-METRICS_PER_BATCH = 900  # under MLflow's 1000-metrics limit of one log_batch call
-_MODEL_LOGGING = threading.Lock()  # mlflow.pytorch.log_model traces with process-global torch state
 #: MLflow error codes of a store that is away or overloaded for now (a REST call that got no answer is INTERNAL_ERROR).
 _TRANSIENT_CODES = {"INTERNAL_ERROR", "TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED", "DEADLINE_EXCEEDED"}
 EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")  # training, not GenAI, in MLflow's UI
-CHAMPION = "champion"  # the registry alias of each data set's best model so far (lowest validation error)
-RESULTS_TABLE = "results.json"  # the parent run's table of results (mlflow.log_table), a row per configuration
 
 
 @contextlib.contextmanager
 def system_metrics(tracker: Tracker, run_ids: list[str]):
     """MLflow's system metrics (CPU, memory, disk, network, GPU: ``system/*``) for the runs
     ``run_ids`` while the block runs, when asked for with MLflow's own switch
-    ``MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING=true`` (off by default; MLflow's
-    ``MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL`` sets how often, 10 s by default)."""
-    monitors = [SystemMetricsMonitor(r, resume_logging=True, tracking_uri=tracker.uri) for r in run_ids
-                if MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING.get()]
-    for monitor in monitors:
-        monitor.start()
-    try:
+    ``MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING=true`` (or ``mlflow.enable_system_metrics_logging()``;
+    off by default; ``MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL`` sets how often, 10 s by default).
+    MLflow's public way: each run is made active with ``mlflow.start_run(log_system_metrics=True)``,
+    which starts its monitor, and ``mlflow.end_run`` stops it; the runs are left RUNNING
+    (:meth:`Tracker.finish_child` or :meth:`Tracker.fail` ends them)."""
+    with contextlib.ExitStack() as active:
+        if MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING.get():
+            mlflow.set_tracking_uri(tracker.uri)
+            for run_id in run_ids:
+                mlflow.start_run(run_id=run_id, nested=True, log_system_metrics=True)
+                active.callback(mlflow.end_run, "RUNNING")
         yield
-    finally:
-        for monitor in monitors:
-            monitor.finish()
 
 
 def transient(error: BaseException) -> bool:
@@ -73,76 +66,9 @@ def transient(error: BaseException) -> bool:
     return isinstance(error, mlflow.exceptions.MlflowException) and error.error_code in _TRANSIENT_CODES
 
 
-class MlflowLogger:
-    """The trainer's :class:`~glorot.engine.loop.Logger` for one MLflow run, logging each metric step
-    exactly once across kills and resumes.
-
-    Metrics are buffered and sent only by :meth:`flush` (before each checkpoint and at the
-    end), in ``log_batch`` calls whose last one also sets the run tag ``glorot.flushed_through``
-    to the highest step sent. A resumed run re-creates the steps after its checkpoint; those
-    already sent (up to that tag) are dropped instead of logged twice. If the tracking
-    server is unreachable, :meth:`flush` keeps the buffer and retries for ``patience``
-    seconds, then fails the run with one line; rerunning it resumes from the last checkpoint.
-    """
-
-    TAG = "glorot.flushed_through"
-    PRETRAIN_TAG = "glorot.pretrain_logged_through"
-
-    def __init__(self, client: MlflowClient, run_id: str, patience: float = 600.0) -> None:
-        self.client, self.run_id, self.patience = client, run_id, patience
-        tags = client.get_run(run_id).data.tags
-        self.flushed_through = int(tags.get(self.TAG, -1))
-        self.pretrain_through = int(tags.get(self.PRETRAIN_TAG, -1))
-        self._pending: list[Metric] = []
-
-    def log_pretraining(self, metrics: dict[str, float], step: int) -> None:
-        """Sent at once (pre-training has no checkpoints), each step once: the tag
-        ``glorot.pretrain_logged_through`` marks the last step sent, in the same call."""
-        if step <= self.pretrain_through:
-            return
-        now = int(time.time() * 1000)
-        self.client.log_batch(self.run_id, metrics=[Metric(k, float(v), now, step) for k, v in metrics.items()],
-                              tags=[RunTag(self.PRETRAIN_TAG, str(step))])
-        self.pretrain_through = step
-
-    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
-        if step <= self.flushed_through:
-            return
-        now = int(time.time() * 1000)
-        self._pending += [Metric(k, float(v), now, step) for k, v in metrics.items()]
-
-    def log_probe(self, record: ProbeRecord) -> None:
-        self.log_metrics(record.metrics(), record.update)
-
-    def flush(self) -> None:
-        if not self._pending:
-            return
-        through = max(m.step for m in self._pending)
-        deadline, delay = time.monotonic() + self.patience, 1.0
-        while True:
-            try:
-                self._send(through)
-                break
-            except (mlflow.exceptions.MlflowException, OSError) as e:
-                if time.monotonic() + delay > deadline:
-                    raise StoreUnavailable(f"cannot log to the MLflow tracking store {self.client.tracking_uri} for "
-                                      f"{self.patience:.0f}s ({str(e).splitlines()[0][:200]}); rerun to resume "
-                                      f"from the last checkpoint") from None
-                time.sleep(delay)
-                delay = min(2 * delay, 30.0)
-        self.flushed_through, self._pending = through, []
-
-    def _send(self, through: int) -> None:
-        # Batches already sent by an earlier, failed attempt are sent again: MLflow keeps one
-        # row per (key, timestamp, step, value), so a repeat of the same Metric adds nothing.
-        batches = [self._pending[i:i + METRICS_PER_BATCH] for i in range(0, len(self._pending), METRICS_PER_BATCH)]
-        for batch in batches[:-1]:
-            self.client.log_batch(self.run_id, metrics=batch)
-        self.client.log_batch(self.run_id, metrics=batches[-1], tags=[RunTag(self.TAG, str(through))])
-
-
-class Tracker:
-    """A study's experiment on one tracking store: parent runs, child runs, models, registry."""
+class Tracker(ModelRegistry, RunArtifacts):
+    """A study's experiment on one tracking store: parent runs, child runs, the lease's runs
+    (:mod:`~glorot.pipeline.lease`), and through its parts their artifacts and models."""
 
     def __init__(self, uri: str, study: str, root: str | Path = ".") -> None:
         """Open ``uri`` (a local SQLite store is created on first use, one process at a time) and the
@@ -187,20 +113,6 @@ class Tracker:
         self.client.log_batch(run.info.run_id, params=[
             Param(k, json.dumps(v) if isinstance(v, (list, dict)) else str(v)) for k, v in (params or {}).items()])
         return run.info.run_id
-
-    def record_results(self, parent_id: str, metrics: dict[str, float], rows: list[dict]) -> None:
-        """A sweep's results on its parent run: summary ``metrics`` and the table of ``rows``
-        (:data:`RESULTS_TABLE`, ``mlflow.log_table``); a continued sweep adds only the rows whose
-        run or status changed."""
-        now = int(time.time() * 1000)
-        self.client.log_batch(parent_id, metrics=[Metric(k, v, now, 0) for k, v in metrics.items()])
-        table = {"columns": ["run_id", "status"], "data": []}
-        if RESULTS_TABLE in {a.path for a in self.client.list_artifacts(parent_id)}:
-            table = mlflow.artifacts.load_dict(f"{self.client.get_run(parent_id).info.artifact_uri}/{RESULTS_TABLE}")
-        run, status = table["columns"].index("run_id"), table["columns"].index("status")
-        new = [r for r in rows if (r["run_id"], r["status"]) not in {(t[run], t[status]) for t in table["data"]}]
-        if new:
-            self.client.log_table(parent_id, {k: [r[k] for r in new] for k in new[0]}, RESULTS_TABLE)
 
     def continue_parent(self, parent_id: str) -> None:
         """Mark an earlier parent run RUNNING again: the same sweep runs again and continues it."""
@@ -260,8 +172,8 @@ class Tracker:
                 Metric("final/test_error", result.test_error, now, result.updates),
                 Metric("updates_per_s", speed, now, result.updates)])
         with tempfile.TemporaryDirectory() as tmp:
-            self._log_diagnostics(run_id, config, result, Path(tmp))
-        model_uri = self._log_model(run_id, net, example)
+            self.log_diagnostics(run_id, config, result, Path(tmp))
+        model_uri = self.log_model(run_id, net, example)
         tags = [RunTag("status", result.status), RunTag("model_uri", model_uri)]
         if result.diverged_at is not None:
             tags.append(RunTag("diverged_at", str(result.diverged_at)))
@@ -304,32 +216,6 @@ class Tracker:
         self.client.set_tag(run_id, "error", message[:5000])
         self.client.set_terminated(run_id, "FAILED")
 
-    def _log_diagnostics(self, run_id: str, config: TrainConfig, result: TrainResult, tmp: Path) -> None:
-        np.savez_compressed(tmp / "diagnostics.npz", **probe_arrays(result.probes))
-        (tmp / "diagnostics.json").write_text(json.dumps([r.to_json() for r in result.probes], indent=1))
-        (tmp / "curve.json").write_text(json.dumps(result.curve, indent=1))
-        if result.test_correct is not None:  # per test example, for paired tests (McNemar) in the report
-            np.save(tmp / "test_correct.npy", result.test_correct)
-        plots.learning_curve(result.curve, config.paper_cell, tmp / "learning_curve.png")
-        figures = tmp / "figures"
-        figures.mkdir()
-        for record in (result.probes[0], result.probes[-1]) if result.probes else ():
-            for quantity in ("act", "dCds", "dCdW"):
-                plots.layer_histograms(record.histograms, quantity, config.depth,
-                                       f"{config.paper_cell}: {quantity} at update {record.update}",
-                                       figures / f"{quantity}_u{record.update}.png")
-        self.client.log_artifacts(run_id, str(tmp))
-
-    def _log_model(self, run_id: str, net: MLP, example: np.ndarray) -> str:
-        net = net.cpu().eval()
-        with torch.no_grad():
-            logits = net(torch.from_numpy(example)).numpy()
-        with _MODEL_LOGGING, mlflow.start_run(run_id=run_id, nested=True):
-            info = mlflow.pytorch.log_model(
-                net, name="model", signature=infer_signature(example, logits), input_example=example,
-                pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", f"numpy=={np.__version__}"])
-        return info.model_uri
-
     def start_lock(self, tags: dict[str, str]) -> str:
         """A run of kind ``lock`` (:mod:`glorot.pipeline.lease`; :meth:`locks` lists the live ones); returns its id."""
         return self.client.create_run(self.experiment_id, run_name="lease",
@@ -366,35 +252,3 @@ class Tracker:
         runs = self.client.search_runs([self.experiment_id], "tags.`glorot.kind` = 'sweep'",
                                        order_by=["attributes.start_time DESC"], max_results=1)
         return runs[0].info.run_id if runs else None
-
-    def register_best(self, parent_id: str) -> dict[str, str]:
-        """Register each data set's best completed child run (lowest validation error) as
-        model ``glorot-<dataset>``; returns {dataset: "name/version"}."""
-        best: dict[str, Any] = {}
-        for run in self.child_runs(parent_id):
-            dataset, err = run.data.params.get("dataset"), run.data.metrics.get("final/valid_error")
-            if run.data.tags.get("status") != "completed" or "model_uri" not in run.data.tags or err is None:
-                continue
-            if dataset not in best or err < best[dataset].data.metrics["final/valid_error"]:
-                best[dataset] = run
-        registered = {}
-        for dataset, run in best.items():
-            name = f"glorot-{dataset}"
-            known = self.client.search_model_versions(f"name = '{name}' and tags.run_id = '{run.info.run_id}'")
-            version = known[0].version if known else mlflow.register_model(
-                run.data.tags["model_uri"], name, tags={"run_id": run.info.run_id, "study": self.study}).version
-            self.crown(name, str(version), run.data.metrics["final/valid_error"])
-            registered[dataset] = f"{name}/{version}"
-        return registered
-
-    def crown(self, name: str, version: str, valid_error: float) -> bool:
-        """Point the alias :data:`CHAMPION` of model ``name`` at ``version`` if there is no champion
-        yet or ``valid_error`` is lower than the champion's run's; returns whether it moved."""
-        champion = self.client.get_registered_model(name).aliases.get(CHAMPION)
-        if champion is not None:
-            run_id = self.client.get_model_version(name, champion).tags.get("run_id")
-            best = self.client.get_run(run_id).data.metrics.get("final/valid_error") if run_id else None
-            if champion == version or (best is not None and best <= valid_error):
-                return False
-        self.client.set_registered_model_alias(name, CHAMPION, version)
-        return True

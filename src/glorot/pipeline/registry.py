@@ -1,0 +1,120 @@
+"""Trained models in MLflow: each child run's one logged model, and the registry's
+``glorot-<dataset>`` models whose alias :data:`CHAMPION` follows the paper's choice of network
+and learning rate (Section 2.3, :mod:`glorot.paper.selection`). A part of
+:class:`~glorot.pipeline.tracking.Tracker`."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+import mlflow
+import mlflow.pytorch
+import numpy as np
+import torch
+from mlflow.entities import LoggedModelStatus
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+
+from glorot.errors import GlorotError
+from glorot.paper.nets import MLP
+from glorot.paper.selection import Trial, choose_lr, rate_means
+
+CHAMPION = "champion"  # the registry alias of each data set's best model so far (:func:`champions`)
+CELL_ERROR_TAG = "cell_valid_error"  # a version's network's seed-mean validation error at its chosen rate
+NETWORK = ("activation", "init", "depth", "width")  # what a network is, apart from its rate and seed
+_MODEL_LOGGING = threading.Lock()  # mlflow.pytorch.log_model traces with process-global torch state
+
+
+def _trial(run: Any) -> Trial:
+    p = run.data.params
+    finished = run.data.tags.get("status") == "completed" and "model_uri" in run.data.tags
+    return Trial(float(p["lr"]), int(p["seed"]), run.data.metrics.get("final/valid_error"), finished)
+
+
+def champions(runs: list[Any]) -> dict[str, tuple[Any, float]]:
+    """Each data set's champion among the child runs ``runs`` (the latest attempt of each
+    configuration), with its network's seed-mean validation error: per network (:data:`NETWORK`)
+    the rate that :func:`~glorot.paper.selection.choose_lr` keeps; the network whose kept rate
+    has the lowest mean wins (ties: the first network in sorted order); of its seeds at that
+    rate, the run with the lowest validation error (ties: the smallest seed)."""
+    cells: dict[tuple, list[Any]] = defaultdict(list)
+    for run in runs:
+        if {"lr", "seed"} <= run.data.params.keys():  # not a run killed before its params were logged
+            cells[(run.data.params.get("dataset"), *(run.data.params.get(k) for k in NETWORK))].append(run)
+    best: dict[str, tuple[Any, float]] = {}
+    for cell, members in sorted(cells.items(), key=lambda item: tuple(map(str, item[0]))):
+        trials = [_trial(r) for r in members]
+        try:
+            lr, means = choose_lr(trials), rate_means(trials)
+        except ValueError as e:
+            raise GlorotError(f"cannot choose the champion of {cell[0]}: network {cell[1:]}: {e}") from None
+        if lr is None or (cell[0] in best and best[cell[0]][1] <= means[lr]):
+            continue
+        chosen = [(t.valid_error, t.seed, r) for t, r in zip(trials, members) if t.lr == lr]
+        best[cell[0]] = (min(chosen, key=lambda c: c[:2])[2], means[lr])
+    return best
+
+
+class ModelRegistry:
+    """Models of a study's runs on the tracking store that ``client`` opens."""
+
+    client: MlflowClient
+    study: str
+    experiment_id: str
+
+    child_runs: Callable[[str], list[Any]]  # Tracker.child_runs
+
+    def log_model(self, run_id: str, net: MLP, example: np.ndarray) -> str:
+        """Log ``net`` as the run's one model and return its URI. A model that an earlier, killed
+        attempt of the run logged whole (READY) is kept and its URI returned: the resumed run
+        trained the same weights; one left half-logged (PENDING, killed inside ``log_model``) is
+        marked FAILED and deleted before logging again, so the run keeps exactly one model."""
+        models = self.client.search_logged_models([self.experiment_id], f"source_run_id = '{run_id}'")
+        for model in models:
+            if model.status == LoggedModelStatus.PENDING:
+                self.client.finalize_logged_model(model.model_id, LoggedModelStatus.FAILED)
+            if model.status != LoggedModelStatus.READY:
+                self.client.delete_logged_model(model.model_id)
+        if ready := [m for m in models if m.status == LoggedModelStatus.READY]:
+            return ready[0].model_uri
+        net = net.cpu().eval()
+        with torch.no_grad():
+            logits = net(torch.from_numpy(example)).numpy()
+        with _MODEL_LOGGING, mlflow.start_run(run_id=run_id, nested=True):
+            info = mlflow.pytorch.log_model(
+                net, name="model", signature=infer_signature(example, logits), input_example=example,
+                pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", f"numpy=={np.__version__}"])
+        return info.model_uri
+
+    def register_best(self, parent_id: str) -> dict[str, str]:
+        """Register each data set's champion run of the sweep (:func:`champions`: the paper's
+        rule, Section 2.3) as model ``glorot-<dataset>`` and crown it; returns {dataset: "name/version"}."""
+        latest = {r.data.tags.get("glorot.config_key", r.info.run_id): r for r in self.child_runs(parent_id)}
+        registered = {}
+        for dataset, (run, cell_error) in champions(list(latest.values())).items():
+            name = f"glorot-{dataset}"
+            tags = {"run_id": run.info.run_id, "study": self.study, CELL_ERROR_TAG: repr(cell_error)}
+            known = self.client.search_model_versions(f"name = '{name}' and tags.run_id = '{run.info.run_id}'")
+            version = str(known[0].version if known else mlflow.register_model(
+                run.data.tags["model_uri"], name, tags=tags).version)
+            self.client.set_model_version_tag(name, version, CELL_ERROR_TAG, repr(cell_error))
+            self.crown(name, version, cell_error)
+            registered[dataset] = f"{name}/{version}"
+        return registered
+
+    def crown(self, name: str, version: str, valid_error: float) -> bool:
+        """Point the alias :data:`CHAMPION` of model ``name`` at ``version`` if there is no champion
+        yet or ``valid_error`` (its network's seed-mean) is lower than the champion's (its tag
+        :data:`CELL_ERROR_TAG`, else its run's validation error); returns whether it moved."""
+        champion = self.client.get_registered_model(name).aliases.get(CHAMPION)
+        if champion is not None:
+            tags = self.client.get_model_version(name, champion).tags
+            best = float(tags[CELL_ERROR_TAG]) if CELL_ERROR_TAG in tags else (
+                self.client.get_run(tags["run_id"]).data.metrics.get("final/valid_error") if "run_id" in tags else None)
+            if champion == version or (best is not None and best <= valid_error):
+                return False
+        self.client.set_registered_model_alias(name, CHAMPION, version)
+        return True
