@@ -14,14 +14,15 @@ The rule (:func:`lower_error`), for a claim "a has a lower test error than b":
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from glorot.report.comparable import at_chance, chance_pct
-from glorot.report.power import power_to_detect
-from glorot.report.records import Cell, Claim, Verdict, no_artifact
+from glorot.report.power import PAIRED_CURVE, PAIRED_SEEDS, pairs_needed, power_to_detect
+from glorot.report.records import Cell, Claim, Comparison, Verdict, no_artifact
 from glorot.report.significance import ALPHA, compare
 
 #: The power a test needs to have before "no difference" counts against a claim.
@@ -62,10 +63,18 @@ def lower_error(a: Cell, b: Cell, correct: Callable[[str], np.ndarray | None] = 
     test = compare(a, b, correct, ignore=ignore)
     if test.method is None:
         return Judgement(None, test.reason, numbers)
+    return judge_test(test, f"{name_a} {_pct(a.mean_pct)} vs {name_b} {_pct(b.mean_pct)}", paper_diff_pct, numbers)
+
+
+def judge_test(test: Comparison, said: str, paper_diff_pct: float | None, numbers: dict | None = None) -> Judgement:
+    """Steps 3-4 of the module's rule on a test that ran (a - b < 0 is the claim): different at
+    p < ALPHA decides it by the sign; no difference decides against it only with power >=
+    :data:`POWER_TO_DECIDE` to detect ``paper_diff_pct``; else not decided, with the scale
+    (paired differences) that would decide it."""
     paper_power = None if paper_diff_pct is None else power_to_detect(test, paper_diff_pct, ALPHA)
-    numbers.update({"test": test.method, "p": test.p, "power_observed": _round(test.power),
-                    "power_paper_difference": _round(paper_power), "detail": test.detail})
-    said = f"{name_a} {_pct(a.mean_pct)} vs {name_b} {_pct(b.mean_pct)}, p = {test.p:.3g} ({test.method})"
+    numbers = {**(numbers or {}), "test": test.method, "p": test.p, "power_observed": _round(test.power),
+               "power_paper_difference": _round(paper_power), "detail": test.detail}
+    said = f"{said}, p = {test.p:.3g} ({test.method})"
     if test.significant:
         return Judgement(test.diff_pct < 0, said, numbers)
     if paper_power is not None and paper_power >= POWER_TO_DECIDE:
@@ -74,7 +83,17 @@ def lower_error(a: Cell, b: Cell, correct: Callable[[str], np.ndarray | None] = 
     what = (_power_words(paper_power, _paper(paper_diff_pct)) if paper_diff_pct is not None
             else _power_words(test.power, "the observed difference"))
     return Judgement(None, f"{said}: no difference at p < {ALPHA}, and the test has only {what} "
-                           f"(needs {POWER_TO_DECIDE})", numbers)
+                           f"(needs {POWER_TO_DECIDE}){_would_decide(test, paper_diff_pct)}", numbers)
+
+
+def _would_decide(test: Comparison, paper_diff_pct: float | None) -> str:
+    """``; N seeds would decide it`` for a paired test, from its own spread, else empty."""
+    if test.method not in (PAIRED_SEEDS, PAIRED_CURVE) or paper_diff_pct is None or not test.n:
+        return ""
+    need = pairs_needed(paper_diff_pct, test.se_pct * math.sqrt(test.n), ALPHA, POWER_TO_DECIDE)
+    unit = "seeds" if test.method == PAIRED_SEEDS else "evaluations"
+    return (f"; at this spread {need} {unit} would decide it" if need is not None
+            else f"; at this spread no practical number of {unit} would decide it")
 
 
 def _paper(diff_pct: float) -> str:
