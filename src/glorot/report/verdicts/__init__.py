@@ -44,13 +44,13 @@ from glorot.report.verdicts.sigmoid import (pretraining_prevents_saturation, sig
 
 __all__ = [
     "NOT_DECIDED", "NOT_REPRODUCED", "NOT_RUN", "REPRODUCED", "activations_shrink_with_standard_init",
-    "all_verdicts", "describe_scale", "final_activation_histograms", "image_sets_ordering", "image_sets_softsign_robust",
-    "image_sets_tanh_n_ahead",
-    "jacobian_singular_values", "normalized_equalises_weight_gradients", "normalized_keeps_backprop_flat",
-    "pick_pair", "pick_runs", "pretraining_prevents_saturation", "quadratic_cost_has_plateaus",
-    "shapeset_ordering", "shapeset_softsign_robust", "shapeset_tanh_n_ahead", "sigmoid_deeper_is_worse", "sigmoid_depth5_does_not_recover",
-    "sigmoid_top_layer_recovers", "sigmoid_top_layer_saturates", "sigmoid_worst_on_shapeset",
-    "softsign_saturates_less", "tanh_n_beats_tanh", "tanh_n_does_not_saturate_in_order",
+    "all_verdicts", "describe_scale", "final_activation_histograms", "image_sets_ordering",
+    "image_sets_softsign_robust", "image_sets_tanh_n_ahead", "jacobian_singular_values",
+    "normalized_equalises_weight_gradients", "normalized_keeps_backprop_flat", "pick_pair", "pick_runs",
+    "pretraining_prevents_saturation", "quadratic_cost_has_plateaus", "shapeset_ordering",
+    "shapeset_softsign_robust", "shapeset_tanh_n_ahead", "sigmoid_deeper_is_worse",
+    "sigmoid_depth5_does_not_recover", "sigmoid_top_layer_recovers", "sigmoid_top_layer_saturates",
+    "sigmoid_worst_on_shapeset", "softsign_saturates_less", "tanh_n_beats_tanh", "tanh_n_does_not_saturate_in_order",
     "tanh_saturates_layer_by_layer", "weight_gradients_do_not_shrink",
 ]
 

@@ -28,8 +28,8 @@ _IN_ORDER = (f"a layer is saturated from the first probe where act_p98 >= {TANH_
              f"with the layer index and layer 1 saturates strictly before layer k")
 FIG3 = Claim(
     "fig3_tanh_sequential", "Tanh layers (standard init) saturate one after another, starting from layer 1",
-    "Figure 3", f"{_IN_ORDER}; reproduced if more than half of the seeds saturate in order; not decided when no seed has 2 "
-              f"or more saturated layers")
+    "Figure 3", f"{_IN_ORDER}; reproduced if more than half of the seeds saturate in order; not decided when no "
+                f"seed has 2 or more saturated layers")
 FIG3_SOFTSIGN = Claim(
     "fig3_softsign_saturates_less", "Softsign layers saturate less than tanh's, and together rather than one after "
     "another (Figure 3, bottom; Section 3.2)", "Figure 3 (bottom)",
