@@ -163,9 +163,16 @@ def test_the_page_is_marked_generated_and_shows_scale_and_decided_claims(page):
     assert "glorot report --study m\nglorot results --study m\n```" in md  # each section names its command
     assert "100 updates of mini-batches of 10 (2 epochs of the 500 MNIST training images)" in md
     assert "Shapeset-3x2 online" in md and "learning rate chosen on the validation error from 0.01, 0.1" in md
-    assert ("it decides 3 of the paper's claims (2 reproduced, 1 not reproduced), leaves 3 not decided at this "
-            "scale, and does not run the other 17") in md  # the MNIST study's bullet
-    assert "It decides 3 claim(s): " in md and "It does not decide 3: With the normalized init" in md
+    assert ("it decides 1 of the paper's claims (1 reproduced, 0 not reproduced), leaves 5 not decided at this "
+            "scale, and does not run the other 16") in md  # the MNIST study's bullet; Figure 5 is not its own
+    assert "It decides 1 claim(s): " in md and "It does not decide 5: " in md
+
+
+def test_a_fixed_experiment_is_judged_once_not_credited_to_each_study(page):
+    """Figure 5 ignores the study: it is on the page once, in no study's count or verdict table."""
+    md = page[0].read_text()
+    assert md.count("The quadratic cost has more plateaus") == 1
+    assert "Fixed experiments, the same whatever the study and judged once" in md.split("## Study")[0]
 
 
 def test_the_page_shows_each_studys_design_and_each_networks_own_grid(page):
