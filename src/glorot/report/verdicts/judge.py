@@ -2,8 +2,9 @@
 
 The rule (:func:`lower_error`), for a claim "a has a lower test error than b":
 
-1. a network claimed to be the better one that sits at chance (:func:`glorot.report.comparable.at_chance`)
-   has learned nothing at this scale: **not decided**;
+1. a network claimed to be the better one that sits at chance (:func:`glorot.report.comparable.at_chance`),
+   or either network at chance where the paper's is not (:func:`unlike_paper`), has learned
+   nothing at this scale: **not decided** (not comparable);
 2. the two cells are compared by :func:`glorot.report.significance.compare` (like with like
    only: Welch over seeds, else McNemar on the test set); no test applies: **not decided**;
 3. different at p < 0.005: the claim holds if a's error is the lower one, else it fails;
@@ -20,7 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from glorot.report.comparable import at_chance, chance_pct
+from glorot.paper.table1 import table1_error
+from glorot.report.comparable import AT_CHANCE_MARGIN_PCT, at_chance, chance_pct
 from glorot.report.power import PAIRED_CURVE, PAIRED_SEEDS, pairs_needed, power_to_detect
 from glorot.report.records import Cell, Claim, Comparison, Verdict, no_artifact
 from glorot.report.significance import ALPHA, compare
@@ -43,6 +45,14 @@ def _name(cell: Cell, other: Cell) -> str:
     return cell.network if cell.network != other.network else f"{cell.network} (depth {cell.depth})"
 
 
+def unlike_paper(cell: Cell) -> bool:
+    """The network sits at chance here while the paper's (Table 1) does not: it has learned
+    nothing at this scale, so it cannot show how it compares to the others."""
+    chance, paper = chance_pct(cell.dataset), table1_error(cell.network, cell.dataset)
+    paper_at_chance = chance is not None and paper is not None and paper >= chance - AT_CHANCE_MARGIN_PCT
+    return at_chance(cell) and not paper_at_chance
+
+
 def _pct(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.2f}%"
 
@@ -57,9 +67,10 @@ def lower_error(a: Cell, b: Cell, correct: Callable[[str], np.ndarray | None] = 
     ``paper_diff_pct``: the paper's a - b difference (negative), when it gives one."""
     name_a, name_b = _name(a, b), _name(b, a)
     numbers = {name_a: round(a.mean_pct, 3), name_b: round(b.mean_pct, 3)}
-    if at_chance(a):
-        return Judgement(None, f"{name_a} sits at chance ({_pct(a.mean_pct)}; the majority-class error is "
-                               f"{_pct(chance_pct(a.dataset))})", numbers)
+    for cell, name in ((a, name_a), (b, name_b)):
+        if unlike_paper(cell) or (cell is a and at_chance(a)):
+            return Judgement(None, f"not comparable: {name} sits at chance ({_pct(cell.mean_pct)}; the majority-class "
+                                   f"error is {_pct(chance_pct(cell.dataset))})", numbers)
     test = compare(a, b, correct, ignore=ignore)
     if test.method is None:
         return Judgement(None, test.reason, numbers)

@@ -18,7 +18,7 @@ seed, when the networks share :data:`~glorot.report.significance.MIN_SEEDS_FOR_T
 else across the evaluations of the seed-mean curves. The paper's effect is its Table 1
 difference on that data set; a test with less power than
 :data:`~glorot.report.verdicts.judge.POWER_TO_DECIDE` to find it leaves the data set not decided.
-A network at chance where the paper's is not (:func:`~glorot.report.verdicts.ordering.unlike_paper`)
+A network at chance where the paper's is not (:func:`~glorot.report.verdicts.judge.unlike_paper`)
 makes its data set not comparable. Over the data sets of a figure: not reproduced if one fails,
 reproduced if one holds and none fails, else not decided.
 """
@@ -32,9 +32,8 @@ from glorot.paper.table1 import table1_error
 from glorot.report.curves import mean_curve
 from glorot.report.records import Cell, Claim, Evidence, Run, Series, Verdict
 from glorot.report.significance import MIN_SEEDS_FOR_T, PAIRED_CURVE, PAIRED_SEEDS, paired_test
-from glorot.report.verdicts.judge import POWER_TO_DECIDE, Judgement, judge_test
-from glorot.report.verdicts.ordering import (IMAGE_SETS, combine, image_sets_ordering, scale_of, shapeset_ordering,
-                                             unlike_paper)
+from glorot.report.verdicts.judge import POWER_TO_DECIDE, Judgement, judge_test, unlike_paper
+from glorot.report.verdicts.ordering import IMAGE_SETS, combine, image_sets_ordering, scale_of, shapeset_ordering
 from glorot.report.verdicts.select import column
 
 __all__ = ["image_sets_ordering", "image_sets_softsign_robust", "image_sets_tanh_n_ahead", "shapeset_ordering",

@@ -8,9 +8,9 @@ own noise) keeps the paper's order. Each such pair is tested by
 :func:`~glorot.report.verdicts.judge.lower_error` (Welch over 3+ seeds, else McNemar's exact
 test on the test set, with the power to detect the paper's difference), on one column of
 Table 1 (:func:`~glorot.report.verdicts.select.column`). A pair with a network at chance where
-the paper's is not (:func:`unlike_paper`) is **not comparable**: it is listed, never counted as
-kept. A data set is reproduced when every comparable pair is kept, not reproduced when one is
-reversed, and otherwise not decided.
+the paper's is not (:func:`~glorot.report.verdicts.judge.unlike_paper`) is **not comparable**:
+it is listed, never counted as kept. A data set is reproduced when every comparable pair is
+kept, not reproduced when one is reversed, and otherwise not decided.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from itertools import combinations
 
 from glorot.config import DATASET_TITLES
 from glorot.paper.table1 import table1_error
-from glorot.report.comparable import AT_CHANCE_MARGIN_PCT, at_chance, chance_pct
+from glorot.report.comparable import AT_CHANCE_MARGIN_PCT
 from glorot.report.records import Cell, Claim, Evidence, Verdict
-from glorot.report.verdicts.judge import Judgement, lower_error
+from glorot.report.verdicts.judge import Judgement, lower_error, unlike_paper
 from glorot.report.verdicts.select import cell_scale, column
 
 #: The paper separates two networks clearly when their errors differ by this many points ...
@@ -40,14 +40,6 @@ FIG11_ORDER = Claim("fig11_ordering", "On Shapeset-3x2 the networks end in the p
                     "Figure 11", _ORDER_RULE)
 FIG12_ORDER = Claim("fig12_ordering", "On the image sets (MNIST, CIFAR-10) the networks end in the paper's order "
                     "(Figure 12, Table 1)", "Figure 12", _ORDER_RULE)
-
-
-def unlike_paper(cell: Cell) -> bool:
-    """The network sits at chance here while the paper's (Table 1) does not: it has learned
-    nothing at this scale, so it cannot show how it compares to the others."""
-    chance, paper = chance_pct(cell.dataset), table1_error(cell.network, cell.dataset)
-    paper_at_chance = chance is not None and paper is not None and paper >= chance - AT_CHANCE_MARGIN_PCT
-    return at_chance(cell) and not paper_at_chance
 
 
 def combine(claim: Claim, per_set: dict[str, Judgement], scale: str) -> Verdict:
