@@ -1,6 +1,6 @@
 """The text of ``docs/results.md`` (:mod:`glorot.report.publish`), one section per published study,
 each kept in ``docs/results/<study>.md`` so that a study is published on its own: per study its scale and the claims
-it decides, Table 1 beside the paper's with the paired test against the column's best, the
+it decides, Table 1 beside the paper's with the significance test against the column's best, the
 normalized-vs-standard twins along the learning curves, Figures 11-12, the verdicts, where a
 target is missed (by how much, and what scale would decide it) and the provenance.
 
@@ -228,8 +228,9 @@ def _missed_targets(r: StudyResults) -> list[str]:
                              f"it beyond one training run" if comp.method == MCNEMAR else
                              f"more than {len(cell.seeds)} seeds per network would raise the test's power")
                     out.append(f"{cell.network} against the best, {sig.best}, on {_title(dataset)}: p = {_p(comp.p)}, "
-                               f"not below {ALPHA}, so the paired test does not order them (its power to detect the "
-                               f"{abs(comp.diff_pct or 0):.2f}-point difference observed: {comp.power or 0:.0%}); "
+                               f"not below {ALPHA}, so Table 1's significance test does not order them (its power to "
+                               f"detect the {abs(comp.diff_pct or 0):.2f}-point difference observed: "
+                               f"{comp.power or 0:.0%}); "
                                f"{seeds}.")
     out += _missed_twins(r)
     return out
@@ -316,8 +317,8 @@ def _intro(summaries: Sequence[tuple[str, str]], fixed: Sequence[dict] = ()) -> 
         Heading(1, "Results: Glorot & Bengio (2010), measured"),
         Paragraph("Every number on this page was read from MLflow by `glorot results`: the latest sweep of each "
                   "study, trained by the code at the commits under its Provenance, and decided by the report's own "
-                  "code (Table 1, the paired tests and the verdicts, as `glorot report` computes them). Each study is "
-                  "published on its own and its section stays until that study is published again. Targets, "
+                  "code (Table 1, its significance tests and the verdicts, as `glorot report` computes them). Each "
+                  "study is published on its own and its section stays until that study is published again. Targets, "
                   "reported against and not tuned for: on MNIST every network within 0.5 points of the paper's "
                   "error; on every data set each pair of networks the paper's Table 1 separates keeps its order under "
                   "Table 1's significance test (a pair with a network at chance where the paper's is not is not "
