@@ -25,12 +25,13 @@ reproduced if one holds and none fails, else not decided.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from statistics import fmean
 
 from glorot.config import DATASET_TITLES
 from glorot.paper.table1 import table1_error
 from glorot.report.curves import mean_curve
-from glorot.report.records import Cell, Claim, Evidence, Run, Series, Verdict
+from glorot.report.records import Cell, Claim, Comparison, Evidence, Run, Series, Verdict
 from glorot.report.significance import MIN_SEEDS_FOR_T, PAIRED_CURVE, PAIRED_SEEDS, paired_test
 from glorot.report.verdicts.judge import POWER_TO_DECIDE, Judgement, judge_test, unlike_paper
 from glorot.report.verdicts.ordering import IMAGE_SETS, combine, image_sets_ordering, scale_of, shapeset_ordering
@@ -78,7 +79,7 @@ def _pair_gaps(evidence: Evidence, norm: Cell, std: Cell) -> tuple[dict[int, flo
     return mean, {s: g for s, g in per_seed.items() if g}
 
 
-def _test(diffs_by_seed: dict[int, float], diffs_by_eval: dict[int, float]):
+def _test(diffs_by_seed: dict[int, float], diffs_by_eval: dict[int, float]) -> Comparison:
     """The paired test across seeds (enough of them) or across the curve's evaluations."""
     if len(diffs_by_seed) >= MIN_SEEDS_FOR_T:
         return paired_test(list(diffs_by_seed.values()), PAIRED_SEEDS)
@@ -135,7 +136,8 @@ def _robust_on(evidence: Evidence, dataset: str) -> Judgement | None:
     return judge_test(test, f"|softsign gap| - |tanh gap| {test.diff_pct:+.2f} points", effect)
 
 
-def _verdict(claim: Claim, evidence: Evidence, datasets: tuple[str, ...], judge, needs: str) -> Verdict:
+def _verdict(claim: Claim, evidence: Evidence, datasets: tuple[str, ...],
+             judge: Callable[[Evidence, str], Judgement | None], needs: str) -> Verdict:
     per_set = {DATASET_TITLES.get(d, d): j for d in datasets if (j := judge(evidence, d)) is not None}
     if not per_set:
         return claim.not_run(_NEEDS.format(needs))
