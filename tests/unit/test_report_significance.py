@@ -4,10 +4,13 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats
 
-from glorot.report.power import mcnemar_bound, mcnemar_power, power_to_detect, welch_power, welch_power_for
+from glorot.report.power import (mcnemar_bound, mcnemar_power, pairs_needed, power_to_detect, welch_power,
+                                 welch_power_for)
 from glorot.report.records import Cell
-from glorot.report.significance import MCNEMAR, WELCH, compare, mcnemar_exact, welch_t_test
+from glorot.report.significance import (MCNEMAR, PAIRED_SEEDS, WELCH, compare, mcnemar_exact, paired_test,
+                                        welch_t_test)
 
 
 def test_welch_matches_r_worked_example():
@@ -105,3 +108,18 @@ def test_degenerate_samples_do_not_crash():
     assert welch_t_test([1.0, 1.0, 1.0], [2.0, 2.0, 2.0])[2] == 0.0
     with pytest.raises(ValueError):
         welch_t_test([1.0], [2.0, 3.0])
+
+
+def test_paired_test_is_scipys_paired_t_test_with_its_power():
+    a, b = [15.0, 16.2, 15.1, 15.8], [27.0, 26.1, 27.9, 27.2]
+    test = paired_test([x - y for x, y in zip(a, b)])
+    ref = stats.ttest_rel(a, b)
+    assert test.method == PAIRED_SEEDS and test.df == 3 and test.n == 4
+    assert test.statistic == pytest.approx(ref.statistic) and test.p == pytest.approx(ref.pvalue)
+    assert test.significant and test.diff_pct == pytest.approx(np.mean(a) - np.mean(b))
+    assert paired_test([1.0]).method is None and "2 or more" in paired_test([1.0]).reason
+    assert paired_test([-2.0, -2.0]).p == 0.0 and paired_test([0.0, 0.0]).p == 1.0
+    n = pairs_needed(-1.0, 2.0, 0.005, 0.8)  # the fewest pairs with power 0.8
+    assert welch_power(-1.0, 2.0 / np.sqrt(n), n - 1, 0.005) >= 0.8
+    assert welch_power(-1.0, 2.0 / np.sqrt(n - 1), n - 2, 0.005) < 0.8
+    assert pairs_needed(0.0, 1.0, 0.005, 0.8) is None

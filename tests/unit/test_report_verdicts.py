@@ -86,7 +86,7 @@ def test_quadratic_plateaus():
 
 def test_all_verdicts_on_nothing_are_not_run():
     out = V.all_verdicts(evidence())
-    assert len(out) == 21 and {v.status for v in out} == {V.NOT_RUN}
+    assert len(out) == 23 and {v.status for v in out} == {V.NOT_RUN}
     assert all(v.rule and v.claim for v in out) and len({v.id for v in out}) == len(out)
 
 

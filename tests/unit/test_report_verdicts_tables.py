@@ -48,6 +48,9 @@ def test_tanh_n_beats_tanh_not_decided():
     unlike = [cell("Tanh N", [15.5, 15.7, 15.6]), cell("Tanh", [27.0, 27.3, 27.1], lr_grid=(0.1, 0.01))]
     v = V.tanh_n_beats_tanh(evidence(cells=unlike))
     assert v.status == V.NOT_DECIDED and "not like with like: learning-rate grid" in v.evidence
+    tanh_stuck = V.tanh_n_beats_tanh(evidence(cells=[cell("Tanh N", [60.0, 61.0, 60.5]), cell("Tanh", [83.0] * 3)]))
+    assert tanh_stuck.status == V.NOT_DECIDED  # Tanh at chance, the paper's (27.15%) not: today this reproduced
+    assert "not comparable: Tanh sits at chance" in tanh_stuck.evidence
     noisy = [cell("Tanh N", [10.0, 30.0, 20.0]), cell("Tanh", [15.0, 35.0, 25.0])]  # few seeds, large spread
     low_power = V.tanh_n_beats_tanh(evidence(cells=noisy))
     assert low_power.status == V.NOT_DECIDED and "power" in low_power.evidence
@@ -97,59 +100,3 @@ def test_sigmoid_depth_5_worse_than_4():
     other_width = replace(four, widths=(50,))
     assert "width" in V.sigmoid_deeper_is_worse(evidence(cells=[other_width, five])).evidence
     assert V.sigmoid_deeper_is_worse(evidence(cells=[five])).status == V.NOT_RUN
-
-
-# --- Figures 11-12: the normalized twins ahead, and the ordering -------------------------------------------
-
-def curve_runs(network, errors, dataset="shapeset"):
-    """A trained run of Table 1's column (depth 5) with ``test/error`` (fractions) at 0, 25, ... and its cell."""
-    run = rec(network, {"test/error": errors}, depth=5, dataset=dataset)
-    return run, cell(network, [100 * errors[-1]], dataset=dataset)
-
-
-def curves_evidence(*pairs):
-    return evidence([r for r, _ in pairs], [c for _, c in pairs])
-
-
-def test_shapeset_twins_ahead():
-    ahead = curves_evidence(curve_runs("Tanh N", [0.85, 0.5, 0.3, 0.2, 0.15]), curve_runs("Tanh", [0.85, 0.7, 0.5,
-                                                                                                    0.35, 0.27]))
-    v = V.shapeset_twins_ahead(ahead)
-    assert v.status == V.REPRODUCED
-    assert v.numbers["Shapeset-3x2"]["Tanh N vs Tanh"] == {"evaluations": 4, "not_ahead_at": [],
-                                                           "final_gap_pct": -12.0, "at_chance": False}
-    crossing = curves_evidence(curve_runs("Tanh N", [0.85, 0.5, 0.3, 0.3, 0.15]), curve_runs("Tanh", [0.85, 0.7, 0.5,
-                                                                                                       0.25, 0.27]))
-    v = V.shapeset_twins_ahead(crossing)
-    assert v.status == V.NOT_REPRODUCED and v.numbers["Shapeset-3x2"]["Tanh N vs Tanh"]["not_ahead_at"] == [75]
-    flat = curves_evidence(curve_runs("Tanh N", [0.85, 0.84, 0.85, 0.84, 0.85]), curve_runs("Tanh", [0.85] * 5))
-    assert V.shapeset_twins_ahead(flat).status == V.NOT_DECIDED
-    assert V.shapeset_twins_ahead(curves_evidence(curve_runs("Tanh N", [0.8, 0.5]))).status == V.NOT_RUN
-
-
-def test_image_sets_twins_ahead_on_every_set():
-    mnist = [curve_runs("Tanh N", [0.9, 0.1, 0.05, 0.03, 0.02], "mnist"),
-             curve_runs("Tanh", [0.9, 0.2, 0.08, 0.04, 0.03], "mnist")]
-    cifar = [curve_runs("Softsign N", [0.9, 0.6, 0.58, 0.55, 0.54], "cifar10"),
-             curve_runs("Softsign", [0.9, 0.62, 0.57, 0.56, 0.56], "cifar10")]
-    assert V.image_sets_twins_ahead(curves_evidence(*mnist)).status == V.REPRODUCED
-    v = V.image_sets_twins_ahead(curves_evidence(*mnist, *cifar))
-    assert v.status == V.NOT_REPRODUCED and set(v.numbers) == {"MNIST", "CIFAR-10"}
-    assert V.image_sets_twins_ahead(curves_evidence(*[curve_runs("Tanh", [0.9, 0.1])])).status == V.NOT_RUN
-
-
-def test_ordering_against_the_paper():
-    cells = [cell("Tanh N", [15.0]), cell("Softsign", [17.0]), cell("Tanh", [26.0]), cell("Sigmoid", [82.0])]
-    v = V.shapeset_ordering(evidence(cells=cells))
-    assert v.status == V.REPRODUCED and v.numbers["Shapeset-3x2"]["reversed"] == []
-    # Tanh N vs Softsign (15.60 vs 16.27) is within the paper's noise: their order does not count
-    assert "Tanh N < Softsign" not in v.numbers["Shapeset-3x2"]["kept"]
-    cells[2] = cell("Tanh", [14.0])
-    v = V.shapeset_ordering(evidence(cells=cells))
-    assert v.status == V.NOT_REPRODUCED
-    assert v.numbers["Shapeset-3x2"]["reversed"] == ["Tanh N 15.00% >= Tanh 14.00%", "Softsign 17.00% >= Tanh 14.00%"]
-    stuck = [cell("Tanh", [83.0]), cell("Sigmoid", [83.3])]
-    assert V.shapeset_ordering(evidence(cells=stuck)).status == V.NOT_DECIDED
-    assert V.shapeset_ordering(evidence(cells=[cell("Tanh", [20.0])])).status == V.NOT_RUN
-    mnist = [cell("Tanh N", [1.5], dataset="mnist"), cell("Sigmoid", [2.5], dataset="mnist")]
-    assert V.image_sets_ordering(evidence(cells=mnist)).status == V.REPRODUCED

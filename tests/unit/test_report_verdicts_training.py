@@ -9,57 +9,87 @@ from report_synthetic import evidence, rec
 from glorot.report import verdicts as V
 from glorot.report.records import Histograms, Series
 
-# --- Figure 2: depth 4 saturates and recovers, depth 5 does not recover -------------------------
+# --- Figure 2: every rate of the grid; depth 4 saturates and recovers, depth 5 does not recover --------
 
-LOWER = {"L1/act_mean": [0.5, 0.6, 0.65, 0.7, 0.7], "L2/act_mean": [0.5, 0.55, 0.6, 0.6, 0.6],
-         "L3/act_mean": [0.5, 0.5, 0.5, 0.5, 0.5], "L4/act_mean": [0.5, 0.5, 0.5, 0.5, 0.5]}
-RECOVERS, STAYS, NEVER = [0.5, 0.02, 0.03, 0.1, 0.2], [0.5, 0.02, 0.01, 0.01, 0.02], [0.5] * 5
+DENSE = [0, 1, 2, 4, 8, 16, 25, 50, 75, 100]  # the engine's log-spaced early probes, then every 25 updates
+RECOVERS = [0.5, 0.4, 0.2, 0.05, 0.02, 0.02, 0.03, 0.1, 0.15, 0.2]
+STAYS = [0.5, 0.4, 0.2, 0.05, 0.02, 0.01, 0.01, 0.01, 0.01, 0.02]
+NEVER = [0.5] * 10
 
 
-def sigmoid(top, depth=4, seed=0, network="Sigmoid"):
-    values = {f"L{i}/act_mean": LOWER[f"L{i}/act_mean"] for i in range(1, depth)}
+def sigmoid(top, depth=4, seed=0, network="Sigmoid", lr=0.1, lower=0.5, steps=DENSE):
+    values = {f"L{i}/act_mean": [lower if k else 0.5 for k in range(len(steps))] for i in range(1, depth)}
     values[f"L{depth}/act_mean"] = top
-    return rec(network, values, depth=depth, seed=seed)
+    run = rec(network, values, depth=depth, seed=seed, steps=steps)
+    return replace(run, lr=lr, run_id=f"{run.run_id}-{lr:g}")
 
 
-def test_sigmoid_saturation_at_depth_4():
-    v = V.sigmoid_top_layer_saturates(evidence([sigmoid(RECOVERS)]))
-    assert v.status == V.REPRODUCED
-    assert v.numbers["seed 0"] == {"step": 25, "top_act_mean": 0.02, "lower_min_act_mean": 0.5, "saturated": True,
-                                   "last_step": 100, "last_top_act_mean": 0.2, "recovered": True}
-    assert "depth 4" in v.scale and "100 updates" in v.scale and "1 seed(s)" in v.scale
-    late = sigmoid([0.5, 0.5, 0.05, 0.05, 0.05])
-    assert V.sigmoid_top_layer_saturates(evidence([late])).status == V.NOT_REPRODUCED
-    assert V.sigmoid_top_layer_saturates(evidence([sigmoid(NEVER)])).status == V.NOT_REPRODUCED
+def grid(*runs, chosen=()):
+    return evidence(chosen, grid=runs)
 
 
-def test_sigmoid_saturation_is_decided_at_depth_4_only():
-    assert V.sigmoid_top_layer_saturates(evidence([sigmoid(RECOVERS, depth=5)])).status == V.NOT_RUN
-    coarse = sigmoid(RECOVERS)
-    coarse = replace(coarse, series={k: Series((s.steps[0], 100), (s.values[0], 0.02))
-                                     for k, s in coarse.series.items()})
-    assert V.sigmoid_top_layer_saturates(evidence([coarse])).status == V.NOT_RUN  # no probe in the first 25%
+def test_sigmoid_saturation_at_depth_4_per_rate():
+    v = V.sigmoid_top_layer_saturates(grid(sigmoid(RECOVERS)))
+    assert v.status == V.REPRODUCED and "1 of 1 rate(s) (lr 0.1)" in v.evidence
+    assert v.numbers["depth 4"]["lr 0.1"]["seeds"]["seed 0"] == {
+        "step": 4, "early_probes": 6, "top_act_mean": 0.05, "lower_min_act_mean": 0.5, "saturated": True,
+        "lower_driven_down": False, "last_step": 100, "last_top_act_mean": 0.2, "recovered": True}
+    assert "depth 4" in v.scale and "100 updates" in v.scale and "(every rate)" in v.scale
 
 
-def test_majority_of_seeds_decides():
-    yes, no = sigmoid(RECOVERS), sigmoid(NEVER, seed=1)
-    assert V.sigmoid_top_layer_saturates(evidence([yes, no])).status == V.NOT_REPRODUCED  # 1 of 2: no majority
+def test_a_tie_broken_rate_does_not_flip_figure_2():
+    """Validation (ties to the smaller rate) chose lr 0.01, where the top layer does not saturate; at
+    lr 0.1 it does. Today's rule read the chosen rate only and said not reproduced."""
+    slow, fast = sigmoid(NEVER, lr=0.01), sigmoid(RECOVERS, lr=0.1)
+    for chosen in ((slow,), (fast,)):
+        v = V.sigmoid_top_layer_saturates(grid(slow, fast, chosen=chosen))
+        assert v.status == V.REPRODUCED and set(v.numbers["depth 4"]) == {"lr 0.01", "lr 0.1"}
+        assert not v.numbers["depth 4"]["lr 0.01"]["saturates"] and v.numbers["depth 4"]["lr 0.1"]["saturates"]
+
+
+def test_a_sigmoid_that_never_saturates_is_not_decided():
+    """A sigmoid net at chance whose top layer never falls: no rate shows the early phase (today: not reproduced)."""
+    v = V.sigmoid_top_layer_saturates(grid(sigmoid(NEVER, lr=0.01), sigmoid(NEVER, lr=0.1)))
+    assert v.status == V.NOT_DECIDED and "no rate shows the early phase" in v.evidence
+    collapsed = V.sigmoid_top_layer_saturates(grid(sigmoid(STAYS, lower=0.05)))
+    assert collapsed.status == V.NOT_REPRODUCED and "lower layers are driven down" in collapsed.evidence
+
+
+def test_one_early_probe_decides_nothing():
+    """Probes at 0, 25, ... of 100 updates: one probe in the early window (today: reproduced on it)."""
+    coarse = sigmoid([0.5, 0.02, 0.03, 0.1, 0.2], steps=[0, 25, 50, 75, 100])
+    v = V.sigmoid_top_layer_saturates(grid(coarse))
+    assert v.status == V.NOT_DECIDED and "early phase is not resolved" in v.evidence
+    assert V.sigmoid_top_layer_saturates(grid(sigmoid(RECOVERS, depth=5))).status == V.NOT_RUN
+
+
+def test_majority_of_seeds_decides_a_rate():
+    v = V.sigmoid_top_layer_saturates(grid(sigmoid(RECOVERS), sigmoid(NEVER, seed=1)))  # 1 of 2: no majority
+    assert v.status == V.NOT_DECIDED and not v.numbers["depth 4"]["lr 0.1"]["saturates"]
+
+
+def test_depth_4_and_5_side_by_side():
+    v = V.sigmoid_top_layer_saturates(grid(sigmoid(RECOVERS), sigmoid(STAYS, depth=5)))
+    assert v.numbers["depth 5"]["lr 0.1"]["saturates"] and v.numbers["depth 4"]["lr 0.1"]["recovers"]
+    five = V.sigmoid_depth5_does_not_recover(grid(sigmoid(RECOVERS), sigmoid(STAYS, depth=5)))
+    assert five.status == V.REPRODUCED and "depth 4" in five.numbers
 
 
 def test_sigmoid_depth_4_recovers():
-    assert V.sigmoid_top_layer_recovers(evidence([sigmoid(RECOVERS)])).status == V.REPRODUCED
-    v = V.sigmoid_top_layer_recovers(evidence([sigmoid(STAYS)]))
-    assert v.status == V.NOT_REPRODUCED and "0 of 1 saturated seed(s) recover" in v.evidence
-    never = V.sigmoid_top_layer_recovers(evidence([sigmoid(NEVER)]))
+    assert V.sigmoid_top_layer_recovers(grid(sigmoid(RECOVERS))).status == V.REPRODUCED
+    v = V.sigmoid_top_layer_recovers(grid(sigmoid(STAYS)))
+    assert v.status == V.NOT_REPRODUCED and "it recovers at 0" in v.evidence
+    never = V.sigmoid_top_layer_recovers(grid(sigmoid(NEVER)))
     assert never.status == V.NOT_DECIDED and "nothing to recover from" in never.evidence
-    assert V.sigmoid_top_layer_recovers(evidence([sigmoid(RECOVERS, depth=5)])).status == V.NOT_RUN
+    assert V.sigmoid_top_layer_recovers(grid(sigmoid(RECOVERS, depth=5))).status == V.NOT_RUN
 
 
 def test_sigmoid_depth_5_does_not_recover():
-    assert V.sigmoid_depth5_does_not_recover(evidence([sigmoid(STAYS, depth=5)])).status == V.REPRODUCED
-    assert V.sigmoid_depth5_does_not_recover(evidence([sigmoid(RECOVERS, depth=5)])).status == V.NOT_REPRODUCED
-    assert V.sigmoid_depth5_does_not_recover(evidence([sigmoid(NEVER, depth=5)])).status == V.NOT_REPRODUCED
-    assert V.sigmoid_depth5_does_not_recover(evidence([sigmoid(STAYS, depth=4)])).status == V.NOT_RUN
+    assert V.sigmoid_depth5_does_not_recover(grid(sigmoid(STAYS, depth=5))).status == V.REPRODUCED
+    assert V.sigmoid_depth5_does_not_recover(grid(sigmoid(RECOVERS, depth=5))).status == V.NOT_REPRODUCED
+    never = V.sigmoid_depth5_does_not_recover(grid(sigmoid(NEVER, depth=5)))
+    assert never.status == V.NOT_DECIDED  # today: not reproduced
+    assert V.sigmoid_depth5_does_not_recover(grid(sigmoid(STAYS, depth=4))).status == V.NOT_RUN
 
 
 # --- pre-training -------------------------------------------------------------------------------------
@@ -100,8 +130,10 @@ def test_tanh_sequential_saturation():
     v = V.tanh_saturates_layer_by_layer(evidence([p98("Tanh", SEQUENTIAL)]))
     assert v.status == V.REPRODUCED and v.numbers["seed 0"] == {"L1": 25, "L2": 50, "L3": None}
     top_first = ([0.7, 0.7, 0.7, 0.99, 0.99], [0.5, 0.6, 0.96, 0.99, 0.99], [0.3, 0.99, 0.99, 0.99, 0.99])
-    for layers in (top_first, TOGETHER, CALM):
+    for layers in (top_first, TOGETHER):
         assert V.tanh_saturates_layer_by_layer(evidence([p98("Tanh", layers)])).status == V.NOT_REPRODUCED
+    calm = V.tanh_saturates_layer_by_layer(evidence([p98("Tanh", CALM)]))  # nothing saturates: as Figure 10
+    assert calm.status == V.NOT_DECIDED and "no order of saturation can show" in calm.evidence
     untrained = replace(p98("Tanh", CALM), updates=0)
     assert V.tanh_saturates_layer_by_layer(evidence([untrained])).status == V.NOT_RUN
     assert V.tanh_saturates_layer_by_layer(evidence()).status == V.NOT_RUN
@@ -121,15 +153,29 @@ def test_tanh_n_does_not_saturate_in_order():
 # --- Figure 3 (bottom): softsign saturates less, and together ------------------------------------------
 
 def test_softsign_saturates_less_and_together():
-    soft = p98("Softsign", ([0.3, 0.6, 0.7, 0.75, 0.8], [0.3, 0.55, 0.7, 0.75, 0.8], [0.3, 0.5, 0.65, 0.7, 0.8]))
+    soft = p98("Softsign", ([0.3, 0.6, 0.7, 0.75, 0.8], [0.3, 0.55, 0.7, 0.75, 0.8], [0.3, 0.56, 0.65, 0.7, 0.8]))
     v = V.softsign_saturates_less(evidence([p98("Tanh", SEQUENTIAL), soft]))
     assert v.status == V.REPRODUCED
-    assert v.numbers["final_p98_softsign"] == 0.8 and v.numbers["final_p98_tanh"] == round((0.99 + 0.99 + 0.7) / 3, 4)
-    apart = p98("Softsign", ([0.3, 0.9, 0.9, 0.9, 0.9], [0.3, 0.3, 0.3, 0.3, 0.3], [0.1, 0.1, 0.1, 0.1, 0.1]))
-    assert V.softsign_saturates_less(evidence([p98("Tanh", TOGETHER), apart])).status == V.NOT_REPRODUCED
+    assert v.numbers["Softsign"] == {"final_p98": 0.8, "timing_spread": 0.0, "pinned_seeds": 0}
+    assert v.numbers["Tanh"] == {"final_p98": round((0.99 + 0.99 + 0.7) / 3, 4), "timing_spread": 0.25,
+                                 "pinned_seeds": 0}  # layers 1, 2, 3 half-way up at updates 25, 50, 50
     assert V.softsign_saturates_less(evidence([p98("Tanh", SEQUENTIAL), p98("Softsign", TOGETHER)])).status \
         == V.NOT_REPRODUCED  # saturates more
     assert V.softsign_saturates_less(evidence([soft])).status == V.NOT_RUN
+
+
+def test_softsign_lower_but_one_layer_after_another_is_not_together():
+    """Timing, not the spread of act_p98 across layers (today's rule reproduced this)."""
+    staggered = p98("Softsign", ([0.3, 0.7, 0.7, 0.7, 0.7], [0.3, 0.3, 0.3, 0.7, 0.7], [0.3, 0.3, 0.3, 0.3, 0.7]))
+    v = V.softsign_saturates_less(evidence([p98("Tanh", SEQUENTIAL), staggered]))
+    assert v.status == V.NOT_REPRODUCED and v.numbers["Softsign"]["timing_spread"] == 0.75
+
+
+def test_tanh_pinned_at_the_ceiling_leaves_softsign_not_decided():
+    """Tanh at act_p98 ~ 1 in every layer from the first probe: no timing to compare (a ceiling confound)."""
+    calm_soft = p98("Softsign", ([0.3, 0.5, 0.5, 0.5, 0.5], [0.3, 0.5, 0.5, 0.5, 0.5], [0.3, 0.5, 0.5, 0.5, 0.5]))
+    v = V.softsign_saturates_less(evidence([p98("Tanh", TOGETHER), calm_soft]))
+    assert v.status == V.NOT_DECIDED and "1 of 1 seed(s) pinned at the ceiling" in v.evidence
 
 
 # --- Figure 4: histograms at the end of training ------------------------------------------------------

@@ -18,7 +18,7 @@ def test_actions_at_the_start_the_periods_and_the_end():
     assert Schedule(0, 5).actions(0).end
 
 
-@pytest.mark.parametrize("u, expected", [(0, 250), (249, 1), (250, 50), (300, 200), (900, 100), (999, 1)])
+@pytest.mark.parametrize("u, expected", [(0, 1), (249, 1), (250, 6), (256, 44), (300, 200), (900, 100), (999, 1)])
 def test_updates_to_the_next_action(u, expected):
     assert Schedule(1000, 300, 0, 250).to_next_action(u) == expected
 
@@ -34,3 +34,14 @@ def test_the_next_action_is_the_first_update_with_something_due(updates, eval_ev
         u += s.to_next_action(u)
         visited.append(u)
     assert visited == due
+
+
+def test_early_probes_are_log_spaced_before_the_first_periodic_one():
+    """Figure 2's early phase: probes at 1, 2, 4, ... updates until the first periodic probe."""
+    s = Schedule(updates=1000, eval_every=300, probe_every=100)
+    assert [u for u in range(1000) if s.actions(u).probe] == [0, 1, 2, 4, 8, 16, 32, 64, 100, 200, 300, 400, 500,
+                                                             600, 700, 800, 900]
+    assert s.actions(4) == Actions(probe=True)  # a probe only: no evaluation
+    only_edges = Schedule(updates=20, eval_every=20, probe_every=0)
+    assert [u for u in range(21) if only_edges.actions(u).probe] == [0, 1, 2, 4, 8, 16, 20]
+    assert [only_edges.to_next_action(u) for u in (0, 1, 2, 3, 16)] == [1, 1, 2, 1, 4]

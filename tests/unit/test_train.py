@@ -64,7 +64,7 @@ def test_logger_gets_curves_and_probes_on_schedule(data):
     assert [step for step, _ in logger.metrics] == [0, 200, 400, 600]
     assert set(logger.metrics[1][1]) == {"train/nll", "valid/error", "test/error"}
     assert "train/nll" not in logger.metrics[0][1]
-    assert [r.update for r in logger.probes] == [0, 300, 600]
+    assert [r.update for r in logger.probes] == [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 600]  # log-spaced early
 
 
 def test_divergence_is_reported_not_raised(data):
@@ -97,7 +97,7 @@ def test_prepared_splits_are_used_and_versioned(tmp_path):
     out = save_run(tmp_path / "run", config, result, net, data.version)
     assert json.loads((out / "result.json").read_text())["paper_cell"] == "Tanh / Shapeset-3x2"
     assert json.loads((out / "config.json").read_text())["updates"] == 20
-    assert len(json.loads((out / "diagnostics.json").read_text())) == len(result.probes) == 2
+    assert len(json.loads((out / "diagnostics.json").read_text())) == len(result.probes) == 7  # 0, 1, 2, 4, 8, 16, 20
     with np.load(out / "diagnostics.npz") as hists:
         assert "u20/L2/dCds_counts" in hists
     state = torch.load(out / "model.pt")

@@ -27,6 +27,7 @@ from glorot.report.figure_set import FigureSet, SkippedFigure, draw_figures
 from glorot.report.records import CostSurface, Evidence, InputMoments, Run, Table1, TheoryRow, Verdict
 from glorot.report.table1 import build_table, metrics_json, numeric_metrics
 from glorot.report.verdicts import all_verdicts
+from glorot.report.verdicts.sigmoid import GRID_NETWORKS
 
 
 @dataclass(frozen=True)
@@ -71,12 +72,15 @@ def find(source: StudySource, data_dir: str | Path | None, progress: Callable[[s
     table = build_table(source.runs, source.correctness)
     cells = table.all_cells()
     chosen_ids = {rid for c in cells if c.ok for rid in c.run_ids}
-    records = source.diagnostics([r for r in source.runs if r.run_id in chosen_ids])
-    progress(f"read the metric histories of {len(records)} runs (chosen learning rates)")
+    read = source.diagnostics([r for r in source.runs if r.run_id in chosen_ids or r.network in GRID_NETWORKS])
+    records = [r for r in read if r.run_id in chosen_ids]
+    grid = [r for r in read if r.network in GRID_NETWORKS]
+    progress(f"read the metric histories of {len(records)} runs (chosen learning rates) and {len(grid)} of "
+             f"{', '.join(GRID_NETWORKS)} (every learning rate)")
     inputs, notes = _input_moments(records, data_dir)
     theory_rows = theory.theory_rows(records, {d: m.second_moment for d, m in inputs.items() if m is not None})
     surface = costsurface.cost_surfaces()
-    evidence = Evidence(records, cells, surface, source.histograms, source.correctness)
+    evidence = Evidence(records, cells, surface, source.histograms, source.correctness, grid)
     return Findings(table, records, inputs, notes, theory_rows, surface, all_verdicts(evidence))
 
 

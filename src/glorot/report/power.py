@@ -26,6 +26,10 @@ paper's effect, leaves the claim not decided.
   means k - (n_d - k) = diff n, so at least |diff| n discordant examples: its power is taken
   at n_d' = max(n_d, ceil(|diff| n)) discordant examples and q = 1/2 + diff n / (2 n_d').
   (Two networks that disagree on no example would otherwise have no power to show anything.)
+* **The paired t-test** (n paired differences a - b, one per seed, or one per evaluation of a
+  learning curve, of mean m and standard deviation s): the one-sample t statistic
+  m / (s / sqrt(n)) with n - 1 degrees of freedom, so its power is Welch's formula above with
+  se = s / sqrt(n) and df = n - 1; :func:`pairs_needed` gives the n at which it reaches a power.
 """
 
 from __future__ import annotations
@@ -38,6 +42,10 @@ from glorot.report.records import Comparison
 
 WELCH = "Welch t-test over seeds"
 MCNEMAR = "McNemar exact test on the test set"
+PAIRED_SEEDS = "paired t-test across seeds"
+PAIRED_CURVE = "paired t-test across the evaluations of the curve"
+#: The most pairs (seeds or evaluations) :func:`pairs_needed` looks for.
+MAX_PAIRS = 10_000
 
 
 def welch_degrees_of_freedom(var_a: float, var_b: float, n_a: int, n_b: int) -> float:
@@ -91,10 +99,28 @@ def power_to_detect(test: Comparison, diff_pct: float, alpha: float) -> float | 
     """The power of the test ``test`` ran to find a difference of ``diff_pct`` percentage points
     between the two cells, with the same seeds (Welch) or the same discordant count (McNemar,
     at least as many as the difference implies)."""
-    if test.method == WELCH and test.se_pct is not None and test.df is not None:
+    if test.method in (WELCH, PAIRED_SEEDS, PAIRED_CURVE) and test.se_pct is not None and test.df is not None:
         return welch_power(diff_pct, test.se_pct, test.df, alpha)
     if test.method == MCNEMAR and test.discordant is not None and test.n:
         shift = diff_pct / 100 * test.n  # k - (n_d - k) under the difference
         discordant = max(test.discordant, math.ceil(abs(shift) - 1e-9))
         return mcnemar_power(discordant, 0.5 + shift / (2 * discordant), alpha) if discordant else 0.0
     return None
+
+
+def pairs_needed(diff: float, sd: float, alpha: float, power: float) -> int | None:
+    """The fewest paired differences (seeds, or evaluations of a curve) of standard deviation ``sd``
+    with which the paired t-test (df = n - 1, se = sd / sqrt(n)) has ``power`` to find a mean
+    difference ``diff``; None if more than :data:`MAX_PAIRS` or no difference to find."""
+    if diff == 0:
+        return None
+    lo, hi = 2, MAX_PAIRS
+    if welch_power(diff, sd / math.sqrt(hi), hi - 1, alpha) < power:
+        return None
+    while lo < hi:  # the power grows with n
+        mid = (lo + hi) // 2
+        if welch_power(diff, sd / math.sqrt(mid), mid - 1, alpha) >= power:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo

@@ -1,6 +1,6 @@
 """The text of ``docs/results.md`` (:mod:`glorot.report.publish`), one section per published study,
 each kept in ``docs/results/<study>.md`` so that a study is published on its own: per study its scale and the claims
-it decides, Table 1 beside the paper's with the paired test against the column's best, the
+it decides, Table 1 beside the paper's with the significance test against the column's best, the
 normalized-vs-standard twins along the learning curves, Figures 11-12, the verdicts, where a
 target is missed (by how much, and what scale would decide it) and the provenance.
 
@@ -27,7 +27,8 @@ from glorot.report.records import (NOT_DECIDED, NOT_REPRODUCED, NOT_RUN, REPRODU
 from glorot.report.render import Block, Bullets, DataTable, Heading, Image, Paragraph, to_markdown
 from glorot.report.significance import ALPHA, MCNEMAR, MIN_SEEDS_FOR_T
 from glorot.report.table1 import cell_text
-from glorot.report.verdicts.learning import FIG11_TWINS, FIG12_TWINS
+from glorot.report.verdicts.cost import FIXED_EXPERIMENTS
+from glorot.report.verdicts.learning import FIG11_AHEAD, FIG11_ROBUST, FIG12_AHEAD, FIG12_ROBUST
 from glorot.report.verdicts.select import column
 
 #: The paper's training length: it chose learning rates after 5 million updates (PAPER.md, Section 2.3).
@@ -99,6 +100,16 @@ def scale_text(r: StudyResults) -> str:
             f"({_values(seeds)}); {len(runs)} runs")
 
 
+def _own(verdicts: Sequence[Verdict]) -> list[Verdict]:
+    """The verdicts a study's own runs decide: not those of a fixed experiment (Figure 5), judged once."""
+    return [v for v in verdicts if v.id not in FIXED_EXPERIMENTS]
+
+
+def _fixed(verdicts: Sequence[Verdict]) -> list[dict]:
+    return [{"claim": v.claim, "source": v.source, "status": v.status, "evidence": v.evidence, "scale": v.scale}
+            for v in verdicts if v.id in FIXED_EXPERIMENTS]
+
+
 def _decides(verdicts: Sequence[Verdict], it: str = "it") -> str:
     decided = [v for v in verdicts if v.status in (REPRODUCED, NOT_REPRODUCED)]
     open_ = [v for v in verdicts if v.status == NOT_DECIDED]
@@ -155,27 +166,28 @@ def _table_blocks(t: DepthTable, dataset: str, networks: Sequence[str]) -> list[
 
 
 def _twin_blocks(r: StudyResults, dataset: str) -> list[Block]:
-    """Each twin pair's seed-mean test error at every evaluation, and whether the normalized one leads."""
-    claim = FIG11_TWINS if dataset == "shapeset" else FIG12_TWINS
-    verdict = next((v for v in r.found.verdicts if v.id == claim.id), None)
-    pairs = (verdict.numbers or {}).get(_title(dataset), {}) if verdict else {}
+    """Each normalized/standard pair's seed-mean test error at every evaluation, and the verdicts
+    that test them (Tanh N ahead of Tanh; softsign less sensitive to the init than tanh)."""
+    claims = (FIG11_AHEAD, FIG11_ROBUST) if dataset == "shapeset" else (FIG12_AHEAD, FIG12_ROBUST)
     cells = column(r.found.table.all_cells(), dataset)
     blocks: list[Block] = []
-    for name, numbers in sorted(pairs.items()):
-        norm, std = (cells[n] for n in name.split(" vs "))
-        cn, cs = (mean_curve([x for x in r.found.records if x.run_id in c.run_ids], "test/error") for c in (norm, std))
-        steps = sorted(set(cn.steps) & set(cs.steps))
-        rows = [[f"{s:,}", f"{100 * cn.at(s):.2f}", f"{100 * cs.at(s):.2f}",
-                 "(first)" if k == 0 else "no" if s in numbers["not_ahead_at"] else "yes"] for k, s in enumerate(steps)]
-        behind = numbers["not_ahead_at"]
-        summary = (f"{norm.network} is ahead of {std.network} at every one of the {numbers['evaluations']} evaluations "
-                   f"after the first" if not behind else
-                   f"{norm.network} is **not** ahead of {std.network} at update(s) {_values(behind)}: "
-                   f"{len(behind)} of {numbers['evaluations']} evaluations after the first")
-        blocks += [Heading(4, f"{_title(dataset)}: {name}"),
-                   DataTable(["update", f"{norm.network} (%)", f"{std.network} (%)", f"{norm.network} ahead"], rows),
-                   Paragraph(summary + (" (both at chance throughout: not decided)." if numbers["at_chance"] else "."))]
-    return ([Heading(3, f"Normalized vs standard twins along the learning curve ({claim.source})")] + blocks
+    for norm, std in (("Tanh N", "Tanh"), ("Softsign N", "Softsign")):
+        if not (norm in cells and std in cells and cells[norm].ok and cells[std].ok):
+            continue
+        cn, cs = (mean_curve([x for x in r.found.records if x.run_id in cells[n].run_ids], "test/error")
+                  for n in (norm, std))
+        rows = [[f"{s:,}", f"{100 * cn.at(s):.2f}", f"{100 * cs.at(s):.2f}", f"{100 * (cn.at(s) - cs.at(s)):+.2f}"]
+                for s in sorted(set(cn.steps) & set(cs.steps))]
+        if rows:
+            blocks += [Heading(4, f"{_title(dataset)}: {norm} vs {std}"),
+                       DataTable(["update", f"{norm} (%)", f"{std} (%)", "gap (points)"], rows)]
+    title = _title(dataset)
+    for claim in claims:
+        verdict = next((v for v in r.found.verdicts if v.id == claim.id), None)
+        judged = (verdict.numbers or {}).get(title) if verdict else None
+        if judged is not None:
+            blocks.append(Paragraph(f"{claim.claim}: **{verdict.status}** on {title}: {judged['why']}."))
+    return ([Heading(3, f"Normalized vs standard init along the learning curve ({claims[0].source})")] + blocks
             if blocks else [])
 
 
@@ -196,7 +208,8 @@ def _longer(cell: Cell) -> str:
 
 
 def _missed_targets(r: StudyResults) -> list[str]:
-    """Every target not met: the error target, the paired test, the twins; by how much, and the scale to decide."""
+    """Every target not met: the error target, the significance test, the learning-curve claims; by how much,
+    and the scale to decide."""
     out = []
     for t in r.found.table.tables:
         for dataset in r.found.table.datasets:
@@ -215,28 +228,23 @@ def _missed_targets(r: StudyResults) -> list[str]:
                              f"it beyond one training run" if comp.method == MCNEMAR else
                              f"more than {len(cell.seeds)} seeds per network would raise the test's power")
                     out.append(f"{cell.network} against the best, {sig.best}, on {_title(dataset)}: p = {_p(comp.p)}, "
-                               f"not below {ALPHA}, so the paired test does not order them (its power to detect the "
-                               f"{abs(comp.diff_pct or 0):.2f}-point difference observed: {comp.power or 0:.0%}); "
+                               f"not below {ALPHA}, so Table 1's significance test does not order them (its power to "
+                               f"detect the {abs(comp.diff_pct or 0):.2f}-point difference observed: "
+                               f"{comp.power or 0:.0%}); "
                                f"{seeds}.")
     out += _missed_twins(r)
     return out
 
 
 def _missed_twins(r: StudyResults) -> list[str]:
+    """The learning-curve claims (Tanh N ahead, softsign robust) not reproduced, per data set, and why."""
     out = []
-    for claim in (FIG11_TWINS, FIG12_TWINS):
+    for claim in (FIG11_AHEAD, FIG11_ROBUST, FIG12_AHEAD, FIG12_ROBUST):
         verdict = next((v for v in r.found.verdicts if v.id == claim.id), None)
-        for title, pairs in sorted(((verdict.numbers if verdict else None) or {}).items()):
-            for name, n in sorted(pairs.items()):
-                if n["not_ahead_at"]:
-                    runs = [x for x in r.runs if x.dataset in {d for d, t in DATASET_TITLES.items() if t == title}]
-                    out.append(f"{name} on {title}: the normalized network is not ahead at update(s) "
-                               f"{_values(n['not_ahead_at'])} ({len(n['not_ahead_at'])} of {n['evaluations']} "
-                               f"evaluations after the first; final gap {n['final_gap_pct']:+.2f} points). These "
-                               f"curves average {len({x.seed for x in runs})} seed(s) over "
-                               f"{_values(x.updates for x in runs)} updates: seed-mean curves of {MIN_SEEDS_FOR_T} "
-                               f"or more seeds, up to the paper's {PAPER_UPDATES:,} updates, would decide whether "
-                               f"the lapse is noise ({SCALE_TO_DECIDE}).")
+        for title, judged in sorted(((verdict.numbers if verdict else None) or {}).items()):
+            if judged["holds"] is not True:
+                state = "not decided" if judged["holds"] is None else "not reproduced"
+                out.append(f"{claim.claim}: {state} on {title}: {judged['why']}.")
     return out
 
 
@@ -269,14 +277,14 @@ def _study_blocks(r: StudyResults, command: str, figure_dir: str) -> list[Block]
     blocks: list[Block] = [Heading(2, f"Study `{name}`"),
                            *([Paragraph(f"**Design** (params.yaml): {r.study.description}")] if r.study.description
                              else []),
-                           Paragraph(f"**Scale**: {scale_text(r)}."), Paragraph(_decides(found.verdicts, "It"))]
+                           Paragraph(f"**Scale**: {scale_text(r)}."), Paragraph(_decides(_own(found.verdicts), "It"))]
     for t in found.table.tables:
         for dataset in datasets:
             blocks += _table_blocks(t, dataset, found.table.networks)
     for dataset in datasets:
         blocks += _twin_blocks(r, dataset)
     blocks += [Image(f"{figure_dir}/{stem}.png", f"{caption} (study `{name}`).") for stem, caption, _ in r.figures]
-    blocks += _verdict_blocks(found.verdicts)
+    blocks += _verdict_blocks(_own(found.verdicts))
     missed = _missed_targets(r)
     blocks += [Heading(3, "Where a target is missed or not decided"),
                Bullets(missed) if missed else Paragraph("Every target of this study is met.")]
@@ -292,20 +300,33 @@ def _study_blocks(r: StudyResults, command: str, figure_dir: str) -> list[Block]
     return blocks
 
 
-def _intro(summaries: Sequence[tuple[str, str]]) -> list[Block]:
-    """The page's head: how it is made, the targets, one line per published study."""
+def _fixed_blocks(fixed: Sequence[dict]) -> list[Block]:
+    """Each fixed experiment's verdict, once: it ignores every study's runs, so no study is credited with it."""
+    if not fixed:
+        return []
+    return [Paragraph("Fixed experiments, the same whatever the study and judged once (no study's count includes "
+                      "them): " + "; ".join(f"{f['claim']} ({f['source']}): **{f['status']}**, {f['evidence']} "
+                                            f"({f['scale']})" for f in fixed) + ".")]
+
+
+def _intro(summaries: Sequence[tuple[str, str]], fixed: Sequence[dict] = ()) -> list[Block]:
+    """The page's head: how it is made, the targets, one line per published study, the fixed experiments."""
     return [
         Paragraph("<!-- Generated by `glorot results --study NAME` from each study's latest sweep in MLflow (each "
                   "section names its command). Do not edit by hand: rerun the command. -->"),
         Heading(1, "Results: Glorot & Bengio (2010), measured"),
         Paragraph("Every number on this page was read from MLflow by `glorot results`: the latest sweep of each "
                   "study, trained by the code at the commits under its Provenance, and decided by the report's own "
-                  "code (Table 1, the paired tests and the verdicts, as `glorot report` computes them). Each study is "
-                  "published on its own and its section stays until that study is published again. Targets, "
+                  "code (Table 1, its significance tests and the verdicts, as `glorot report` computes them). Each "
+                  "study is published on its own and its section stays until that study is published again. Targets, "
                   "reported against and not tuned for: on MNIST every network within 0.5 points of the paper's "
-                  "error, the ordering decided by the paired test; on Shapeset-3x2 each normalized network ahead of "
-                  "its standard twin at every evaluation after the first."),
+                  "error; on every data set each pair of networks the paper's Table 1 separates keeps its order under "
+                  "Table 1's significance test (a pair with a network at chance where the paper's is not is not "
+                  "comparable); Tanh N's learning curve below Tanh's and softsign's less moved by the init than "
+                  "tanh's, each by a paired t-test (across seeds, or across the curve's evaluations with fewer "
+                  "than 3), with the power to detect the paper's own difference or else not decided."),
         Bullets([f"[`{name}`](#study-{name}): {summary}" for name, summary in summaries]),
+        *_fixed_blocks(fixed),
     ]
 
 
@@ -323,7 +344,7 @@ def render_page(folder: Path, shown: Path | None = None) -> str:
     """The whole page from the studies published in ``folder`` (each ``<study>-evidence.json`` with its
     section ``<study>.md``), in the order of their names; a record without its section is a one-line
     :class:`GlorotError` naming the folder as ``shown`` (default: ``folder``)."""
-    summaries, sections = [], []
+    summaries, sections, fixed = [], [], {}
     for path in sorted(folder.glob("*-evidence.json")):
         record = load_evidence(path)
         section = folder / f"{record['study']}.md"
@@ -332,7 +353,8 @@ def render_page(folder: Path, shown: Path | None = None) -> str:
                               f"`glorot results --study {record['study']}`")
         summaries.append((record["study"], record.get("summary", "")))
         sections.append(section.read_text())
-    return "\n".join([to_markdown(_intro(summaries)), *sections])
+        fixed.update({f["claim"]: f for f in record.get("fixed_experiments", [])})
+    return "\n".join([to_markdown(_intro(summaries, list(fixed.values()))), *sections])
 
 
 def write_results(results: Sequence[StudyResults], out: Path, command_of: Callable[[str], str]) -> list[Path]:
@@ -354,8 +376,9 @@ def write_results(results: Sequence[StudyResults], out: Path, command_of: Callab
                 figures.test_error_curves(panels, tmp / f"{stem}.png")
                 shrink_png(tmp / f"{stem}.png")
                 names.append(f"{stem}.png")
-            summary = f"{scale_text(r)}; {_counts(r.found.verdicts)}"
-            (tmp / f"{name}-evidence.json").write_text(evidence_json({**r.evidence, "summary": summary}))
+            summary = f"{scale_text(r)}; {_counts(_own(r.found.verdicts))}"
+            record = {**r.evidence, "summary": summary, "fixed_experiments": _fixed(r.found.verdicts)}
+            (tmp / f"{name}-evidence.json").write_text(evidence_json(record))
             (tmp / f"{name}.md").write_text(to_markdown(_study_blocks(r, command_of(name), folder.name)))
             names += [f"{name}-evidence.json", f"{name}.md"]
         page = render_page(tmp, folder)  # before the folder is replaced: a bad folder leaves both as they were

@@ -16,6 +16,12 @@ and b by what the study recorded:
   p = ``scipy.stats.binomtest(k, n_d, 0.5).pvalue`` = min(1, 2 P(K <= min(k, n_d - k))).
   It accounts for the finite test set, not for seed-to-seed variation: a claim about these
   two trained networks.
+* The **paired t-test** (:func:`paired_test`) on differences of two networks that come in
+  pairs: one per seed (the same seed: the same data order), or, on one pair of learning
+  curves, one per evaluation (the claim is about the curve, not its last point). Its
+  assumptions: the differences are independent and about normal. Neighbouring evaluations of
+  a curve are not independent, so there its p-value is approximate: a curve claim is tested
+  across seeds whenever both networks have :data:`MIN_SEEDS_FOR_T` or more.
 * Neither: the comparison is **not decided**, and ``Comparison.reason`` says why (fewer than
   3 seeds and no per-example correctness, or cells that are not like with like).
 
@@ -32,7 +38,8 @@ import numpy as np
 from scipy import stats
 
 from glorot.report.comparable import differences
-from glorot.report.power import MCNEMAR, WELCH, mcnemar_power, welch_degrees_of_freedom, welch_power
+from glorot.report.power import (MCNEMAR, PAIRED_CURVE, PAIRED_SEEDS, WELCH, mcnemar_power, welch_degrees_of_freedom,
+                                 welch_power)
 from glorot.report.records import Cell, Comparison, no_artifact
 
 #: The paper's threshold for "statistically different" (Table 1's bold entries).
@@ -40,7 +47,8 @@ ALPHA = 0.005
 #: Seeds needed in both cells before the seed-level (Welch) test is used.
 MIN_SEEDS_FOR_T = 3
 
-__all__ = ["ALPHA", "MCNEMAR", "MIN_SEEDS_FOR_T", "WELCH", "compare", "mcnemar_exact", "welch_t_test"]
+__all__ = ["ALPHA", "MCNEMAR", "MIN_SEEDS_FOR_T", "PAIRED_CURVE", "PAIRED_SEEDS", "WELCH", "compare", "mcnemar_exact",
+           "paired_test", "welch_t_test"]
 
 
 def welch_t_test(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, float]:
@@ -117,3 +125,24 @@ def compare(a: Cell, b: Cell, correct: Callable[[str], np.ndarray | None] = no_a
         return test
     return Comparison(reason=f"fewer than {MIN_SEEDS_FOR_T} seeds per cell for Welch's t-test and {test} "
                              f"for McNemar's test")
+
+
+def paired_test(diffs: Sequence[float], method: str = PAIRED_SEEDS, alpha: float = ALPHA) -> Comparison:
+    """The two-sided paired t-test that the mean of ``diffs`` (a - b, percentage points; one per
+    seed, ``PAIRED_SEEDS``, or per evaluation of a curve, ``PAIRED_CURVE``) is 0; no test with
+    fewer than 2 differences."""
+    d = np.asarray(diffs, dtype=float)
+    n = int(d.size)
+    if n < 2:
+        return Comparison(reason=f"a paired t-test needs 2 or more paired differences, there are {n}")
+    mean, sd = float(d.mean()), float(d.std(ddof=1))
+    se, df = sd / math.sqrt(n), n - 1
+    if se == 0.0:  # every difference the same: a zero one is no evidence, any other is certain
+        t, p = (0.0, 1.0) if mean == 0 else (math.copysign(math.inf, mean), 0.0)
+    else:
+        result = stats.ttest_1samp(d, 0.0)
+        t, p = float(result.statistic), float(result.pvalue)
+    over = "seeds" if method == PAIRED_SEEDS else "evaluations"
+    return Comparison(method, t, float(df), p, p < alpha, diff_pct=mean, power=welch_power(mean, se, df, alpha),
+                      se_pct=se, n=n, detail=f"t = {t:.3g}, df = {df} ({n} {over}, mean difference {mean:+.3g} "
+                                            f"points, sd {sd:.3g})")

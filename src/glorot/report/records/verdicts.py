@@ -69,7 +69,9 @@ class Evidence:
     ``cells``: every cell of Table 1; ``surface``: Figure 5's experiment (None: not run);
     ``histograms`` and ``correct`` look a run id up: its ``diagnostics.npz`` and its
     ``test_correct.npy`` (1 where the final net classifies a test example correctly, in the
-    test set's fixed order), None when the run has none.
+    test set's fixed order), None when the run has none; ``grid``: every run, at every learning
+    rate of the grid, of the networks whose claims are read at every rate (Figure 2: Sigmoid), with
+    their diagnostics.
     """
 
     records: Sequence[Run] = ()
@@ -77,3 +79,4 @@ class Evidence:
     surface: CostSurface | None = None
     histograms: Callable[[str], Histograms | None] = no_artifact
     correct: Callable[[str], np.ndarray | None] = no_artifact
+    grid: Sequence[Run] = ()

@@ -13,6 +13,7 @@ the deciding numbers and the scale they rest on:
 * :mod:`~glorot.report.verdicts.initialisation`: Figures 6-9 and Section 4.2.2 (standard
   vs normalized init), from runs' diagnostics;
 * :mod:`~glorot.report.verdicts.learning`: Figures 11 and 12, from the learning curves;
+* :mod:`~glorot.report.verdicts.ordering`: Figures 11 and 12's final order, from Table 1's cells;
 * :mod:`~glorot.report.verdicts.ranking`: Table 1, from its cells;
 * :mod:`~glorot.report.verdicts.depth`: depth 4 against depth 5 (a depth study);
 * :mod:`~glorot.report.verdicts.judge`: whether one cell beats another, soundly;
@@ -31,8 +32,9 @@ from glorot.report.verdicts.histograms import final_activation_histograms
 from glorot.report.verdicts.initialisation import (activations_shrink_with_standard_init, jacobian_singular_values,
                                                    normalized_equalises_weight_gradients,
                                                    normalized_keeps_backprop_flat, weight_gradients_do_not_shrink)
-from glorot.report.verdicts.learning import (image_sets_ordering, image_sets_twins_ahead, shapeset_ordering,
-                                             shapeset_twins_ahead)
+from glorot.report.verdicts.learning import (image_sets_softsign_robust, image_sets_tanh_n_ahead,
+                                             shapeset_softsign_robust, shapeset_tanh_n_ahead)
+from glorot.report.verdicts.ordering import image_sets_ordering, shapeset_ordering
 from glorot.report.verdicts.ranking import sigmoid_worst_on_shapeset, tanh_n_beats_tanh
 from glorot.report.verdicts.saturation import (softsign_saturates_less, tanh_n_does_not_saturate_in_order,
                                                tanh_saturates_layer_by_layer)
@@ -42,12 +44,13 @@ from glorot.report.verdicts.sigmoid import (pretraining_prevents_saturation, sig
 
 __all__ = [
     "NOT_DECIDED", "NOT_REPRODUCED", "NOT_RUN", "REPRODUCED", "activations_shrink_with_standard_init",
-    "all_verdicts", "describe_scale", "final_activation_histograms", "image_sets_ordering", "image_sets_twins_ahead",
-    "jacobian_singular_values", "normalized_equalises_weight_gradients", "normalized_keeps_backprop_flat",
-    "pick_pair", "pick_runs", "pretraining_prevents_saturation", "quadratic_cost_has_plateaus",
-    "shapeset_ordering", "shapeset_twins_ahead", "sigmoid_deeper_is_worse", "sigmoid_depth5_does_not_recover",
-    "sigmoid_top_layer_recovers", "sigmoid_top_layer_saturates", "sigmoid_worst_on_shapeset",
-    "softsign_saturates_less", "tanh_n_beats_tanh", "tanh_n_does_not_saturate_in_order",
+    "all_verdicts", "describe_scale", "final_activation_histograms", "image_sets_ordering",
+    "image_sets_softsign_robust", "image_sets_tanh_n_ahead", "jacobian_singular_values",
+    "normalized_equalises_weight_gradients", "normalized_keeps_backprop_flat", "pick_pair", "pick_runs",
+    "pretraining_prevents_saturation", "quadratic_cost_has_plateaus", "shapeset_ordering",
+    "shapeset_softsign_robust", "shapeset_tanh_n_ahead", "sigmoid_deeper_is_worse",
+    "sigmoid_depth5_does_not_recover", "sigmoid_top_layer_recovers", "sigmoid_top_layer_saturates",
+    "sigmoid_worst_on_shapeset", "softsign_saturates_less", "tanh_n_beats_tanh", "tanh_n_does_not_saturate_in_order",
     "tanh_saturates_layer_by_layer", "weight_gradients_do_not_shrink",
 ]
 
@@ -70,9 +73,11 @@ def all_verdicts(evidence: Evidence) -> list[Verdict]:
         normalized_equalises_weight_gradients(records),
         tanh_n_does_not_saturate_in_order(evidence),
         jacobian_singular_values(records),
-        shapeset_twins_ahead(evidence),
+        shapeset_tanh_n_ahead(evidence),
+        shapeset_softsign_robust(evidence),
         shapeset_ordering(evidence),
-        image_sets_twins_ahead(evidence),
+        image_sets_tanh_n_ahead(evidence),
+        image_sets_softsign_robust(evidence),
         image_sets_ordering(evidence),
         tanh_n_beats_tanh(evidence),
         sigmoid_worst_on_shapeset(evidence),

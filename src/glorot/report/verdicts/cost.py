@@ -1,13 +1,18 @@
 """The verdict on Figure 5: the quadratic cost has flatter plateaus than the cross-entropy.
 
 Decided on :mod:`glorot.report.costsurface`'s experiment (a two-layer net, one weight of
-each layer swept over a grid).
+each layer swept over a grid). The experiment is fixed: it ignores the study's runs, so its
+verdict is the same in every study and is judged once, by its own record
+(:data:`FIXED_EXPERIMENTS`), never credited to a study.
 """
 
 from __future__ import annotations
 
 from glorot.report.costsurface import PLATEAU_THRESHOLD
 from glorot.report.records import Claim, CostSurface, Verdict
+
+#: The ids of the claims decided by a fixed experiment that ignores the study's runs.
+FIXED_EXPERIMENTS = frozenset({"fig5_cost_plateaus"})
 
 
 def _claim(threshold: float) -> Claim:

@@ -2,8 +2,9 @@
 
 The rule (:func:`lower_error`), for a claim "a has a lower test error than b":
 
-1. a network claimed to be the better one that sits at chance (:func:`glorot.report.comparable.at_chance`)
-   has learned nothing at this scale: **not decided**;
+1. a network claimed to be the better one that sits at chance (:func:`glorot.report.comparable.at_chance`),
+   or either network at chance where the paper's is not (:func:`unlike_paper`), has learned
+   nothing at this scale: **not decided** (not comparable);
 2. the two cells are compared by :func:`glorot.report.significance.compare` (like with like
    only: Welch over seeds, else McNemar on the test set); no test applies: **not decided**;
 3. different at p < 0.005: the claim holds if a's error is the lower one, else it fails;
@@ -14,14 +15,16 @@ The rule (:func:`lower_error`), for a claim "a has a lower test error than b":
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from glorot.report.comparable import at_chance, chance_pct
-from glorot.report.power import power_to_detect
-from glorot.report.records import Cell, Claim, Verdict, no_artifact
+from glorot.paper.table1 import table1_error
+from glorot.report.comparable import AT_CHANCE_MARGIN_PCT, at_chance, chance_pct
+from glorot.report.power import PAIRED_CURVE, PAIRED_SEEDS, pairs_needed, power_to_detect
+from glorot.report.records import Cell, Claim, Comparison, Verdict, no_artifact
 from glorot.report.significance import ALPHA, compare
 
 #: The power a test needs to have before "no difference" counts against a claim.
@@ -42,6 +45,14 @@ def _name(cell: Cell, other: Cell) -> str:
     return cell.network if cell.network != other.network else f"{cell.network} (depth {cell.depth})"
 
 
+def unlike_paper(cell: Cell) -> bool:
+    """The network sits at chance here while the paper's (Table 1) does not: it has learned
+    nothing at this scale, so it cannot show how it compares to the others."""
+    chance, paper = chance_pct(cell.dataset), table1_error(cell.network, cell.dataset)
+    paper_at_chance = chance is not None and paper is not None and paper >= chance - AT_CHANCE_MARGIN_PCT
+    return at_chance(cell) and not paper_at_chance
+
+
 def _pct(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.2f}%"
 
@@ -56,16 +67,25 @@ def lower_error(a: Cell, b: Cell, correct: Callable[[str], np.ndarray | None] = 
     ``paper_diff_pct``: the paper's a - b difference (negative), when it gives one."""
     name_a, name_b = _name(a, b), _name(b, a)
     numbers = {name_a: round(a.mean_pct, 3), name_b: round(b.mean_pct, 3)}
-    if at_chance(a):
-        return Judgement(None, f"{name_a} sits at chance ({_pct(a.mean_pct)}; the majority-class error is "
-                               f"{_pct(chance_pct(a.dataset))})", numbers)
+    for cell, name in ((a, name_a), (b, name_b)):
+        if unlike_paper(cell) or (cell is a and at_chance(a)):
+            return Judgement(None, f"not comparable: {name} sits at chance ({_pct(cell.mean_pct)}; the majority-class "
+                                   f"error is {_pct(chance_pct(cell.dataset))})", numbers)
     test = compare(a, b, correct, ignore=ignore)
     if test.method is None:
         return Judgement(None, test.reason, numbers)
+    return judge_test(test, f"{name_a} {_pct(a.mean_pct)} vs {name_b} {_pct(b.mean_pct)}", paper_diff_pct, numbers)
+
+
+def judge_test(test: Comparison, said: str, paper_diff_pct: float | None, numbers: dict | None = None) -> Judgement:
+    """Steps 3-4 of the module's rule on a test that ran (a - b < 0 is the claim): different at
+    p < ALPHA decides it by the sign; no difference decides against it only with power >=
+    :data:`POWER_TO_DECIDE` to detect ``paper_diff_pct``; else not decided, with the scale
+    (paired differences) that would decide it."""
     paper_power = None if paper_diff_pct is None else power_to_detect(test, paper_diff_pct, ALPHA)
-    numbers.update({"test": test.method, "p": test.p, "power_observed": _round(test.power),
-                    "power_paper_difference": _round(paper_power), "detail": test.detail})
-    said = f"{name_a} {_pct(a.mean_pct)} vs {name_b} {_pct(b.mean_pct)}, p = {test.p:.3g} ({test.method})"
+    numbers = {**(numbers or {}), "test": test.method, "p": test.p, "power_observed": _round(test.power),
+               "power_paper_difference": _round(paper_power), "detail": test.detail}
+    said = f"{said}, p = {test.p:.3g} ({test.method})"
     if test.significant:
         return Judgement(test.diff_pct < 0, said, numbers)
     if paper_power is not None and paper_power >= POWER_TO_DECIDE:
@@ -74,7 +94,17 @@ def lower_error(a: Cell, b: Cell, correct: Callable[[str], np.ndarray | None] = 
     what = (_power_words(paper_power, _paper(paper_diff_pct)) if paper_diff_pct is not None
             else _power_words(test.power, "the observed difference"))
     return Judgement(None, f"{said}: no difference at p < {ALPHA}, and the test has only {what} "
-                           f"(needs {POWER_TO_DECIDE})", numbers)
+                           f"(needs {POWER_TO_DECIDE}){_would_decide(test, paper_diff_pct)}", numbers)
+
+
+def _would_decide(test: Comparison, paper_diff_pct: float | None) -> str:
+    """``; N seeds would decide it`` for a paired test, from its own spread, else empty."""
+    if test.method not in (PAIRED_SEEDS, PAIRED_CURVE) or paper_diff_pct is None or not test.n:
+        return ""
+    need = pairs_needed(paper_diff_pct, test.se_pct * math.sqrt(test.n), ALPHA, POWER_TO_DECIDE)
+    unit = "seeds" if test.method == PAIRED_SEEDS else "evaluations"
+    return (f"; at this spread {need} {unit} would decide it" if need is not None
+            else f"; at this spread no practical number of {unit} would decide it")
 
 
 def _paper(diff_pct: float) -> str:

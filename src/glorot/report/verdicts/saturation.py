@@ -5,7 +5,10 @@ Figure 3 (top): tanh layers saturate one after another, starting from layer 1. F
 (bottom): softsign layers saturate less, and together. Figure 10: with the normalized
 init, tanh layers no longer saturate one after another. All read the runs' ``act_p98``
 diagnostics; Figures 3 (top) and 10 are decided per seed (reproduced when more than half of
-the seeds show it), Figure 3 (bottom) on the means over seeds.
+the seeds show it), Figure 3 (bottom) on the means over seeds. A claim about the order or
+timing of saturation is not decided when nothing saturates one layer after another to show
+it: no layer saturating (Figures 3 and 10 alike), or tanh pinned at the ceiling in every layer
+from the first probe (Figure 3, bottom, whose claim is about timing).
 """
 
 from __future__ import annotations
@@ -17,19 +20,25 @@ from glorot.report.verdicts.select import describe_scale, majority, needs_pair, 
 
 #: A layer counts as saturated once its 98th percentile reaches this.
 TANH_P98_SATURATED = 0.95
+#: A layer's act_p98 must rise by this much over training for its timing to count (Figure 3, bottom).
+RISE_MIN = 0.05
 
 _IN_ORDER = (f"a layer is saturated from the first probe where act_p98 >= {TANH_P98_SATURATED}; the layers saturate "
              f"in order when the saturated ones are 1..k with k >= 2, their first-saturation updates do not decrease "
              f"with the layer index and layer 1 saturates strictly before layer k")
 FIG3 = Claim(
     "fig3_tanh_sequential", "Tanh layers (standard init) saturate one after another, starting from layer 1",
-    "Figure 3", f"{_IN_ORDER}; reproduced if more than half of the seeds saturate in order")
+    "Figure 3", f"{_IN_ORDER}; reproduced if more than half of the seeds saturate in order; not decided when no "
+                f"seed has 2 or more saturated layers")
 FIG3_SOFTSIGN = Claim(
     "fig3_softsign_saturates_less", "Softsign layers saturate less than tanh's, and together rather than one after "
-    "another", "Figure 3 (bottom)",
-    "mean over seeds of (a) act_p98 at the last probe, averaged over layers, and (b) the spread of act_p98 across "
-    "layers (max - min) averaged over the probes after update 0; reproduced if Softsign's (a) and (b) are both "
-    "smaller than Tanh's (same data set, depth and width)")
+    "another (Figure 3, bottom; Section 3.2)", "Figure 3 (bottom)",
+    f"a layer rises at the first probe after update 0 where its act_p98 has covered half of its rise from update 0 to "
+    f"its highest value (a rise of >= {RISE_MIN} to count); the layers' timing spread is (last rise - first rise) / "
+    f"updates; mean over seeds of the spread and of act_p98 at the last probe averaged over layers; reproduced if "
+    f"Softsign's final act_p98 and timing spread are both smaller than Tanh's (same data set, depth and width); not "
+    f"decided when Tanh's layers do not rise one after another (timing spread 0, or every layer already at "
+    f"act_p98 >= {TANH_P98_SATURATED} at the first probe after update 0: pinned at the ceiling)")
 FIG10 = Claim(
     "fig10_tanh_n_no_sequential_saturation", "With the normalized init, tanh layers do not saturate one after "
     "another", "Figure 10", f"{_IN_ORDER}; reproduced if more than half of the Tanh N seeds do not saturate in "
@@ -66,6 +75,9 @@ def tanh_saturates_layer_by_layer(evidence: Evidence) -> Verdict:
     if not runs:
         return FIG3.not_run("no trained Tanh run with 2 or more hidden layers")
     hits, per_seed = _order_votes(runs)
+    if not any(sum(v is not None for v in first.values()) >= 2 for first in per_seed.values()):
+        return FIG3.not_decided(f"fewer than 2 layers reach act_p98 >= {TANH_P98_SATURATED} in every seed, so no "
+                                f"order of saturation can show (as Figure 10)", per_seed, describe_scale(runs))
     return FIG3.decided(majority(hits, len(runs)), per_seed,
                         f"update of first act_p98 >= {TANH_P98_SATURATED} per layer (None: never); "
                         f"{hits} of {len(runs)} seed(s) saturate in layer order", describe_scale(runs))
@@ -88,30 +100,54 @@ def tanh_n_does_not_saturate_in_order(evidence: Evidence) -> Verdict:
     return FIG10.decided(not majority(n_hits, len(normalized)), numbers, said, scale)
 
 
-def _p98_profile(runs: list[Run]) -> tuple[float, float] | None:
-    """Mean over seeds of (act_p98 at the last probe averaged over layers, spread of act_p98
-    across layers averaged over the probes after update 0); None without probes after 0."""
-    finals, spreads = [], []
+def _rise_updates(run: Run) -> list[int]:
+    """The update at which each layer that rises by :data:`RISE_MIN` has covered half of its rise."""
+    out = []
+    for i in run.layers:
+        points = list(run.layer(i, "act_p98").points())
+        if len(points) < 2:
+            continue
+        start, top = points[0][1], max(v for _, v in points)
+        if top - start >= RISE_MIN:
+            out.append(next(s for s, v in points[1:] if v >= start + (top - start) / 2))
+    return out
+
+
+def _pinned(run: Run) -> bool:
+    """Every layer's act_p98 is at the ceiling already at the first probe after update 0."""
+    firsts = [next(((s, v) for s, v in run.layer(i, "act_p98").points() if s > 0), None) for i in run.layers]
+    return all(f is not None and f[1] >= TANH_P98_SATURATED for f in firsts)
+
+
+def _p98_profile(runs: list[Run]) -> dict | None:
+    """Mean over seeds of act_p98 at the last probe averaged over layers, and of the timing spread
+    of the layers' rises; how many seeds are pinned at the ceiling; None without probes after 0."""
+    finals, spreads, pinned = [], [], 0
     for r in runs:
-        steps = [s for s in r.layer(1, "act_p98").steps if s > 0]
-        rows = [[r.layer(i, "act_p98").at(s) for i in r.layers] for s in steps]
-        rows = [row for row in rows if None not in row]
-        if not rows:
+        lasts = [r.layer(i, "act_p98").values[-1] for i in r.layers if len(r.layer(i, "act_p98")) > 1]
+        if len(lasts) < r.depth:
             return None
-        finals.append(fmean(rows[-1]))
-        spreads.append(fmean(max(row) - min(row) for row in rows))
-    return (fmean(finals), fmean(spreads)) if finals else None
+        rises = _rise_updates(r)
+        finals.append(fmean(lasts))
+        spreads.append((max(rises) - min(rises)) / r.updates if len(rises) >= 2 else 0.0)
+        pinned += _pinned(r)
+    if not finals:
+        return None
+    return {"final_p98": round(fmean(finals), 4), "timing_spread": round(fmean(spreads), 4), "pinned_seeds": pinned}
 
 
 def softsign_saturates_less(evidence: Evidence) -> Verdict:
-    """Figure 3 (bottom): softsign layers saturate less than tanh's, and together."""
+    """Figure 3 (bottom): softsign layers saturate less than tanh's, and together (timing)."""
     tanh, softsign = pick_pair(list(evidence.records), "Tanh", "Softsign", trained=True)
     pt, ps = _p98_profile(tanh), _p98_profile(softsign)
     if pt is None or ps is None:
         return FIG3_SOFTSIGN.not_run(needs_pair("Tanh", "Softsign") + ", with probes after update 0")
-    numbers = {"final_p98_tanh": round(pt[0], 4), "final_p98_softsign": round(ps[0], 4),
-               "spread_tanh": round(pt[1], 4), "spread_softsign": round(ps[1], 4)}
-    return FIG3_SOFTSIGN.decided(
-        ps[0] < pt[0] and ps[1] < pt[1], numbers,
-        f"act_p98 at the end: softsign {ps[0]:.3f} vs tanh {pt[0]:.3f}; spread across layers: softsign "
-        f"{ps[1]:.3f} vs tanh {pt[1]:.3f}", describe_scale(softsign))
+    numbers, scale = {"Tanh": pt, "Softsign": ps}, describe_scale(softsign)
+    said = (f"act_p98 at the end: softsign {ps['final_p98']:.3f} vs tanh {pt['final_p98']:.3f}; layers' timing "
+            f"spread: softsign {ps['timing_spread']:.3f} vs tanh {pt['timing_spread']:.3f} of the run")
+    if majority(pt["pinned_seeds"], len(tanh)) or pt["timing_spread"] == 0:
+        return FIG3_SOFTSIGN.not_decided(f"{said}: tanh's layers do not rise one after another at this scale "
+                                         f"({pt['pinned_seeds']} of {len(tanh)} seed(s) pinned at the ceiling from "
+                                         f"the first probe), so the timing contrast cannot show", numbers, scale)
+    return FIG3_SOFTSIGN.decided(ps["final_p98"] < pt["final_p98"] and ps["timing_spread"] < pt["timing_spread"],
+                                 numbers, said, scale)
