@@ -34,7 +34,7 @@ from baselines import time_glorot
 from glorot.config import build_config
 from glorot.data import shapeset
 from glorot.data.sources import SHAPESET_CHUNK, EpochStream, load_data
-from glorot.engine.loop import PREFETCH
+from glorot.engine.steps import PREFETCH
 from glorot.engine.stacked import BatchedMLP
 from glorot.engine.steps import make_step, prefetch, run
 from glorot.paper.nets import MLP
