@@ -3,9 +3,10 @@
 * naive:     the textbook nn.Sequential + torch.optim.SGD + nn.CrossEntropyLoss with autograd
 * reference: MLP.forward_trace + costs.nll + backprop.sgd_step, the paper's written-out step
              (Section 4.2.1) on one net, which is what the trainer ran before the one engine
-* glorot:    the training engine's step (glorot.engine.steps.make_step: the eager CPU step,
-             or the CUDA-graph step on a GPU) on K >= 1 stacked nets, what glorot.engine's
-             one loop runs between two actions
+* glorot:    the training engine's own loop (glorot.engine.steps.feed: the batches drawn from
+             the configurations' streams and prefetched, the device's step from make_step --
+             the eager CPU step or the CUDA-graph step on a GPU -- on K >= 1 stacked nets, the
+             bookkeeping read back), what glorot.engine.train_group runs between two actions
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import torch
 from torch import nn
 
 from glorot.engine.stacked import BatchedMLP
-from glorot.engine.steps import make_step, run
+from glorot.engine.steps import feed, make_step
 from glorot.paper.backprop import sgd_step
 from glorot.paper.costs import nll
 from glorot.paper.nets import MLP
@@ -63,18 +64,17 @@ def time_reference(net: MLP, batches, lr: float) -> float:
 
 
 def engine_runner(nets: list[MLP], batches: list, lrs: list[float]):
-    """A function that runs the engine's step over ``batches`` (one list per net, of equal
-    length) for ``nets`` stacked as one model, and returns its seconds; the model, the step
-    and the stacked batches are built here, outside the timing."""
-    model = BatchedMLP(nets)
-    xs = torch.stack([torch.stack([b[u][0] for b in batches]) for u in range(len(batches[0]))])
-    ys = torch.stack([torch.stack([b[u][1] for b in batches]) for u in range(len(batches[0]))])
-    step = make_step(model, lrs, "nll", xs.shape[2], xs.shape[3])
+    """A function that runs the engine's loop over ``batches`` (one list per net, of equal
+    length, served as the nets' streams) for ``nets`` stacked as one model, and returns its
+    seconds; the model, the step and the batches as arrays are made here, outside the timing."""
+    x, device = batches[0][0][0], nets[0].layers[0].weight.device
+    step = make_step(BatchedMLP(nets), lrs, "nll", x.shape[0], x.shape[1])
+    arrays = [[(xb.numpy(), yb.numpy()) for xb, yb in b] for b in batches]
 
     def timed() -> float:
         start = time.perf_counter()
         with torch.no_grad():
-            run(step, xs, ys)
+            feed(step, [iter(a) for a in arrays], len(arrays[0]), device)
             step.read()
         return time.perf_counter() - start
     return timed

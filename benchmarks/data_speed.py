@@ -7,7 +7,7 @@ consumes (updates/s x batch size), measured in one run.
 * Prepared image sets: ``EpochStream`` over random arrays of MNIST size (50,000 x 784) and
   CIFAR-10 size (40,000 x 3,072) (batches/s, and images/s), including the
   ``torch.from_numpy`` the trainer applies
-* Training: the engine's step (baselines.time_glorot) on the 1024-width x depth-9
+* Training: the engine's loop (baselines.time_glorot) on the 1024-width x depth-9
   net at batch 10, at torch's default thread count and at 1 thread
 * Lookahead: the online stream generating its next chunk in a background thread (the
   default) against the same without (``ShapesetStream(lookahead=False)``), (i) feeding
@@ -34,9 +34,8 @@ from baselines import time_glorot
 from glorot.config import build_config
 from glorot.data import shapeset
 from glorot.data.sources import SHAPESET_CHUNK, EpochStream, load_data
-from glorot.engine.loop import PREFETCH
 from glorot.engine.stacked import BatchedMLP
-from glorot.engine.steps import make_step, prefetch, run
+from glorot.engine.steps import feed, make_step
 from glorot.paper.nets import MLP
 
 BATCH = 10
@@ -72,8 +71,7 @@ def time_stream_training(depth: int, width: int, updates: int, lookahead: bool) 
     step = make_step(BatchedMLP([net]), [0.01], "nll", BATCH, 1024)
     start = time.perf_counter()  # the batches are drawn inside the timing, as the training loop draws them
     with torch.no_grad():
-        for done in range(0, updates, PREFETCH):
-            run(step, *prefetch([stream], min(PREFETCH, updates - done), torch.device("cpu")))
+        feed(step, [stream], updates, torch.device("cpu"))
         step.read()
     return time.perf_counter() - start
 

@@ -7,8 +7,8 @@ its own pre-generated Shapeset batches (generation is outside the timings; see
 ``data_speed.py`` for its cost). Ways of running it:
 
 * (a) naive:    nn.Sequential + torch.optim.SGD + nn.CrossEntropyLoss, configuration after configuration
-* (b) glorot:   the engine's step (baselines.time_glorot), configuration after configuration
-* (c) batched:  the engine's step on the K = 5 networks as one stacked model; and K = 10
+* (b) glorot:   the engine's loop (baselines.time_glorot), configuration after configuration
+* (c) batched:  the engine's loop on the K = 5 networks as one stacked model; and K = 10
                 (the 5 networks x a grid of 2 learning rates)
 * (d) 2 procs:  (b) in 2 processes at once, torch.set_num_threads(1) each; each process
                 trains all 5 networks, so the machine runs a sweep of 10 configurations

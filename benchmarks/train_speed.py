@@ -6,7 +6,7 @@ the same pre-generated Shapeset batches, so the ratio isolates the training step
 * naive:     nn.Sequential + torch.optim.SGD + nn.CrossEntropyLoss, autograd backward
 * reference: MLP.forward_trace + costs.nll + backprop.sgd_step, the paper's written-out
              step on one net (what the trainer ran before the one engine)
-* glorot:    the engine's step (glorot.engine.steps), what ``glorot train`` runs
+* glorot:    the engine's loop (glorot.engine.steps.feed), what ``glorot train`` runs
 
 Repeats are interleaved and the fastest of each is kept. Also printed: the probe overhead at the default probe interval (one probe's cost over the
 cost of the updates between two probes) and the Shapeset generator's images/s.

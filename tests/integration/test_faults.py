@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
+from glorot.engine.checkpoint import decode
+
 from .project import BIN, env
 from .servers import BIN as SERVER_BIN
 from .servers import free_port, process, wait_healthy
@@ -76,6 +78,34 @@ def test_sigkill_during_training_then_resume_matches_uninterrupted_run(tmp_path)
         assert (tmp_path / "ref" / name).read_text() == (tmp_path / "resumed" / name).read_text()
     ref, resumed = (json.loads((tmp_path / d / "result.json").read_text()) for d in ("ref", "resumed"))
     assert (ref["valid_error"], ref["test_error"]) == (resumed["valid_error"], resumed["test_error"])
+    assert not (ckdir / "checkpoint.pt").exists()
+
+
+#: A DAE-pre-trained run: 2 x 2000 pre-training updates before 300 supervised ones.
+PRETRAIN = [*TRAIN[:TRAIN.index("--updates")], "--updates", "300", "--eval-every", "100", "--probe-every", "100",
+            *TRAIN[TRAIN.index("--probe-size"):], "--activation", "sigmoid", "--init", "dae", "--pretrain-updates",
+            "2000", "--pretrain-lr", "0.05"]
+
+
+def test_sigkill_during_pre_training_then_resume_matches_uninterrupted_run(tmp_path):
+    glorot = str(BIN / "glorot")
+    ref = subprocess.Popen([glorot, "train", *PRETRAIN, "--out", str(tmp_path / "ref")], env=env(**ONE_THREAD),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    ckdir = tmp_path / "ck"
+    cmd = [glorot, "train", *PRETRAIN, "--checkpoint-dir", str(ckdir), "--checkpoint-every", "250",
+           "--out", str(tmp_path / "resumed")]
+    proc = subprocess.Popen(cmd, env=env(**ONE_THREAD), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _kill_when(proc, lambda: (ckdir / "checkpoint.pt").is_file(), "the first checkpoint")
+    assert decode((ckdir / "checkpoint.pt").read_bytes())["pretrain"] is not None  # killed while pre-training
+    out = subprocess.run(cmd, check=True, env=env(**ONE_THREAD), capture_output=True, text=True).stdout
+    _, err = ref.communicate(timeout=600)
+    assert ref.returncode == 0, err[-3000:]
+    assert "resuming from" in out
+    for name in ("curve.json", "diagnostics.json"):
+        assert (tmp_path / "ref" / name).read_text() == (tmp_path / "resumed" / name).read_text(), name
+    ref, resumed = (json.loads((tmp_path / d / "result.json").read_text()) for d in ("ref", "resumed"))
+    assert {k: ref[k] for k in ("status", "updates", "valid_error", "test_error")} == \
+        {k: resumed[k] for k in ("status", "updates", "valid_error", "test_error")}
     assert not (ckdir / "checkpoint.pt").exists()
 
 

@@ -51,6 +51,17 @@ def test_measure_times_real_steps(k, parallel):
     assert math.isfinite(rate) and rate > 0
 
 
+def test_the_trial_times_the_engines_own_loop(monkeypatch):
+    fed, engine_feed = [], grouping.feed
+
+    def feed(step, streams, n, device):
+        fed.append((len(streams), n))
+        engine_feed(step, streams, n, device)
+    monkeypatch.setattr(grouping, "feed", feed)
+    measure(build_config(**TINY), 1024, 9, 3, 2, updates=5, repeats=1)
+    assert fed == [(3, 1)] * 2 + [(3, 5)] * 2  # warm-up, then the timing, of each of the 2 groups
+
+
 def test_plan_groups_partitions_the_configurations_into_compatible_groups():
     configs = [build_config(**dict(TINY, activation=a, seed=s, width=w))
                for a in ("tanh", "softsign") for s in (0, 1, 2) for w in (16, 24)]

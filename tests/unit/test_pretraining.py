@@ -1,17 +1,15 @@
-"""Greedy layer-wise denoising auto-encoder pre-training (glorot.paper.pretraining) against
-autograd, and its corruption, progress, determinism, scope and argument checks."""
+"""The maths of denoising auto-encoder pre-training (glorot.paper.pretraining) against autograd:
+one DAE's gradients, its decoder's range, masking noise, one greedy pass, and the argument
+checks. The pre-training runs themselves (order, progress, checkpoints, divergence) are the
+engine's: tests/unit/test_pretrained_runs.py."""
 
-import itertools
-
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from glorot.data.shapeset import generate
 from glorot.paper.activations import ACTIVATIONS
 from glorot.paper.nets import MLP
-from glorot.paper.pretraining import Reconstruction, corrupt, dae_gradients, pretrain
+from glorot.paper.pretraining import INPUT_RANGE, Reconstruction, check_args, corrupt, dae_gradients, encode
 
 RANGES = [(-1.0, 1.0), (0.0, 1.0), (0.0, float("inf"))]
 
@@ -19,13 +17,6 @@ RANGES = [(-1.0, 1.0), (0.0, 1.0), (0.0, float("inf"))]
 @pytest.fixture(autouse=True)
 def _one_thread(one_thread):
     """Small nets: one torch thread is fastest on a shared machine."""
-
-
-@pytest.fixture(scope="module")
-def shapeset_batches():
-    """50 mini-batches of 10 Shapeset-3x2 images (1024 inputs in [-1, 1])."""
-    x, _ = generate(500, seed=0)
-    return np.split(x, 50)
 
 
 def _autograd_cost(recon, r, z):
@@ -78,84 +69,41 @@ def test_masking_noise_zeroes_about_noise_of_the_inputs(noise):
         assert not zeroed.any()
 
 
-def _reference_pretrain(net, batches, updates, lr, noise, seed):
-    """Greedy DAE pre-training with autograd's gradients, the masks drawn by :func:`corrupt`."""
+def _greedy(net, batches, updates, lr, noise, seed, gradients):
+    """Greedy DAE pre-training of ``net`` (layer k on the clean codes of layers 1..k-1, one mask
+    generator), each update's gradients of (w, b, c, recon, z, z_tilde) from ``gradients``."""
     gen, batches = torch.Generator().manual_seed(seed), iter(batches)
     for k, layer in enumerate(net.hidden):
-        recon = Reconstruction(*((-1.0, 1.0) if k == 0 else net.act.output_range))
-        w, b = layer.weight.detach().requires_grad_(), layer.bias.detach().requires_grad_()
-        c = torch.zeros(w.shape[1], dtype=w.dtype, requires_grad=True)
+        recon = Reconstruction(*(INPUT_RANGE if k == 0 else net.act.output_range))
+        w, b = layer.weight.detach(), layer.bias.detach()
+        c = torch.zeros(w.shape[1], dtype=w.dtype)
         for _ in range(updates):
-            z = next(batches)
-            for below in net.hidden[:k]:
-                z = net.act.fn(below(z)).detach()
-            cost = _autograd_cost(recon, net.act.fn(corrupt(z, noise, gen) @ w.t() + b) @ w + c, z)
-            with torch.no_grad():
-                for p, g in zip((w, b, c), torch.autograd.grad(cost, (w, b, c))):
-                    p.sub_(lr * g)
+            z = encode(net, k, next(batches))
+            for p, g in zip((w, b, c), gradients(w, b, c, net.act, recon, z, corrupt(z, noise, gen))):
+                p.sub_(lr * g)
+
+
+def _autograd(w, b, c, act, recon, z, z_tilde):
+    w, b, c = (p.clone().requires_grad_() for p in (w, b, c))
+    return torch.autograd.grad(_autograd_cost(recon, act.fn(z_tilde @ w.t() + b) @ w + c, z), (w, b, c))
+
+
+def _written_out(*args):
+    g = dae_gradients(*args)
+    return g.weight, g.bias, g.decoder_bias
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "softsign"])
-def test_pretrain_equals_greedy_sgd_with_autograd(activation):
+def test_greedy_pass_with_written_out_gradients_equals_autograd(activation):
     kwargs = dict(depth=3, width=7, activation=activation, init="normalized", seed=4)
     ours, ref = MLP(12, 3, **kwargs).double(), MLP(12, 3, **kwargs).double()
     gen = torch.Generator().manual_seed(2)
     batches = [2 * torch.rand(10, 12, generator=gen, dtype=torch.float64) - 1 for _ in range(3 * 4)]
-    pretrain(ours, batches, updates_per_layer=4, lr=0.05, noise=0.25, seed=9)
-    _reference_pretrain(ref, batches, updates=4, lr=0.05, noise=0.25, seed=9)
+    with torch.no_grad():
+        _greedy(ours, batches, updates=4, lr=0.05, noise=0.25, seed=9, gradients=_written_out)
+    _greedy(ref, batches, updates=4, lr=0.05, noise=0.25, seed=9, gradients=_autograd)
     for a, b in zip(ours.parameters(), ref.parameters()):
         torch.testing.assert_close(a, b)
-
-
-@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "softsign"])
-def test_each_layers_reconstruction_cost_decreases(activation, shapeset_batches):
-    net = MLP(1024, 9, depth=2, width=32, activation=activation, init="normalized", seed=0)
-    history = pretrain(net, itertools.cycle(shapeset_batches), updates_per_layer=200, lr=0.01, noise=0.25, seed=0)
-    assert [len(h) for h in history] == [200, 200]
-    for costs in history:
-        assert np.mean(costs[-20:]) < 0.95 * np.mean(costs[:20])
-
-
-def _pretrained(seed, batches, **kwargs):
-    net = MLP(1024, 9, depth=2, width=16, activation="tanh", init="standard", seed=0)
-    pretrain(net, batches, updates_per_layer=10, lr=0.01, noise=0.3, seed=seed, **kwargs)
-    return net
-
-
-def test_same_seed_gives_identical_weights_another_seed_different(shapeset_batches):
-    a, b, c = (_pretrained(s, shapeset_batches) for s in (5, 5, 6))
-    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
-    assert all(not torch.equal(p, q) for p, q in zip(a.hidden.parameters(), c.hidden.parameters()))
-
-
-def test_only_hidden_layers_change(shapeset_batches):
-    before = MLP(1024, 9, depth=2, width=16, activation="tanh", init="standard", seed=0)
-    after = _pretrained(5, shapeset_batches)
-    for i, (old, new) in enumerate(zip(before.layers, after.layers)):
-        changed = [not torch.equal(p, q) for p, q in zip(old.parameters(), new.parameters())]
-        assert changed == ([True, True] if i < after.depth else [False, False]), f"layer {i}"
-
-
-def test_inputs_as_tuples_or_a_function_and_zero_updates(shapeset_batches):
-    pairs = [(x, np.zeros(len(x), dtype=np.int64)) for x in shapeset_batches]
-    from_tuples = _pretrained(5, pairs)
-    feed = iter(shapeset_batches)
-    from_function = _pretrained(5, lambda: next(feed))
-    assert all(torch.equal(p, q) for p, q in zip(from_tuples.parameters(), from_function.parameters()))
-    net = MLP(1024, 9, depth=2, width=16, seed=0)
-    untouched = MLP(1024, 9, depth=2, width=16, seed=0)
-    assert pretrain(net, iter([]), updates_per_layer=0, lr=0.1, noise=0.1, seed=0) == [[], []]
-    assert all(torch.equal(p, q) for p, q in zip(net.parameters(), untouched.parameters()))
-
-
-def test_report_gives_the_mean_cost_of_each_stretch_of_updates(shapeset_batches):
-    calls = []
-    net = MLP(1024, 9, depth=2, width=16, activation="tanh", init="standard", seed=0)
-    history = pretrain(net, iter(shapeset_batches), 10, 0.01, 0.3, 5,
-                       report=lambda *a: calls.append(a), report_every=4)
-    assert [(layer, update) for layer, update, _ in calls] == [(1, 4), (1, 8), (2, 4), (2, 8)]
-    for layer, update, cost in calls:
-        assert cost == pytest.approx(np.mean(history[layer - 1][update - 4:update]))
 
 
 @pytest.mark.parametrize("kwargs, field", [
@@ -167,23 +115,8 @@ def test_report_gives_the_mean_cost_of_each_stretch_of_updates(shapeset_batches)
     (dict(net="not a net"), "net"),
 ])
 def test_bad_arguments_are_one_line_value_errors(kwargs, field):
-    args = dict(net=MLP(8, 2, depth=1, width=4), batches=iter([]), updates_per_layer=1, lr=0.1, noise=0.2,
-                seed=0) | kwargs
+    args = dict(net=MLP(8, 2, depth=1, width=4), updates_per_layer=1, lr=0.1, noise=0.2, seed=0, report_every=1,
+                input_range=INPUT_RANGE) | kwargs
     with pytest.raises(ValueError, match=field) as info:
-        pretrain(**args)
+        check_args(**args)
     assert "\n" not in str(info.value)
-
-
-def test_running_out_of_batches_or_wrong_shapes_are_one_line_value_errors():
-    net = MLP(8, 2, depth=2, width=4)
-    with pytest.raises(ValueError, match="batches ran out") as info:
-        pretrain(net, [np.zeros((10, 8))] * 3, updates_per_layer=2, lr=0.1, noise=0.2, seed=0)
-    with pytest.raises(ValueError, match=r"\(B, 8\)") as info:
-        pretrain(net, [np.zeros((10, 7))] * 4, updates_per_layer=2, lr=0.1, noise=0.2, seed=0)
-    assert "\n" not in str(info.value)
-
-
-def test_divergence_is_reported_not_hidden():
-    net = MLP(8, 2, depth=2, width=4, activation="relu", init="he")  # squared error on relu codes
-    with pytest.raises(FloatingPointError, match="layer 2 diverged"):
-        pretrain(net, [np.ones((10, 8))] * 40, updates_per_layer=20, lr=10.0, noise=0.0, seed=0)

@@ -120,11 +120,12 @@ def test_train_group_on_cuda_takes_the_graphed_sync_free_path_and_equals_train(d
 
 
 def test_the_gpu_check_script_runs_its_plumbing_on_the_cpu():
-    """benchmarks/gpu_check.py is the one script a GPU session runs: keep it working."""
+    """benchmarks/gpu_check.py is the speed script a GPU session runs (its correctness checks are
+    tests/unit/test_gpu.py): keep it working."""
     script = Path(__file__).resolve().parents[2] / "benchmarks" / "gpu_check.py"
-    proc = subprocess.run([sys.executable, str(script), "--cpu-dry-run", "--check-width", "16", "--check-updates",
-                           "60", "--updates", "10", "--ks", "3", "--trainer-k", "2", "--trainer-updates", "30"],
+    proc = subprocess.run([sys.executable, str(script), "--cpu-dry-run", "--updates", "10", "--ks", "3",
+                           "--trainer-k", "2", "--trainer-updates", "30"],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout)
-    assert out["check"]["pass"] and out["trainer_check"]["pass"] and out["trainer_speed"]["pool_cfg_updates_per_s"] > 0
+    assert out["trainer_speed"]["pool_cfg_updates_per_s"] > 0 and out["speed"]["batched_K3_eager"]["cfg_updates_per_s"] > 0

@@ -3,8 +3,9 @@
 A checkpoint holds everything the rest of a run depends on: the update count, the net's
 weights, the position of the training stream (its batches served; the streams are
 random-access, so resuming skips to it), the learning curve and diagnostics so far, the
-running training-cost sums, and torch's RNG state. Plain SGD has no optimiser state
-(paper, Section 2.3).
+running training-cost sums, and torch's RNG state; during ``init: dae`` pre-training, the
+phase's own state too (:meth:`glorot.engine.pretraining.Pretraining.state`). Plain SGD has no
+optimiser state (paper, Section 2.3).
 
 A checkpoint belongs to one run. It records the configuration and an *owner* (for a sweep:
 the MLflow run id, the hash of the training code and the data version) and is resumed only
@@ -58,6 +59,7 @@ class TrainState:
     nll_n: int
     seconds: float
     rng: torch.Tensor
+    pretrain: dict[str, Any] | None = None  # None: pre-training done (or none)
 
 
 class Unusable(Exception):
@@ -147,14 +149,14 @@ class Checkpointer:
 
 
 def train_state(update: int, net: MLP, stream, result: TrainResult, nll_sum: float, nll_n: int,
-                seconds: float) -> TrainState:
+                seconds: float, pretrain: dict[str, Any] | None = None) -> TrainState:
     """What a checkpoint holds after ``update`` updates (see :mod:`glorot.engine.checkpoint`)."""
     return TrainState(
         update=update, weights={k: v.detach().cpu().clone() for k, v in net.state_dict().items()},
         batches_served=stream.batches_served, curve=list(result.curve),
         probes=[{"update": r.update, "layers": r.layers,
                  "histograms": {k: torch.from_numpy(v) for k, v in r.histograms.items()}} for r in result.probes],
-        nll_sum=nll_sum, nll_n=nll_n, seconds=seconds, rng=torch.get_rng_state())
+        nll_sum=nll_sum, nll_n=nll_n, seconds=seconds, rng=torch.get_rng_state(), pretrain=pretrain)
 
 
 def restore_state(state: TrainState, net: MLP, stream, result: TrainResult) -> None:

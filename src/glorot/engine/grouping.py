@@ -8,22 +8,26 @@ not at the paper's width of 1000, where K nets' weights no longer share the cach
 (``docs/performance.md``). So instead of a rule, :func:`plan_groups` *measures*: for each
 set of compatible configurations it times a few SGD updates of groups of 1, 2, 4, ...
 nets of that shape, run as the sweep will run them (``parallel`` groups at once, one per
-worker thread), and keeps the size with the most configuration-updates per second.
+worker thread) by the engine's own loop (:func:`glorot.engine.steps.feed`: batches drawn
+from the configurations' streams and prefetched, the device's step, its bookkeeping read
+back), and keeps the size with the most configuration-updates per second.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import torch
 
 from glorot.config import TrainConfig
 from glorot.engine.loop import resolve_device
 from glorot.engine.stacked import BatchedMLP, group_configs
-from glorot.engine.steps import make_step
+from glorot.engine.steps import feed, make_step
 from glorot.paper.nets import MLP
 
 #: The group sizes tried, smallest first; the measurement stops at the first that is slower.
@@ -35,17 +39,22 @@ SIZES = (1, 2, 4, 8, 16, 32, 64)
 MIN_GAIN = 1.25
 
 
-def _step(config: TrainConfig, n_in: int, n_classes: int, k: int, device: torch.device) -> Callable[[], None]:
-    """One SGD update of ``k`` nets of ``config``'s shape on random data, through the step the
-    training loop runs on ``device`` (:func:`glorot.engine.steps.make_step`)."""
-    gen = torch.Generator().manual_seed(0)
-    x = torch.rand(k, config.batch_size, n_in, generator=gen).mul_(2).sub_(1).to(device)
-    y = torch.randint(0, n_classes, (k, config.batch_size), generator=gen).to(device)
+def _group(config: TrainConfig, n_in: int, n_classes: int, k: int, device: torch.device) -> Callable[[int], None]:
+    """A function running ``n`` SGD updates of ``k`` nets of ``config``'s shape as the training
+    loop runs them on ``device`` (:func:`glorot.engine.steps.make_step`,
+    :func:`~glorot.engine.steps.feed`, then :meth:`~glorot.engine.steps.Step.read`), on
+    streams repeating one random batch in [-1, 1] each."""
+    rng = np.random.default_rng(0)
+    streams = [itertools.repeat((rng.uniform(-1, 1, (config.batch_size, n_in)).astype(np.float32),
+                                 rng.integers(0, n_classes, config.batch_size))) for _ in range(k)]
     nets = [MLP(n_in, n_classes, config.depth, config.width, config.activation, config.init, seed=s).to(device)
             for s in range(k)]
     step = make_step(BatchedMLP(nets), [config.lr] * k, config.cost, config.batch_size, n_in)
-    step.load(x, y)
-    return step.step
+
+    def updates(n: int) -> None:
+        feed(step, streams, n, device)
+        step.read()
+    return updates
 
 
 class Trial:
@@ -55,21 +64,15 @@ class Trial:
     def __init__(self, config: TrainConfig, n_in: int, n_classes: int, k: int, parallel: int = 1) -> None:
         self.k, self.parallel = k, parallel
         self.device = resolve_device(config.device)
-        self.steps = [_step(config, n_in, n_classes, k, self.device) for _ in range(parallel)]
+        self.groups = [_group(config, n_in, n_classes, k, self.device) for _ in range(parallel)]
         self.timed(1)  # warm-up
-
-    def _run(self, step: Callable[[], None], n: int) -> None:
-        for _ in range(n):
-            step()
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
 
     @torch.no_grad()
     def timed(self, updates: int) -> float:
         """Configuration-updates per second of ``updates`` updates of every group at once."""
         with ThreadPoolExecutor(self.parallel) as pool:
             start = time.perf_counter()
-            list(pool.map(lambda s: self._run(s, updates), self.steps))
+            list(pool.map(lambda run_group: run_group(updates), self.groups))
             return self.parallel * self.k * updates / (time.perf_counter() - start)
 
 

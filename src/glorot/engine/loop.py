@@ -14,6 +14,10 @@ configuration whose cost becomes NaN or infinite stops with status ``diverged`` 
 update (which is not applied) instead of raising; the others go on. One that diverges or
 reaches its own ``updates`` leaves the group (its slice leaves the stacked tensors).
 
+A configuration with ``init: dae`` first runs its pre-training phase
+(:mod:`glorot.engine.pretraining`) through the same loop, schedule, checkpoints, progress bar
+and logger, one configuration after the other, before the group's first evaluation.
+
 The loop reports to a :class:`~glorot.engine.records.Logger` and knows nothing of MLflow.
 """
 
@@ -34,14 +38,11 @@ from glorot.engine.records import (Logger, NullLogger, TrainResult, correct, err
                                   record_probe)
 from glorot.engine.schedule import Schedule
 from glorot.engine.stacked import GROUP_FIELDS, BatchedMLP, group_key
-from glorot.engine.steps import make_step, prefetch, run
+from glorot.engine.pretraining import Pretraining, pretrain_updates
+from glorot.engine.steps import feed, make_step
 from glorot.errors import GlorotError
 from glorot.paper.nets import MLP
-from glorot.paper.pretraining import pretrain
 from glorot.paper.selection import Trial, choose_lr
-
-#: Updates of training batches drawn from the streams (and moved to the device) at once.
-PREFETCH = 256
 
 
 def resolve_device(name: str) -> torch.device:
@@ -55,36 +56,17 @@ def resolve_device(name: str) -> torch.device:
 
 def build_net(config: TrainConfig, data: DataBundle) -> MLP:
     """The configured net for ``data``'s input size and classes, initialised from ``config.seed``
-    (``init: dae`` starts from the standard initialisation; :func:`pretrain_net` follows)."""
+    (``init: dae`` starts from the standard initialisation, then pre-trains:
+    :mod:`glorot.engine.pretraining`)."""
     init = "standard" if config.init == PRETRAINED else config.init
     return MLP(data.n_in, data.n_classes, config.depth, config.width, config.activation, init, seed=config.seed)
 
 
-#: Pre-training reads its own stream of the training data, seeded apart from the supervised one,
-#: so that supervised training sees the same batches with or without pre-training.
-PRETRAIN_STREAM_SEED = 1_000_003
-
-
-def pretrain_net(net: MLP, config: TrainConfig, data: DataBundle, logger: Logger) -> None:
-    """``init: dae``: greedy layer-wise denoising auto-encoder pre-training of ``net``'s hidden
-    layers (:func:`glorot.paper.pretraining.pretrain`), its reconstruction cost reported to
-    ``logger`` as it goes."""
-    stream = data.train_stream(config.seed + PRETRAIN_STREAM_SEED, config.batch_size)
-
-    def report(layer: int, update: int, cost: float) -> None:
-        logger.log_pretraining({f"pretrain/L{layer}/reconstruction": cost},
-                               (layer - 1) * config.pretrain_updates + update)
-    try:
-        pretrain(net, lambda: next(stream)[0], config.pretrain_updates, config.pretrain_lr, config.pretrain_noise,
-                 config.seed, report, report_every=max(1, config.pretrain_updates // 20))
-    except FloatingPointError as e:
-        raise GlorotError(f"{config.label}: {e}; lower pretrain_lr") from None
-
-
 class _Member:
     """One configuration while its group trains: its net (a slice of the stacked model), its
-    stream, schedule, result, running cost sums, logger and checkpointer. Members resumed
-    from checkpoints may be at different updates."""
+    stream, schedule, result, running cost sums, logger and checkpointer, and with ``init:
+    dae`` its pre-training phase until that ends. Members resumed from checkpoints may be at
+    different updates."""
 
     def __init__(self, index: int, config: TrainConfig, data: DataBundle, logger: Logger,
                  checkpointer: Checkpointer | None, device: torch.device) -> None:
@@ -97,16 +79,24 @@ class _Member:
         self.probe_y = data.test.y[:config.probe_size].to(device)
         self.result = TrainResult("completed", 0, None, math.nan, math.nan)
         self.nll_sum, self.nll_n, self.elapsed = 0.0, 0, 0.0
-        self.resumed = bool(checkpointer and (saved := checkpointer.load(config)))
-        if self.resumed:
+        saved = checkpointer.load(config) if checkpointer else None
+        if saved is not None:
             restore_state(saved, self.net, self.stream, self.result)
             self.nll_sum, self.nll_n, self.elapsed = saved.nll_sum, saved.nll_n, saved.seconds
-        elif config.init == PRETRAINED:
-            pretrain_net(self.net, config, data, logger)
+        self.started = saved is not None and saved.pretrain is None  # past update 0's evaluation
+        self.pretraining = None
+        if config.init == PRETRAINED and not self.started:
+            self.pretraining = Pretraining(self.net, config, data, self.schedule.checkpoint_every,
+                                           saved.pretrain if saved else None)
 
     @property
     def update(self) -> int:
         return self.result.updates
+
+    @property
+    def progress(self) -> int:
+        """Updates done, pre-training's included (:func:`~glorot.engine.pretraining.pretrain_updates`)."""
+        return self.update + (self.pretraining.done if self.pretraining else pretrain_updates(self.config))
 
     def evaluate(self, data: DataBundle, device: torch.device) -> dict[str, float]:
         """Validation and test error now, with the mean training cost since the last evaluation."""
@@ -125,8 +115,9 @@ class _Member:
     def checkpoint(self, seconds: float) -> None:
         """Flush the logger, then save this member's state (:mod:`glorot.engine.checkpoint`)."""
         self.logger.flush()
-        self.checkpointer.save(self.config, train_state(self.update, self.net, self.stream, self.result,
-                                                        self.nll_sum, self.nll_n, self.elapsed + seconds))
+        self.checkpointer.save(self.config, train_state(
+            self.update, self.net, self.stream, self.result, self.nll_sum, self.nll_n, self.elapsed + seconds,
+            self.pretraining.state() if self.pretraining else None))
 
 
 @dataclass
@@ -140,15 +131,30 @@ class _Group:
     sync_free: bool | None
 
     def __post_init__(self) -> None:
+        self.start = time.perf_counter()
+        for m in self.members:
+            if m.pretraining:
+                self.pretrain(m)
         self.model = BatchedMLP([m.net for m in self.members])
         self.finished: list[_Member] = []
-        self.start = time.perf_counter()
         self.step = None
         for m in self.members:
-            if not m.resumed:
+            if not m.started:
                 self.evaluate(m)
                 m.diagnose()
         self.leave([k for k, m in enumerate(self.members) if m.update < m.config.updates])
+
+    def pretrain(self, m: _Member) -> None:
+        """Run ``m``'s pre-training phase (:mod:`glorot.engine.pretraining`) to its end, as the
+        supervised updates run: up to the next action, then the book, reports and checkpoints."""
+        phase = m.pretraining
+        while not phase.finished:
+            n = phase.to_next_action()
+            feed(phase.step, [phase.stream], n, self.device)
+            self.bar.update(n)
+            if phase.advanced(n, m.logger).checkpoint:
+                m.checkpoint(time.perf_counter() - self.start)
+        m.pretraining = None
 
     def evaluate(self, m: _Member) -> None:
         point = m.evaluate(self.data, self.device)
@@ -176,8 +182,7 @@ class _Group:
                                   self.data.n_in, self.sync_free)
             self.base = [m.update for m in self.members]
         n = min(m.schedule.to_next_action(m.update) for m in self.members)
-        for done in range(0, n, PREFETCH):
-            run(self.step, *prefetch([m.stream for m in self.members], min(PREFETCH, n - done), self.device))
+        feed(self.step, [m.stream for m in self.members], n, self.device)
         book = self.step.read()
         self.step.reset_nll()
         keep = []
@@ -240,8 +245,8 @@ def train_group(configs: Sequence[TrainConfig], data: DataBundle, loggers: Seque
     flushing its logger, and one with a saved state resumes from it, so a killed run, in
     any group or alone, finishes with the numbers of one never interrupted. ``sync_free``
     picks the step (:func:`glorot.engine.steps.make_step`; None: the device's own).
-    ``TrainResult.seconds`` is the group's wall time while that configuration was in it,
-    plus what its checkpoint recorded.
+    ``TrainResult.seconds`` is the group's wall time while that configuration was in it
+    (pre-training included), plus what its checkpoint recorded.
     """
     if not configs:
         return []
@@ -253,7 +258,8 @@ def train_group(configs: Sequence[TrainConfig], data: DataBundle, loggers: Seque
     # slice of the stacked tensors, and each rate within it one update call.
     order = sorted(range(len(configs)), key=lambda k: (configs[k].activation, configs[k].lr))
     members = [_Member(k, configs[k], data, loggers[k] or NullLogger(), checkpointers[k], device) for k in order]
-    bar = tqdm(total=sum(m.config.updates for m in members), initial=sum(m.update for m in members),
+    bar = tqdm(total=sum(m.config.updates + pretrain_updates(m.config) for m in members),
+               initial=sum(m.progress for m in members),
                disable=not progress, unit="upd", dynamic_ncols=True)
     with torch.no_grad():
         group = _Group(members, data, device, bar, sync_free)

@@ -36,6 +36,9 @@ from glorot.engine.stacked import BatchedMLP
 from glorot.errors import GlorotError
 from glorot.paper.costs import get_cost
 
+#: Updates of training batches drawn from the streams (and moved to the device) at once.
+PREFETCH = 256
+
 
 @dataclass
 class Book:
@@ -226,7 +229,16 @@ def make_step(model: BatchedMLP, lrs: Sequence[float], cost: str, batch_size: in
 
 
 def run(step: Step, x: torch.Tensor, y: torch.Tensor) -> None:
-    """Apply ``step`` to each prefetched batch ``x[j]``, ``y[j]``, with no host synchronisation."""
+    """Apply ``step`` to each prefetched batch ``x[j]``, ``y[j]``, with no host synchronisation:
+    the one loop over training updates, supervised (:mod:`glorot.engine.loop`) or pre-training
+    (:mod:`glorot.engine.pretraining`)."""
     for xb, yb in zip(x, y):
         step.load(xb, yb)
         step.step()
+
+
+def feed(step: Step, streams: Sequence, n: int, device: torch.device) -> None:
+    """Run ``n`` updates of ``step`` on the next batches of its K ``streams``, :data:`PREFETCH`
+    updates' batches moved to ``device`` at a time."""
+    for done in range(0, n, PREFETCH):
+        run(step, *prefetch(streams, min(PREFETCH, n - done), device))

@@ -49,26 +49,24 @@ bias b, on a clean input z (what the layer receives; z^0 = x):
       dC/ds = f'(s) * (dC/dr W^T)    dC/db = sum_batch dC/ds
       dC/dW = dC/ds^T z~  +  h^T dC/dr        (encoder use + decoder use of the tied W)
 
-Every corruption mask comes from one ``torch.Generator`` seeded by ``seed``: the same inputs
-and seed give bit-identical weights.
+This module holds the maths of one update; the training engine runs the updates, layer after
+layer, as a phase of a training run (:mod:`glorot.engine.pretraining`).
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from glorot.paper.activations import Activation
 from glorot.paper.nets import MLP, affine
 
-Batch = np.ndarray | torch.Tensor | Sequence  # an input batch, or a tuple whose first item is one
-Report = Callable[[int, int, float], None]
+#: The range of the inputs fed to the net: [-1, 1] for every data set of this project.
+INPUT_RANGE = (-1.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -138,71 +136,16 @@ def encode(net: MLP, layers: int, x: torch.Tensor) -> torch.Tensor:
     return z
 
 
-def _next_input(batches: Iterable[Batch] | Callable[[], Batch]) -> Callable[[], Batch]:
-    """A function giving the next batch of ``batches`` (an iterable or already such a function)."""
-    if callable(batches) and not isinstance(batches, Iterable):
-        return batches
-    iterator = iter(batches)
-
-    def next_batch() -> Batch:
-        try:
-            return next(iterator)
-        except StopIteration:
-            raise ValueError("batches ran out before pre-training ended; give depth * updates_per_layer") from None
-
-    return next_batch
-
-
-def _as_input(batch: Batch, like: torch.Tensor) -> torch.Tensor:
-    """The input batch (the first item of a tuple such as (x, y)) as a tensor like ``like``."""
-    if isinstance(batch, (tuple, list)):
-        batch = batch[0]
-    x = torch.as_tensor(batch, dtype=like.dtype, device=like.device)
-    if x.dim() != 2 or x.shape[1] != like.shape[1]:
-        raise ValueError(f"input batches must be (B, {like.shape[1]}), got {tuple(x.shape)}")
-    return x
-
-
-def _report_chunks(costs: torch.Tensor, done: int, every: int, layer: int, report: Report | None) -> None:
-    """Call ``report(layer, done, mean cost of the last updates)`` when ``done`` is a multiple of
-    ``every`` (one host sync per report, none per update)."""
-    if report is not None and done % every == 0:
-        report(layer, done, float(costs[done - every:done].mean()))
-
-
-def _pretrain_layer(net: MLP, layer: int, next_batch: Callable[[], Batch], updates: int, lr: float, noise: float,
-                    generator: torch.Generator, input_range: tuple[float, float], report: Report | None,
-                    report_every: int) -> list[float]:
-    """Train hidden layer ``layer`` (1-based) of ``net`` in place as a DAE on the clean codes of
-    the layers below, for ``updates`` SGD steps; returns each update's mean reconstruction cost."""
-    lin = net.hidden[layer - 1]
-    w, b = lin.weight, lin.bias
-    c = torch.zeros(w.shape[1], dtype=w.dtype, device=w.device)
-    recon = Reconstruction(*(input_range if layer == 1 else net.act.output_range))
-    costs = torch.empty(updates, dtype=w.dtype, device=w.device)
-    for u in range(updates):
-        z = encode(net, layer - 1, _as_input(next_batch(), net.layers[0].weight))
-        g = dae_gradients(w, b, c, net.act, recon, z, corrupt(z, noise, generator))
-        w.sub_(g.weight, alpha=lr)
-        b.sub_(g.bias, alpha=lr)
-        c.sub_(g.decoder_bias, alpha=lr)
-        costs[u] = g.cost
-        _report_chunks(costs, u + 1, report_every, layer, report)
-    history = costs.tolist()
-    if not all(map(math.isfinite, history)):
-        raise FloatingPointError(
-            f"pre-training of layer {layer} diverged (non-finite reconstruction cost); lower lr ({lr})")
-    return history
-
-
 def _is_int(value) -> bool:
     """Whether ``value`` is an integer (numpy's included), and not a bool."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _check_args(net: MLP, updates_per_layer: int, lr: float, noise: float, seed: int, report_every: int,
-                input_range: tuple[float, float]) -> None:
-    """One-line ``ValueError`` for the first bad argument of :func:`pretrain`."""
+def check_args(net: MLP, updates_per_layer: int, lr: float, noise: float, seed: int, report_every: int,
+               input_range: tuple[float, float]) -> None:
+    """One-line ``ValueError`` for the first bad argument of a pre-training of ``net``:
+    ``updates_per_layer`` SGD updates per hidden layer at rate ``lr``, masking ``noise``, masks
+    seeded by ``seed``, a report every ``report_every`` updates, inputs in ``input_range``."""
     if not isinstance(net, MLP):
         raise ValueError(f"net must be an MLP, got {type(net).__name__}")
     for name, value, low in (("updates_per_layer", updates_per_layer, 0), ("report_every", report_every, 1)):
@@ -218,26 +161,3 @@ def _check_args(net: MLP, updates_per_layer: int, lr: float, noise: float, seed:
     if not (len(bounds) == 2 and all(isinstance(v, numbers.Real) and math.isfinite(v) for v in bounds)
             and bounds[0] < bounds[1]):
         raise ValueError(f"input_range must be finite (lo, hi) with lo < hi, got {input_range!r}")
-
-
-@torch.no_grad()
-def pretrain(net: MLP, batches: Iterable[Batch] | Callable[[], Batch], updates_per_layer: int, lr: float,
-             noise: float, seed: int, report: Report | None = None, report_every: int = 100,
-             input_range: tuple[float, float] = (-1.0, 1.0)) -> list[list[float]]:
-    """Greedy layer-wise DAE pre-training of ``net``'s hidden layers, in place (module docstring).
-
-    ``batches`` gives the input mini-batches (arrays or tensors ``(B, n_in)``, or tuples such
-    as ``(x, y)`` whose first item is one), as an iterable or a function returning the next
-    one; layer k uses the k-th run of ``updates_per_layer`` batches. ``report(layer, update,
-    mean cost)`` is called after every ``report_every``-th update of each layer (layers and
-    updates 1-based) with the mean reconstruction cost of those ``report_every`` updates.
-    Returns each layer's per-update mean costs. The masks come from a generator seeded by
-    ``seed``; the softmax layer is not touched. Raises ``FloatingPointError`` (the net then
-    holds the diverged weights) when a layer's cost becomes non-finite.
-    """
-    _check_args(net, updates_per_layer, lr, noise, seed, report_every, input_range)
-    device = net.layers[0].weight.device
-    generator = torch.Generator(device=device).manual_seed(seed)
-    next_batch = _next_input(batches)
-    return [_pretrain_layer(net, k, next_batch, updates_per_layer, lr, noise, generator, input_range,
-                            report, report_every) for k in range(1, net.depth + 1)]
