@@ -78,3 +78,29 @@ def test_lsuv_layers_start_at_unit_variance():
     drifting = ok[:1] + [at_init("relu", "lsuv", 20, {"pre_std": [1.0] * 19 + [0.8]})]  # Var 0.64
     assert lsuv_unit_variance(drifting).status == NOT_REPRODUCED
     assert lsuv_unit_variance([at_init("tanh", "orthogonal", 20, {"pre_std": [1.0] * 20})]).status == NOT_RUN
+
+
+def test_the_lab_verdicts_join_the_report_only_for_a_study_that_ran_the_lab_inits():
+    from glorot.report.verdicts import all_verdicts
+    from report_synthetic import evidence, rec
+    paper = [rec("Tanh", {"L1/act_std": [0.5] * 5})]
+    lab = paper + [at_init("tanh", "lsuv", 20, {"pre_std": [1.0] * 20})]
+    ids = [v.id for v in all_verdicts(evidence(lab))]
+    assert len(ids) == len(all_verdicts(evidence(paper))) + 4
+    assert ids[-4:] == ["he2015_sec22_forward_signal", "pennington2017_isometry", "he2015_fig3_deep_training",
+                        "lsuv2016_unit_variance"]
+
+
+def test_the_lab_figures_are_drawn_from_runs_at_initialisation(tmp_path):
+    import numpy as np
+
+    from glorot.report.figures_initlab import jacobian_spectra, signal_and_gradient_by_layer, spectra_of
+    from glorot.report.records import Histograms
+    runs = [at_init(a, i, d, {"pre_std": geometric(0.5, d), "dCds_std": geometric(1.1, d)})
+            for a in ("tanh", "relu") for i in ("normalized", "orthogonal") for d in (5, 20)]
+    counts, edges = np.arange(100), np.linspace(-2, 1, 101)
+    arrays = {"u0/net/jac_io_log10sv_counts": counts, "u0/net/jac_io_log10sv_edges": edges}
+    spectra = spectra_of(runs, lambda run_id: Histograms(arrays) if "orthogonal" in run_id else None)
+    assert set(spectra) == {(a, "orthogonal", d) for a in ("tanh", "relu") for d in (5, 20)}
+    for path in (signal_and_gradient_by_layer(runs, tmp_path / "signal.png"), jacobian_spectra(spectra, tmp_path / "j.png")):
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -26,6 +26,8 @@ from glorot.report.comparable import AT_CHANCE_MARGIN_PCT, chance_pct
 from glorot.report.records import Claim, Run, Verdict
 from glorot.report.verdicts.select import describe_scale, geo_mean
 
+#: The initialisations that followed the paper and that only the init lab runs.
+LAB_INITS = ("orthogonal", "lsuv")
 #: He et al. 2015, Section 2.2: per layer, Var(s) is multiplied by 1/2 (normalized, fan-in =
 #: fan-out) or by 1 (theirs); decided within this factor of each.
 HE_VARIANCE_RATIO = {"normalized": 0.5, "he": 1.0}
@@ -64,6 +66,11 @@ LSUV_UNIT = Claim(
     "Mishkin & Matas 2016, Algorithm 1",
     f"pre_std^2 at update 0 of every hidden layer of every lsuv run, measured on the probe set (not LSUV's "
     f"batch); reproduced if each is within {LSUV_TOLERANCE:g} of 1")
+
+
+def is_initlab(records: list[Run]) -> bool:
+    """Whether the study ran an initialisation that followed the paper (:data:`LAB_INITS`)."""
+    return any(r.init in LAB_INITS for r in records)
 
 
 def _at_init(records: list[Run], activation: str, init: str) -> list[Run]:
