@@ -149,24 +149,6 @@ def _curve_figures(figs: FigureSet, table: Table1, records: list[Run]) -> None:
                 "no network trained at 2 or more depths (a depth study)")
 
 
-def _initlab_figures(figs: FigureSet, source: StudySource, records: list[Run]) -> None:
-    """The init lab's figures (:mod:`glorot.report.figures_initlab`): signal and gradient by layer,
-    Jacobian spectra at depths 5, 20 and 50."""
-    at_init = [r for r in records if r.updates == 0]
-    figs.figure("initlab_signal_gradient_by_layer",
-                "Init lab: std of each layer's pre-activations (top; He et al. 2015, Section 2.2) and back-propagated "
-                "gradients (bottom; Figure 7) at initialisation, deepest net, one line per initialisation, one panel "
-                "per activation.",
-                (lambda p: figures_initlab.signal_and_gradient_by_layer(at_init, p)) if at_init else None,
-                "no run at initialisation")
-    spectra = figures_initlab.spectra_of(at_init, source.histograms)
-    figs.figure("initlab_jacobian_spectra",
-                "Init lab: singular values of the input-output Jacobian dz^D/dx at initialisation (Pennington et al. "
-                "2017), depths 5, 20 and 50; tanh solid, relu dashed.",
-                (lambda p: figures_initlab.jacobian_spectra(spectra, p)) if spectra else None,
-                "no tanh or relu run with the Jacobian's spectrum at update 0 at depth 5, 20 or 50")
-
-
 def draw_figures(figs: FigureSet, source: StudySource, records: list[Run], table: Table1, surface: CostSurface,
                  theory_rows: list[TheoryRow]) -> None:
     """Every figure of the report, from the runs of Table 1's chosen learning rates (``records``)."""
@@ -180,7 +162,8 @@ def draw_figures(figs: FigureSet, source: StudySource, records: list[Run], table
                 (lambda p: figures.weight_gradient_std(fig9, p)) if fig9 else None, "no trained Tanh or Tanh N run")
     _curve_figures(figs, table, records)
     if figures_initlab.is_initlab(records):
-        _initlab_figures(figs, source, records)
+        for fig_id, caption, draw, reason in figures_initlab.drawings(records, source.histograms):
+            figs.figure(fig_id, caption, draw, reason)
     figs.figure("fig05_cost_surfaces",
                 f"Figure 5: cost as a function of one weight of each layer of a two-layer net: cross-entropy (left) "
                 f"vs quadratic (right). {surface.scale}; W1 = {surface.weights['w1']}, "

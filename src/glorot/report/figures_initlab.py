@@ -25,12 +25,24 @@ from glorot.report.figures import _save
 from glorot.report.records import Histograms, Run
 from glorot.report.verdicts.initlab import is_initlab
 
-__all__ = ["is_initlab", "jacobian_spectra", "signal_and_gradient_by_layer", "spectra_of"]
+__all__ = ["FIGURES", "drawings", "is_initlab", "jacobian_spectra", "signal_and_gradient_by_layer", "spectra_of"]
 
 #: The activations of the lab (one panel each) and the depths of the Jacobian figure.
 ACTIVATIONS = ("tanh", "softsign", "sigmoid", "relu")
 SPECTRUM_DEPTHS = (5, 20, 50)
 SPECTRUM_ACTIVATIONS = ("tanh", "relu")
+#: The figures by file stem, with their captions.
+FIGURES = {
+    "initlab_signal_gradient_by_layer":
+        "Init lab: std of each layer's pre-activations (top; He et al. 2015, Section 2.2) and back-propagated "
+        "gradients (bottom; Figure 7) at initialisation, deepest net, one line per initialisation, one panel per "
+        "activation.",
+    "initlab_jacobian_spectra":
+        "Init lab: singular values of the input-output Jacobian dz^D/dx at initialisation (Pennington et al. 2017), "
+        "depths 5, 20 and 50; tanh solid, relu dashed.",
+}
+#: A figure to draw: file stem, caption, the drawing (given the PNG's path; None: not drawn) and why not.
+Drawing = tuple[str, str, Callable[[Path], Path] | None, str]
 #: A spectrum: (activation, init, depth) -> (histogram counts, bin edges of log10 singular value).
 Spectra = dict[tuple[str, str, int], tuple[np.ndarray, np.ndarray]]
 
@@ -91,3 +103,15 @@ def spectra_of(records: list[Run], histograms: Callable[[str], Histograms | None
                 if counts is not None and (activation, init, run.depth) not in spectra:
                     spectra[(activation, init, run.depth)] = (counts, hists.arrays["u0/net/jac_io_log10sv_edges"])
     return spectra
+
+
+def drawings(records: list[Run], histograms: Callable[[str], Histograms | None]) -> list[Drawing]:
+    """The init lab's figures (:data:`FIGURES`) from ``records`` and each run's histograms, as the
+    report (:mod:`glorot.report.figure_set`) and the published page (:mod:`glorot.report.publish`) draw them."""
+    at_init = [r for r in records if r.updates == 0]
+    spectra = spectra_of(at_init, histograms)
+    signal, jacobian = FIGURES
+    return [(signal, FIGURES[signal], (lambda p: signal_and_gradient_by_layer(at_init, p)) if at_init else None,
+             "no run at initialisation"),
+            (jacobian, FIGURES[jacobian], (lambda p: jacobian_spectra(spectra, p)) if spectra else None,
+             "no tanh or relu run with the Jacobian's spectrum at update 0 at depth 5, 20 or 50")]
