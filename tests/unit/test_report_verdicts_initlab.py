@@ -31,6 +31,8 @@ def test_he_forward_signal_halves_with_normalized_and_holds_with_he():
     both_constant = [at_init("relu", "normalized", 10, {"pre_std": geometric(0.95, 10)}), reproduced[1]]
     assert he_forward_signal(both_constant).status == NOT_REPRODUCED
     assert he_forward_signal([at_init("relu", "he", 10, {"pre_std": geometric(1, 10)})]).status == NOT_RUN
+    narrow = [Run(**{**vars(r), "width": 8}) for r in reproduced]
+    assert he_forward_signal(narrow).status == NOT_DECIDED and "width 8 < 64" in he_forward_signal(narrow).evidence
     shallow = [at_init("relu", "normalized", 2, {"pre_std": [1, 0.7]}), at_init("relu", "he", 2, {"pre_std": [1, 1]})]
     assert he_forward_signal(shallow).status == NOT_RUN
 
@@ -49,6 +51,8 @@ def test_pennington_orthogonal_tanh_concentrated_uniform_and_relu_spread():
     assert jacobian_isometry(ortho_spreads).status == NOT_REPRODUCED
     relu_isometric = runs[:4] + [jac("relu", "orthogonal", 5, 0.1), jac("relu", "orthogonal", 50, 0.2)]
     assert jacobian_isometry(relu_isometric).status == NOT_REPRODUCED
+    narrow = jacobian_isometry([Run(**{**vars(r), "width": 8}) for r in runs])
+    assert narrow.status == NOT_DECIDED and "width 8 < 64" in narrow.evidence
     too_shallow = [r for r in runs if r.depth == 5] + [jac(a, i, 10, 1.0) for a, i in
                                                        (("tanh", "orthogonal"), ("tanh", "normalized"), ("relu", "orthogonal"))]
     assert jacobian_isometry(too_shallow).status == NOT_RUN

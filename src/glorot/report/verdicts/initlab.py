@@ -35,6 +35,9 @@ HE_TOLERANCE = 1.25
 #: The Jacobian's spread std/mean at which a spectrum counts as concentrated (Pennington et al.
 #: 2017, Figure 1: orthogonal tanh stays near 1 with depth, Gaussian spreads over decades).
 CONCENTRATED = 0.5
+#: Both He et al.'s variance argument and Pennington et al.'s spectra are for wide layers (their sums
+#: over n units concentrate as n grows): narrower nets are not decided.
+MIN_WIDTH = 64
 #: The depth from which a claim about deep nets is decided (He et al.'s Figure 3: 30 layers).
 DEEP = 20
 #: LSUV on the probe set, which is not LSUV's batch: |Var(s) - 1| within twice its Tol_var.
@@ -97,6 +100,9 @@ def he_forward_signal(records: list[Run]) -> Verdict:
     if any(v is None for vs in ratios.values() for v in vs):
         return HE_SEC22.not_run("pre_std at update 0 not recorded", describe_scale(norm))
     means = {init: geo_mean(vs) for init, vs in ratios.items()}
+    if norm[0].width < MIN_WIDTH:
+        return HE_SEC22.not_decided(f"width {norm[0].width} < {MIN_WIDTH}: the variance argument is for wide layers",
+                                    {k: round(v, 4) for k, v in means.items()}, describe_scale(norm))
     ok = all(1 / HE_TOLERANCE <= means[i] / HE_VARIANCE_RATIO[i] <= HE_TOLERANCE for i in means)
     return HE_SEC22.decided(ok, {k: round(v, 4) for k, v in means.items()},
                             f"Var ratio per layer: normalized {means['normalized']:.3f}, he {means['he']:.3f} "
@@ -129,8 +135,11 @@ def jacobian_isometry(records: list[Run]) -> Verdict:
     ok = (spreads["ortho_tanh"][1] < CONCENTRATED
           and all(spreads[k][1] > max(CONCENTRATED, spreads[k][0]) for k in ("uniform_tanh", "ortho_relu")))
     said = ", ".join(f"{k} {a:.3g} -> {b:.3g}" for k, (a, b) in spreads.items())
-    return PENNINGTON.decided(ok, numbers, f"spread at depth {depths[0]} -> {depths[-1]}: {said}",
-                              describe_scale([r for r in runs["ortho_tanh"] if r.depth == depths[-1]]))
+    deepest = [r for r in runs["ortho_tanh"] if r.depth == depths[-1]]
+    if deepest[0].width < MIN_WIDTH:
+        return PENNINGTON.not_decided(f"width {deepest[0].width} < {MIN_WIDTH}: the spectra are for wide layers; {said}",
+                                      numbers, describe_scale(deepest))
+    return PENNINGTON.decided(ok, numbers, f"spread at depth {depths[0]} -> {depths[-1]}: {said}", describe_scale(deepest))
 
 
 def _chosen(records: list[Run], activation: str, init: str) -> list[Run]:
@@ -159,7 +168,7 @@ def deep_rectifier_training(records: list[Run]) -> Verdict:
         return HE_FIG3.not_run(f"needs trained relu/he and Relu N runs with >= {DEEP} hidden layers that finished")
     numbers = {"relu/he_valid_pct": round(100 * he[0].valid_error, 2), "relu_N_valid_pct": round(100 * norm[0].valid_error, 2)}
     said = (f"validation error: relu/he {numbers['relu/he_valid_pct']:.2f}% (lr {he[0].lr:g}), Relu N "
-            f"{numbers['relu_N_valid_pct']:.2f}% (lr {norm[0].lr:g}); chance {chance_pct(he[0].dataset)}%")
+            f"{numbers['relu_N_valid_pct']:.2f}% (lr {norm[0].lr:g}); chance {chance_pct(he[0].dataset):.2f}%")
     if _stalled(he):
         return HE_FIG3.not_decided(f"relu/he stalls too at this scale: {said}", numbers, describe_scale(he))
     return HE_FIG3.decided(_stalled(norm), numbers, said, describe_scale(he))
