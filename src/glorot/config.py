@@ -92,8 +92,8 @@ class TrainConfig(BaseModel):
 
     dataset: Dataset = Field("shapeset", description="data set (paper, Section 2.1-2.2)")
     activation: Activation = Field("tanh", description="hidden-unit non-linearity (paper, Section 2.3)")
-    init: Init = Field("standard", description="weight initialisation: eq. 1, eq. 16, he, or eq. 1 then DAE "
-                                                "pre-training")
+    init: Init = Field("standard", description="weight initialisation: eq. 1, eq. 16, he, orthogonal, lsuv, "
+                                                "or eq. 1 then DAE pre-training")
     depth: Count = Field(5, ge=1, le=MAX_DEPTH, description="hidden layers")
     width: Count = Field(1000, ge=1, description="units per hidden layer")
     cost: Cost = Field("nll", description="training cost: negative log-likelihood or quadratic (Figure 5)")

@@ -15,7 +15,7 @@ from glorot.cli import main
     (["--lr", "-0.1"], "invalid lr: Input should be greater than 0 (got -0.1)"),
     (["--batch-size", "0"], "invalid batch_size: Input should be greater than or equal to 1 (got 0)"),
     (["--activation", "gelu"], "invalid activation: 'gelu' is not one of sigmoid, tanh, softsign, relu"),
-    (["--init", "xavier"], "invalid init: 'xavier' is not one of standard, normalized, he, dae"),
+    (["--init", "xavier"], "invalid init: 'xavier' is not one of standard, normalized, he, orthogonal, lsuv, dae"),
     (["--dataset", "svhn"], "invalid dataset: 'svhn' is not one of shapeset, mnist, cifar10, small_imagenet"),
     (["--lr-grid", "0.1", "-1"], "invalid lr: Input should be greater than 0 (got -1.0)"),
     (["--lr", "inf"], "invalid lr: Input should be a finite number (got inf)"),

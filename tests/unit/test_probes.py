@@ -8,7 +8,7 @@ from glorot.data import shapeset
 from glorot.paper.backprop import deltas, weight_grad
 from glorot.paper.costs import nll
 from glorot.paper.nets import MLP
-from glorot.paper.probes import SCALARS, jacobian_sv_mean, probe
+from glorot.paper.probes import NETWORK_SCALARS, SCALARS, io_jacobian_svs, jacobian_sv_mean, probe
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,10 @@ def test_record_has_every_scalar_per_layer_and_histograms(paper_probes):
     record = paper_probes["standard"]
     assert len(record.layers) == 5
     assert all(set(layer) == set(SCALARS) for layer in record.layers)
-    assert set(record.metrics()) == {f"L{i}/{k}" for i in range(1, 6) for k in SCALARS}
+    assert set(record.metrics()) == ({f"L{i}/{k}" for i in range(1, 6) for k in SCALARS}
+                                     | {f"net/{k}" for k in NETWORK_SCALARS})
+    # 3 examples x rank 1000; the few below float64's reach in J J^T (about 1e-8 of the largest) are 0, left out
+    assert 0.99 * 3 * 1000 <= record.histograms["net/jac_io_log10sv_counts"].sum() <= 3 * 1000
     for i in range(1, 6):
         for name in ("act", "dCds", "dCdW"):
             counts, edges = record.histograms[f"L{i}/{name}_counts"], record.histograms[f"L{i}/{name}_edges"]
@@ -153,3 +156,41 @@ def test_gradients_match_autograd_values(activation):
         expected = np.histogram(dcdw.numpy(), bins=len(record.histograms[f"L{i}/dCdW_counts"]),
                                 range=(-float(dcdw.abs().max()), float(dcdw.abs().max())))[0]
         assert np.abs(record.histograms[f"L{i}/dCdW_counts"] - expected).sum() <= 2  # bin-edge rounding only
+
+
+@pytest.mark.parametrize("n_in,width", [(12, 8), (6, 8)])
+def test_io_jacobian_singular_values_are_those_of_the_autograd_jacobian(n_in, width):
+    net = MLP(n_in, 3, depth=3, width=width, activation="tanh", init="normalized", seed=2).double()
+    x = torch.randn(2, n_in, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        svs = io_jacobian_svs(net, net.forward_trace(x), 2)
+    expected = []
+    for example in x:
+        jac = torch.autograd.functional.jacobian(lambda v: net.forward_trace(v[None])[net.depth][0], example)
+        expected.append(torch.linalg.svdvals(jac).sort().values)
+    assert torch.allclose(svs, torch.cat(expected), atol=1e-10)  # rank min(n_in, width) each
+
+
+def test_pre_activation_std_and_the_network_diagnostics_at_update_0_only(probe_set):
+    x, y = probe_set
+    net = MLP(1024, 9, 2, 50, "relu", "he", seed=0)
+    first, later = probe(net, x, y, 0), probe(net, x, y, 10)
+    with torch.no_grad():
+        s1 = x @ net.layers[0].weight.t()
+    assert first.layers[0]["pre_std"] == pytest.approx(float(s1.std()), rel=1e-6)
+    assert set(first.network) == set(NETWORK_SCALARS) and later.network == {}
+    assert not any(k.startswith("net/") for k in later.metrics()) and "net/jac_io_log10sv_counts" not in later.histograms
+    assert first.network["jac_io_sv_min"] <= first.network["jac_io_sv_mean"] <= first.network["jac_io_sv_max"]
+
+
+def test_orthogonal_tanh_keeps_the_io_jacobian_spectrum_concentrated_and_uniform_does_not(probe_set):
+    # Pennington et al. 2017, Figure 1 / Section 4: at depth, orthogonal weights near criticality keep
+    # the singular values of J near 1; i.i.d. weights (here eq. 16) spread them.
+    x, y = probe_set
+    spread = {}
+    for init in ("orthogonal", "normalized"):
+        net = MLP(1024, 9, 30, 128, "tanh", init, seed=0)
+        with torch.no_grad():
+            svs = io_jacobian_svs(net, net.forward_trace(x[:50] * 0.05), 3)
+        spread[init] = float(svs.std() / svs.mean())
+    assert spread["orthogonal"] < 0.5 * spread["normalized"]

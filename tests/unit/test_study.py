@@ -40,6 +40,36 @@ def test_shipped_studies_expand_as_the_paper_describes():
     assert {c.updates for c in init} == {0} and {c.init for c in init} == {"standard", "normalized"}
 
 
+def test_the_initlab_study_is_its_two_parts():
+    # issue 25: at initialisation, 4 activations x 5 inits to depth 50; trained, tanh and relu at depth 30
+    study = load_params(REPO_PARAMS).get_study("initlab")
+    configs = study.configs()
+    at_init = [c for c in configs if c.updates == 0]
+    trained = [c for c in configs if c.updates > 0]
+    inits = {"standard", "normalized", "he", "orthogonal", "lsuv"}
+    assert len(at_init) == 4 * 5 * 3 and {c.dataset for c in at_init} == {"shapeset"}
+    assert {c.depth for c in at_init} == {5, 20, 50} and {c.init for c in at_init} == inits
+    assert {c.activation for c in at_init} == {"tanh", "softsign", "sigmoid", "relu"}
+    assert len(trained) == 2 * 5 * 2 * 2 and {c.depth for c in trained} == {30}
+    assert {c.dataset for c in trained} == {"shapeset", "mnist"} and {c.activation for c in trained} == {"tanh", "relu"}
+    assert {c.lr for c in trained} == set(study.lrs) and len(study.lrs) >= 2  # chosen on validation
+    assert {c.width for c in configs} == {256} and len(set(configs)) == len(configs)
+
+
+@pytest.mark.parametrize("part,message", [
+    ({"depths": [0]}, "studies.initlab: parts[2]: invalid depth: Input should be greater"),
+    ({"networks": ["tanh/xavier"]}, "studies.initlab: parts[2]: invalid networks: unknown network"),
+    ({"datasets": ["cifar10"]}, "studies.initlab: invalid parts[2]: datasets ['cifar10'] are not all in the study's"),
+    ({"parts": []}, "studies.initlab: invalid parts[2]: a part cannot set parts"),
+    ({"colour": "red"}, "studies.initlab: parts[2]: invalid colour: unknown field"),
+])
+def test_invalid_parts_are_one_line_errors(tmp_path, part, message):
+    path = _write(tmp_path, lambda p: p["studies"]["initlab"]["parts"].append(part))
+    with pytest.raises(GlorotError) as err:
+        load_params(path).get_study("initlab")
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
 def test_paper_table1_is_complete():
     assert set(TABLE1) == set(TABLE1_NETWORKS)
     assert table1_error("Tanh N", "shapeset") == 15.60 and table1_error("Sigmoid", "mnist") == 2.21
@@ -55,7 +85,7 @@ def _write(tmp_path, mutate):
 
 
 def test_unknown_study_names_the_valid_ones():
-    with pytest.raises(GlorotError, match="unknown study 'nope'; valid: quick, depth, pretraining, table1, mnist, shapeset1000, init"):
+    with pytest.raises(GlorotError, match="unknown study 'nope'; valid: quick, depth, pretraining, table1, mnist, shapeset1000, init, initlab"):
         load_params(REPO_PARAMS).get_study("nope")
 
 

@@ -154,7 +154,7 @@ def train_state(update: int, net: MLP, stream, result: TrainResult, nll_sum: flo
     return TrainState(
         update=update, weights={k: v.detach().cpu().clone() for k, v in net.state_dict().items()},
         batches_served=stream.batches_served, curve=list(result.curve),
-        probes=[{"update": r.update, "layers": r.layers,
+        probes=[{"update": r.update, "layers": r.layers, "network": r.network,
                  "histograms": {k: torch.from_numpy(v) for k, v in r.histograms.items()}} for r in result.probes],
         nll_sum=nll_sum, nll_n=nll_n, seconds=seconds, rng=torch.get_rng_state(), pretrain=pretrain)
 
@@ -164,6 +164,6 @@ def restore_state(state: TrainState, net: MLP, stream, result: TrainResult) -> N
     net.load_state_dict(state.weights)
     stream.skip(state.batches_served)
     result.updates, result.curve = state.update, list(state.curve)
-    result.probes = [ProbeRecord(p["update"], p["layers"], {k: v.numpy() for k, v in p["histograms"].items()})
-                     for p in state.probes]
+    result.probes = [ProbeRecord(p["update"], p["layers"], {k: v.numpy() for k, v in p["histograms"].items()},
+                                 p.get("network", {})) for p in state.probes]
     torch.set_rng_state(state.rng)

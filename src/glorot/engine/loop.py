@@ -41,6 +41,7 @@ from glorot.engine.stacked import GROUP_FIELDS, BatchedMLP, group_key
 from glorot.engine.pretraining import Pretraining, pretrain_updates
 from glorot.engine.steps import feed, make_step
 from glorot.errors import GlorotError
+from glorot.paper.lsuv import LSUV, LSUV_BATCH, lsuv_
 from glorot.paper.nets import MLP
 from glorot.paper.selection import Trial, choose_lr
 
@@ -54,12 +55,21 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+#: LSUV (``init: lsuv``) reads its batch from a stream of the training data seeded apart from the
+#: supervised one, as pre-training does, so that supervised training sees the same batches either way.
+LSUV_STREAM_SEED = 2_000_003
+
+
 def build_net(config: TrainConfig, data: DataBundle) -> MLP:
     """The configured net for ``data``'s input size and classes, initialised from ``config.seed``
     (``init: dae`` starts from the standard initialisation, then pre-trains:
-    :mod:`glorot.engine.pretraining`)."""
+    :mod:`glorot.engine.pretraining`; ``init: lsuv`` is rescaled on a batch of its own training
+    stream, :func:`glorot.paper.lsuv.lsuv_`)."""
     init = "standard" if config.init == PRETRAINED else config.init
-    return MLP(data.n_in, data.n_classes, config.depth, config.width, config.activation, init, seed=config.seed)
+    net = MLP(data.n_in, data.n_classes, config.depth, config.width, config.activation, init, seed=config.seed)
+    if config.init == LSUV:
+        lsuv_(net, torch.as_tensor(next(data.train_stream(config.seed + LSUV_STREAM_SEED, LSUV_BATCH))[0]))
+    return net
 
 
 class _Member:

@@ -9,7 +9,8 @@ choices without loading torch.
 
 #: The hidden-unit non-linearities; ``relu`` is an extension outside the paper.
 ACTIVATION_NAMES = ("sigmoid", "tanh", "softsign", "relu")
-#: The weight initialisations: eq. (1), eq. (16); ``he`` is an extension outside the paper.
-INIT_NAMES = ("standard", "normalized", "he")
+#: The weight initialisations: eq. (1), eq. (16); ``he``, ``orthogonal`` and ``lsuv`` are extensions
+#: outside the paper (He et al. 2015, Saxe et al. 2014, Mishkin & Matas 2016).
+INIT_NAMES = ("standard", "normalized", "he", "orthogonal", "lsuv")
 #: The training costs: negative log-likelihood and the quadratic cost of Figure 5.
 COST_NAMES = ("nll", "quadratic")

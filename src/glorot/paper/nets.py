@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from glorot.paper.activations import get_activation
-from glorot.paper.init import check_init, init_linear_
+from glorot.paper.init import check_init, init_linear_, orthogonal_gain
 
 
 def affine(z: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
@@ -69,10 +69,12 @@ class MLP(nn.Module):
         self.reset_parameters(seed)
 
     def reset_parameters(self, seed: int) -> None:
-        """Draw every layer's weights from the configured scheme with a generator seeded by ``seed``."""
+        """Draw every layer's weights from the configured scheme with a generator seeded by ``seed``
+        (an orthogonal scheme's hidden layers with the activation's gain, the softmax layer's with 1)."""
         generator = torch.Generator().manual_seed(seed)
-        for layer in self.layers:
-            init_linear_(layer.weight, layer.bias, self.init_scheme, generator)
+        gain = orthogonal_gain(self.init_scheme, self.act.name)
+        for i, layer in enumerate(self.layers):
+            init_linear_(layer.weight, layer.bias, self.init_scheme, generator, gain if i < self.depth else 1.0)
 
     @property
     def hidden(self) -> nn.ModuleList:

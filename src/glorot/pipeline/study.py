@@ -10,6 +10,12 @@ once for the whole study, with ``TrainConfig``'s own types, defaults and constra
 initialisation, eq. 16; ``Tanh`` the standard one, eq. 1); an extension outside the paper is
 written ``activation/init``, e.g. ``relu/he``.
 
+A study may also be the union of ``parts``: each part a grid of its own, the study's fields with
+some replaced (``parts: [{init_only: true, depths: [5, 50]}, {depths: [30], updates: 20000}]``);
+then only the parts' configurations run, and the study's ``datasets`` must hold every part's (the
+sweep loads those). The init lab (issue 25) is one: diagnostics at initialisation to depth 50, and
+short trainings at depth 30.
+
 Validation happens once, when a study is read (:meth:`Params.get_study`): the study's own
 fields, then every configuration of its grid, which the study keeps (:meth:`StudyConfig.configs`),
 including whether each fits this machine (its memory, its CUDA device; :func:`glorot.config.check_machine`).
@@ -96,6 +102,8 @@ class StudyConfig(StudySettings):
         {}, description="a network's own learning-rate grid, instead of `lrs`, e.g. {'Tanh N': [0.03]}")
     seeds: list[Count] = Field([0], min_length=1)
     init_only: bool = Field(False, description="only the diagnostics at initialisation (Figures 6-8)")
+    parts: list[dict[str, Any]] = Field(
+        [], description="grids whose union is the study, each the study's fields with some replaced")
     group: int | str = Field(
         "auto", description="configurations trained as one batched model: at most this many, or `auto` to "
                             "measure the fastest size (glorot.engine.grouping); the numbers are the same either way")
@@ -127,7 +135,30 @@ class StudyConfig(StudySettings):
         """The learning-rate grid of ``network`` (one of :attr:`networks`)."""
         return self.network_lrs.get(network, self.lrs)
 
+    def _part_configs(self, context: Any) -> tuple[TrainConfig, ...]:
+        """The configurations of every part, in order, each part validated as a study of its own
+        (errors name it: ``parts[1]: invalid depth: ...``); a configuration in two parts runs once."""
+        base = self.model_dump(exclude={"parts"})
+        configs: dict[TrainConfig, None] = {}
+        for k, part in enumerate(self.parts):
+            if "parts" in part or "name" in part:
+                raise GlorotError(f"invalid parts[{k}]: a part cannot set {'parts' if 'parts' in part else 'name'}")
+            try:
+                sub = StudyConfig.model_validate({**base, **part}, context=context)
+            except ValidationError as e:
+                raise GlorotError(f"parts[{k}]: {describe_validation_error(e)}") from None
+            except GlorotError as e:
+                raise GlorotError(f"parts[{k}]: {e}") from None
+            if not set(sub.datasets) <= set(self.datasets):
+                raise GlorotError(f"invalid parts[{k}]: datasets {sub.datasets} are not all in the study's "
+                                  f"({', '.join(self.datasets)})")
+            configs.update(dict.fromkeys(sub.configs()))
+        return tuple(configs)
+
     def model_post_init(self, context: Any) -> None:
+        if self.parts:
+            self._configs = self._part_configs(context)
+            return
         for network, grid in self.network_lrs.items():
             if network not in self.networks or not grid:
                 raise GlorotError(f"invalid network_lrs: {network!r} needs a network of the study "

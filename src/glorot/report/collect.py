@@ -25,7 +25,7 @@ import numpy as np
 
 from glorot.config import DATASET_TITLES
 from glorot.errors import GlorotError
-from glorot.paper.probes import SCALARS
+from glorot.paper.probes import NETWORK_SCALARS, SCALARS
 from glorot.pipeline.run_config import run_config
 from glorot.pipeline.store import no_sweep, store_missing
 from glorot.pipeline.tracking import Tracker
@@ -102,8 +102,9 @@ class StudySource:
         self._correct: dict[str, np.ndarray | None] = {}
 
     def series(self, record: Run) -> dict[str, Series]:
-        """The run's curves and per-layer diagnostics that it recorded, each by step."""
-        keys = list(CURVE_KEYS) + [f"L{i}/{s}" for i in record.layers for s in SCALARS]
+        """The run's curves, per-layer and network-wide diagnostics that it recorded, each by step."""
+        keys = (list(CURVE_KEYS) + [f"L{i}/{s}" for i in record.layers for s in SCALARS]
+                + [f"net/{s}" for s in NETWORK_SCALARS])
         history = self.client.get_metric_history
         out = {}
         for key in keys:

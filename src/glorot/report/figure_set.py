@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from glorot.report import figures
+from glorot.report import figures, figures_initlab
 from glorot.report.collect import StudySource
 from glorot.report.curves import curve_panels, depth_panels
 from glorot.report.records import CostSurface, HistogramPanel, Run, RunPanel, Table1, TheoryRow
@@ -161,6 +161,9 @@ def draw_figures(figs: FigureSet, source: StudySource, records: list[Run], table
                 "standard (top) and normalized (bottom) initialisation.",
                 (lambda p: figures.weight_gradient_std(fig9, p)) if fig9 else None, "no trained Tanh or Tanh N run")
     _curve_figures(figs, table, records)
+    if figures_initlab.is_initlab(records):
+        for fig_id, caption, draw, reason in figures_initlab.drawings(records, source.histograms):
+            figs.figure(fig_id, caption, draw, reason)
     figs.figure("fig05_cost_surfaces",
                 f"Figure 5: cost as a function of one weight of each layer of a two-layer net: cross-entropy (left) "
                 f"vs quadratic (right). {surface.scale}; W1 = {surface.weights['w1']}, "

@@ -23,12 +23,13 @@ from glorot.data.sources import prepare_command
 from glorot.data.store import load_manifest
 from glorot.errors import GlorotError
 from glorot.pipeline.study import StudyConfig
+from glorot.report import figures, figures_initlab
 from glorot.report.build import Findings, find
 from glorot.report.collect import StudySource
 from glorot.report.curves import curve_panels
 from glorot.report.evidence import evidence_record
 from glorot.report.figure_set import FIG12_DATASETS
-from glorot.report.records import CurvePanel, Run, design_key
+from glorot.report.records import Run, design_key
 
 #: A child run's result is final in these states (:func:`glorot.pipeline.runs.is_finished`).
 FINISHED = ("completed", "diverged")
@@ -71,7 +72,8 @@ class StudyResults:
     runs: list[Run]
     provenance: Provenance
     train_sizes: dict[str, int | None]  # prepared training set per image set (None: not found)
-    figures: tuple[tuple[str, str, list[CurvePanel]], ...]  # (file stem, caption, panels) of Figures 11-12
+    # (file stem, caption, drawing) of Figures 11-12, and of the init lab's figures for a study that ran it
+    figures: tuple[tuple[str, str, Callable[[Path], Path]], ...]
     commands: tuple[str, ...]
     evidence: dict[str, Any]  # the replay record of each cell's run (glorot.report.evidence)
 
@@ -153,8 +155,12 @@ def gather(source: StudySource, study: StudyConfig, data_dir: str | Path, params
     check_finished(study, source, sweep_command(study.name, params_file))
     progress(f"study {study.name}: {len(source.runs)} runs in sweep {source.parent_id}")
     found = find(source, data_dir, progress)
-    drawn = tuple((f"{study.name}-{stem}", caption, panels) for stem, datasets, caption in CURVE_FIGURES
+    drawn = tuple((f"{study.name}-{stem}", caption, lambda p, panels=panels: figures.test_error_curves(panels, p))
+                  for stem, datasets, caption in CURVE_FIGURES
                   if (panels := curve_panels(found.table, found.records, datasets)))
+    if figures_initlab.is_initlab(found.records):
+        drawn += tuple((f"{study.name}-{stem}", caption, draw) for stem, caption, draw, _ in
+                       figures_initlab.drawings(found.records, source.histograms) if draw)
     children = source.tracker.child_runs(source.parent_id)
     return StudyResults(study, found, list(source.runs), read_provenance(source, children),
                         train_sizes(study.datasets, data_dir), drawn,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from glorot.atomic import atomic_folder, atomic_write_text
 from glorot.config import DATASET_TITLES
-from glorot.report import figures
+from glorot.report import figures_initlab
 from glorot.report.curves import mean_curve
 from glorot.errors import GlorotError
 from glorot.report.evidence import evidence_json, load_evidence
@@ -336,8 +336,10 @@ def figure_folder(out: Path) -> Path:
 
 
 def study_files(name: str) -> set[str]:
-    """The files of study ``name`` in the figure folder: Figures 11-12, its replay record and its section."""
-    return {*(f"{name}-{stem}.png" for stem, _, _ in CURVE_FIGURES), f"{name}-evidence.json", f"{name}.md"}
+    """The files of study ``name`` in the figure folder: Figures 11-12 (and the init lab's), its replay
+    record and its section."""
+    stems = (*(stem for stem, _, _ in CURVE_FIGURES), *figures_initlab.FIGURES)
+    return {*(f"{name}-{stem}.png" for stem in stems), f"{name}-evidence.json", f"{name}.md"}
 
 
 def render_page(folder: Path, shown: Path | None = None) -> str:
@@ -372,8 +374,8 @@ def write_results(results: Sequence[StudyResults], out: Path, command_of: Callab
                 shutil.copy2(kept, tmp / kept.name)
         for r in results:
             name = r.study.name
-            for stem, _, panels in r.figures:
-                figures.test_error_curves(panels, tmp / f"{stem}.png")
+            for stem, _, draw in r.figures:
+                draw(tmp / f"{stem}.png")
                 shrink_png(tmp / f"{stem}.png")
                 names.append(f"{stem}.png")
             summary = f"{scale_text(r)}; {_counts(_own(r.found.verdicts))}"

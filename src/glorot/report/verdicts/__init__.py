@@ -16,6 +16,9 @@ the deciding numbers and the scale they rest on:
 * :mod:`~glorot.report.verdicts.ordering`: Figures 11 and 12's final order, from Table 1's cells;
 * :mod:`~glorot.report.verdicts.ranking`: Table 1, from its cells;
 * :mod:`~glorot.report.verdicts.depth`: depth 4 against depth 5 (a depth study);
+* :mod:`~glorot.report.verdicts.initlab`: the init lab's claims from the papers that followed
+  (He et al. 2015, Pennington et al. 2017, Mishkin & Matas 2016), for a study that ran their
+  initialisations;
 * :mod:`~glorot.report.verdicts.judge`: whether one cell beats another, soundly;
 * :mod:`~glorot.report.verdicts.select`: which runs decide a claim, and their scale.
 
@@ -32,6 +35,7 @@ from glorot.report.verdicts.histograms import final_activation_histograms
 from glorot.report.verdicts.initialisation import (activations_shrink_with_standard_init, jacobian_singular_values,
                                                    normalized_equalises_weight_gradients,
                                                    normalized_keeps_backprop_flat, weight_gradients_do_not_shrink)
+from glorot.report.verdicts.initlab import INITLAB_VERDICTS, is_initlab
 from glorot.report.verdicts.learning import (image_sets_softsign_robust, image_sets_tanh_n_ahead,
                                              shapeset_softsign_robust, shapeset_tanh_n_ahead)
 from glorot.report.verdicts.ordering import image_sets_ordering, shapeset_ordering
@@ -56,8 +60,9 @@ __all__ = [
 
 
 def all_verdicts(evidence: Evidence) -> list[Verdict]:
-    """Every verdict, in the paper's order."""
+    """Every verdict, in the paper's order; then the init lab's, for a study that ran its initialisations."""
     records = list(evidence.records)
+    lab = [rule(records) for rule in INITLAB_VERDICTS] if is_initlab(records) else []
     return [
         sigmoid_top_layer_saturates(evidence),
         sigmoid_top_layer_recovers(evidence),
@@ -82,4 +87,5 @@ def all_verdicts(evidence: Evidence) -> list[Verdict]:
         tanh_n_beats_tanh(evidence),
         sigmoid_worst_on_shapeset(evidence),
         sigmoid_deeper_is_worse(evidence),
+        *lab,
     ]
