@@ -28,7 +28,7 @@ import numpy as np
 
 from glorot.data.defaults import DEFAULT_VALID_N
 from glorot.data.store import DATA_FILE, MANIFEST_FILE, file_digest, load_split, save_split
-from glorot.errors import GlorotError
+from glorot.errors import GlorotError, shorten
 
 SPLITS = ("train", "valid", "test")
 PIXEL_RANGE = [-1, 1]
@@ -88,7 +88,7 @@ def to_network_range(pixels: np.ndarray) -> np.ndarray:
 def check_valid_n(valid_n: int, n_train: int, dataset: str) -> int:
     """``valid_n`` after checking that it leaves images in both the train and valid splits."""
     if isinstance(valid_n, bool) or not isinstance(valid_n, int) or valid_n < 1:
-        raise GlorotError(f"invalid valid_n: must be an integer >= 1 (got {valid_n!r})")
+        raise GlorotError(f"invalid valid_n: must be an integer >= 1 (got {shorten(valid_n)})")
     if valid_n >= n_train:
         raise GlorotError(f"invalid valid_n: {valid_n} leaves no training images; the official {dataset} "
                           f"train set has {n_train} (valid_n must be < {n_train})")
