@@ -94,7 +94,8 @@ def _checkpointer(args: argparse.Namespace, config: TrainConfig, data_version: s
     from glorot.engine import Checkpointer
     from glorot.pipeline.provenance import code_hash
 
-    checkpointer = Checkpointer(args.checkpoint_dir, args.checkpoint_every or config.eval_every,
+    every = config.eval_every if args.checkpoint_every is None else args.checkpoint_every
+    checkpointer = Checkpointer(args.checkpoint_dir, every,
                                 owner={"code": code_hash(), "data": data_version})
     if checkpointer.load(config) is not None:  # one that is not this run's is set aside here
         print(f"resuming from {checkpointer.path}")
@@ -108,6 +109,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     from glorot.pipeline.rundir import save_run
 
     config = _config_from(args, TRAIN_FLAGS)
+    if args.checkpoint_every is not None and (args.checkpoint_every < 1 or not args.checkpoint_dir):
+        raise GlorotError(f"invalid checkpoint_every: must be >= 1 and needs --checkpoint-dir "
+                          f"(got {args.checkpoint_every}{'' if args.checkpoint_dir else ' without --checkpoint-dir'})")
     grid = [build_config(**dict(config.model_dump(), lr=_flag_value("lr", lr))).lr  # each lr checked here
             for lr in args.lr_grid or ()]
     data = load_data(config, args.data_dir)
@@ -268,7 +272,7 @@ def _add_train(sub) -> None:
                        help="folder holding the prepared data sets, e.g. data (default: generate Shapeset-3x2)")
     train.add_argument("--out", type=Path, help="run folder to write (curve, diagnostics, model)")
     train.add_argument("--checkpoint-dir", type=Path, help="save (and resume from) checkpoints in this folder")
-    train.add_argument("--checkpoint-every", type=int, help="updates between checkpoints (default: --eval-every)")
+    train.add_argument("--checkpoint-every", type=int, help="updates between checkpoints, >= 1, with --checkpoint-dir (default: --eval-every)")
     train.add_argument("--quiet", action="store_true", help="no progress lines (one per evaluation)")
     train.set_defaults(func=cmd_train)
 

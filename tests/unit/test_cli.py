@@ -52,6 +52,20 @@ def test_train_rejects_bad_values_with_one_line_and_exit_2(flags, message, capsy
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("flags,message", [
+    (["--checkpoint-dir", "ck", "--checkpoint-every", "0"], "(got 0)"),
+    (["--checkpoint-dir", "ck", "--checkpoint-every", "-5"], "(got -5)"),
+    (["--checkpoint-every", "10"], "(got 10 without --checkpoint-dir)"),
+])
+def test_checkpoint_every_below_1_or_without_a_folder_is_an_error_not_ignored(flags, message, capsys, tmp_path,
+                                                                               monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--updates", "1", "--width", "4", *flags]) == 2
+    assert capsys.readouterr().err == ("glorot: error: invalid checkpoint_every: must be >= 1 and needs "
+                                       f"--checkpoint-dir {message}\n")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_updates_limit_is_lifted_by_its_setting(monkeypatch):
     from glorot.config import build_config
 
