@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from glorot.atomic import atomic_folder
 from glorot.data.defaults import DEFAULT_VALID_N
 from glorot.data.store import DATA_FILE, MANIFEST_FILE, file_digest, load_split, save_split
 from glorot.errors import GlorotError, shorten
@@ -107,35 +105,18 @@ def write_dataset(out: str | Path, splits: dict[str, tuple[np.ndarray, np.ndarra
 
     Each split's manifest is ``manifest`` plus ``"split": name`` (and what
     :func:`~glorot.data.store.save_split` adds). The splits are written into a temporary
-    folder beside ``OUT``, which then replaces ``OUT`` by renames; a folder ``OUT`` that
+    folder beside ``OUT``, which then replaces ``OUT`` whole (:func:`glorot.atomic.atomic_folder`:
+    the old data set or the new one at every instant, the umask's mode); a folder ``OUT`` that
     holds anything other than split folders is refused rather than replaced.
     """
     out = Path(out)
     _check_replaceable(out)
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+        with atomic_folder(out) as tmp:
+            for name, (x, y) in splits.items():
+                save_split(tmp / name, x, y, dict(manifest, split=name))
     except OSError as e:
         raise GlorotError(f"cannot write data set to {out}: {e.strerror or one_line(e)}") from None
-    try:
-        for name, (x, y) in splits.items():
-            save_split(tmp / name, x, y, dict(manifest, split=name))
-        if out.exists():
-            old = tmp.with_name(tmp.name.removesuffix(".tmp") + ".old")
-            os.replace(out, old)
-            try:
-                os.replace(tmp, out)
-            except OSError:
-                os.replace(old, out)  # put the previous data set back
-                raise
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except OSError as e:
-        raise GlorotError(f"cannot write data set to {out}: {e.strerror or one_line(e)}") from None
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 
