@@ -180,11 +180,10 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    import subprocess
-
     from glorot.pipeline.links import runs_url
     from glorot.pipeline.study import load_params
     from glorot.pipeline.tracking import Tracker, resolve_uri
+    from glorot.pipeline.watchdog import serve
 
     root = args.params.parent
     params = load_params(args.params)
@@ -200,7 +199,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
           f"training runs of study {tracker.study}'s latest sweep: {url}", flush=True)
     cmd = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri, "--host", args.host,
            "--port", str(args.port), "--artifacts-destination", str((root / "mlartifacts").resolve())]
-    return subprocess.call(cmd)
+    return serve(cmd)  # stopped with glorot ui: Ctrl-C, SIGTERM, or a kill of any kind
 
 
 def _results_command(name: str, args: argparse.Namespace) -> str:
