@@ -52,6 +52,7 @@ from glorot.pipeline.progress import (OnProgress, Progress, SweepDisplay, active
 from glorot.pipeline.runs import run_configurations  # noqa: E402
 from glorot.pipeline.summary import format_rows  # noqa: E402
 from glorot.pipeline.sweep import Sweep, configs_from_json, group_label, set_threads  # noqa: E402
+from glorot.pipeline.server_lock import first_start_lock  # noqa: E402
 from glorot.pipeline.watchdog import stop_with_this_process  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -256,14 +257,16 @@ def sweep(study: str | None = None, params_file: str = "params.yaml", deployment
 def stop_server_with_sweep() -> None:
     """With no ``PREFECT_API_URL``, Prefect's client starts a temporary API server as a child
     process and stops it at a normal exit only. Start that server here (the client then uses
-    it) and have a watchdog stop it when this process ends in any way, SIGKILL included."""
+    it) and have a watchdog stop it when this process ends in any way, SIGKILL included. Its
+    start (and migration of the home's database) holds the home's lock (:func:`first_start_lock`)."""
     from prefect.server.api.server import SubprocessASGIServer
-    from prefect.settings import PREFECT_API_URL
+    from prefect.settings import PREFECT_API_URL, PREFECT_HOME
 
     if PREFECT_API_URL.value():
         return
     server = SubprocessASGIServer()
-    server.start()
+    with first_start_lock(PREFECT_HOME.value()):  # one server migrating the home's database at a time
+        server.start()
     stop_with_this_process(server.server_process.pid)
 
 

@@ -94,7 +94,8 @@ def _checkpointer(args: argparse.Namespace, config: TrainConfig, data_version: s
     from glorot.engine import Checkpointer
     from glorot.pipeline.provenance import code_hash
 
-    checkpointer = Checkpointer(args.checkpoint_dir, args.checkpoint_every or config.eval_every,
+    every = config.eval_every if args.checkpoint_every is None else args.checkpoint_every
+    checkpointer = Checkpointer(args.checkpoint_dir, every,
                                 owner={"code": code_hash(), "data": data_version})
     if checkpointer.load(config) is not None:  # one that is not this run's is set aside here
         print(f"resuming from {checkpointer.path}")
@@ -108,6 +109,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     from glorot.pipeline.rundir import save_run
 
     config = _config_from(args, TRAIN_FLAGS)
+    if args.checkpoint_every is not None and (args.checkpoint_every < 1 or not args.checkpoint_dir):
+        raise GlorotError(f"invalid checkpoint_every: must be >= 1 and needs --checkpoint-dir "
+                          f"(got {args.checkpoint_every}{'' if args.checkpoint_dir else ' without --checkpoint-dir'})")
     grid = [build_config(**dict(config.model_dump(), lr=_flag_value("lr", lr))).lr  # each lr checked here
             for lr in args.lr_grid or ()]
     data = load_data(config, args.data_dir)
@@ -173,11 +177,10 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    import subprocess
-
     from glorot.pipeline.links import runs_url
     from glorot.pipeline.study import load_params
     from glorot.pipeline.tracking import Tracker, resolve_uri
+    from glorot.pipeline.watchdog import serve
 
     root = args.params.parent
     params = load_params(args.params)
@@ -193,7 +196,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
           f"training runs of study {tracker.study}'s latest sweep: {url}", flush=True)
     cmd = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri, "--host", args.host,
            "--port", str(args.port), "--artifacts-destination", str((root / "mlartifacts").resolve())]
-    return subprocess.call(cmd)
+    return serve(cmd)  # stopped with glorot ui: Ctrl-C, SIGTERM, or a kill of any kind
 
 
 def _results_command(name: str, args: argparse.Namespace) -> str:
@@ -265,7 +268,7 @@ def _add_train(sub) -> None:
                        help="folder holding the prepared data sets, e.g. data (default: generate Shapeset-3x2)")
     train.add_argument("--out", type=Path, help="run folder to write (curve, diagnostics, model)")
     train.add_argument("--checkpoint-dir", type=Path, help="save (and resume from) checkpoints in this folder")
-    train.add_argument("--checkpoint-every", type=int, help="updates between checkpoints (default: --eval-every)")
+    train.add_argument("--checkpoint-every", type=int, help="updates between checkpoints, >= 1, with --checkpoint-dir (default: --eval-every)")
     train.add_argument("--quiet", action="store_true", help="no progress lines (one per evaluation)")
     train.set_defaults(func=cmd_train)
 

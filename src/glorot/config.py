@@ -5,7 +5,11 @@ mini-batches of 10, negative log-likelihood, standard initialisation. Every sour
 randomness derives from ``seed``.
 
 Numbers are strict: a count is an ``int`` (not ``True``, not ``"100"``, not ``100.0``), a
-rate a finite ``float`` or an ``int``. Sizes are bounded twice: hard caps where memory is not
+rate a ``float`` or an ``int`` that float32, the engine's dtype, holds as a finite normal number
+(``lr: 1e308`` is an error here, not an overflow in the middle of training). Training length
+and the size of a study have upper bounds far above the paper's (millions of updates,
+:data:`MAX_UPDATES`, :data:`MAX_CONFIGS`), which a paper-scale study lifts with an environment
+setting (:func:`limit`). Sizes are bounded twice: hard caps where memory is not
 the point (:data:`MAX_DEPTH`, :data:`MAX_BATCH`, ...), and what fits in this machine's memory
 (:func:`memory_needs`, checked with the device when a configuration is validated, so that a
 run that cannot start fails at the edge in one line, before any data or MLflow run).
@@ -21,7 +25,7 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 from pydantic import (AfterValidator, AllowInfNan, BaseModel, ConfigDict, Field, Strict, ValidationError,
                       ValidationInfo, model_validator)
 
-from glorot.errors import GlorotError
+from glorot.errors import GlorotError, shorten
 from glorot.paper.names import ACTIVATION_NAMES, COST_NAMES, INIT_NAMES
 
 #: The paper's data sets (Section 2.1-2.2) and their names in Table 1's column headers.
@@ -38,11 +42,49 @@ MAX_EXAMPLES = 1_000_000  # Shapeset validation and test images generated in mem
 MAX_PROBE = 100_000
 MAX_SEED = 2**64 - 1  # torch.manual_seed's range
 FLOAT_BYTES = 4  # float32 everywhere
+#: The largest and the smallest normal magnitude of float32, the engine's dtype.
+FLOAT32_MAX = 3.4028234663852886e38
+FLOAT32_TINY = 1.1754943508222875e-38
+#: Default upper bounds on a run's updates (``updates``, ``pretrain_updates``) and on a study's
+#: configurations; each can be raised with the environment setting of :data:`LIMIT_SETTINGS`.
+MAX_UPDATES = 10**8
+MAX_CONFIGS = 10_000
+LIMIT_SETTINGS = {"updates": ("GLOROT_MAX_UPDATES", MAX_UPDATES), "configs": ("GLOROT_MAX_CONFIGS", MAX_CONFIGS)}
+
+
+def limit(name: str) -> int:
+    """The upper bound ``name`` (``updates`` or ``configs``): its environment setting
+    (:data:`LIMIT_SETTINGS`, e.g. ``GLOROT_MAX_UPDATES=1000000000`` for a longer study), else the default."""
+    setting, default = LIMIT_SETTINGS[name]
+    text = os.environ.get(setting, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise GlorotError(f"invalid {setting}: must be a positive integer (got {shorten(text)})")
+    return int(text)
+
+
+def over_limit(name: str, what: str, n: int) -> str | None:
+    """The one line that says ``n`` ``what`` exceed the limit ``name`` and how to lift it, or ``None``."""
+    bound = limit(name)
+    if n <= bound:
+        return None
+    setting = LIMIT_SETTINGS[name][0]
+    return (f"{n:,} {what} exceed the limit of {bound:,}; for a study that needs more (the paper's ran up to "
+            f"millions of updates), set {setting} to a larger number")
+
+
+def _float32(value: float) -> float:
+    """A rate that float32, the engine's dtype, holds as a finite normal number (or zero)."""
+    if abs(value) > FLOAT32_MAX or 0 < abs(value) < FLOAT32_TINY:
+        raise ValueError(f"{value!r} is outside what float32, the engine's dtype, holds "
+                         f"(magnitudes {FLOAT32_TINY:.3g} to {FLOAT32_MAX:.3g}, or 0)")
+    return value
 
 #: A count: an ``int``, never a bool, a string or a float (``widths: [true]`` is not width 1).
 Count = Annotated[int, Strict()]
 #: A rate: a finite ``float``; an ``int`` is taken as a float (``lrs: [1]``), a bool or a string is not.
-Rate = Annotated[float, Strict(), AllowInfNan(False)]
+Rate = Annotated[float, Strict(), AllowInfNan(False), AfterValidator(_float32)]
 #: The validation context key that turns the checks against this machine (memory, CUDA) off:
 #: for a launcher whose configurations train on other machines, which check them on arrival.
 CHECK_MACHINE = "check_machine"
@@ -57,7 +99,7 @@ class OneOf:
 
     def __call__(self, value: str) -> str:
         if value not in self.valid:
-            raise ValueError(f"{value!r} is not one of {', '.join(self.valid)}")
+            raise ValueError(f"{shorten(value)} is not one of {', '.join(self.valid)}")
         return value
 
 
@@ -99,7 +141,8 @@ class TrainConfig(BaseModel):
     cost: Cost = Field("nll", description="training cost: negative log-likelihood or quadratic (Figure 5)")
     lr: Rate = Field(0.01, gt=0, description="learning rate of plain SGD")
     batch_size: Count = Field(10, ge=1, le=MAX_BATCH, description="examples per mini-batch")
-    updates: Count = Field(20_000, ge=0, description="SGD updates (mini-batches) to train for")
+    updates: Count = Field(20_000, ge=0, description="SGD updates (mini-batches) to train for (at most "
+                                                     "GLOROT_MAX_UPDATES, default 10^8)")
     seed: Count = Field(0, ge=0, le=MAX_SEED, description="seed of every source of randomness")
     eval_every: Count = Field(5000, ge=1, description="updates between validation/test evaluations")
     probe_every: Count = Field(5000, ge=0, description="updates between diagnostics; 0: only at start and end")
@@ -114,6 +157,14 @@ class TrainConfig(BaseModel):
     pretrain_updates: Count = Field(10_000, ge=0, description="init dae: pre-training updates per hidden layer")
     pretrain_lr: Rate = Field(0.01, gt=0, description="init dae: pre-training learning rate")
     pretrain_noise: Rate = Field(0.25, ge=0, lt=1, description="init dae: masking-noise probability per input")
+
+    @model_validator(mode="after")
+    def _within_limits(self) -> TrainConfig:
+        """At most :func:`limit` ``("updates")`` updates, in training and in each layer's pre-training."""
+        for field in ("updates", "pretrain_updates"):
+            if problem := over_limit("updates", "updates", getattr(self, field)):
+                raise FieldProblem(field, problem)
+        return self
 
     @model_validator(mode="after")
     def _fits_this_machine(self, info: ValidationInfo) -> TrainConfig:
@@ -236,7 +287,7 @@ def describe_validation_error(e: ValidationError) -> str:
     if isinstance(cause, FieldProblem):
         field = cause.field
     msg = err["msg"].removeprefix("Value error, ")
-    got = f" (got {err['input']!r})" if err["type"] not in ("value_error", "extra_forbidden", "missing") else ""
+    got = f" (got {shorten(err['input'])})" if err["type"] not in ("value_error", "extra_forbidden", "missing") else ""
     if err["type"] == "extra_forbidden":
         msg = "unknown field"
     return f"invalid {field}: {msg}{got}"

@@ -127,3 +127,13 @@ def test_unwritable_checkpoint_folder_is_a_one_line_error(tmp_path, data):
     blocker.write_text("a file where a folder should be")
     with pytest.raises(GlorotError, match="cannot write checkpoint"):
         train(build_config(**CONFIG), data, progress=False, checkpointer=Checkpointer(blocker / "ck", every=25))
+
+
+def test_temp_files_of_killed_saves_are_removed_by_the_next_save(tmp_path, data):
+    """A kill during a save leaves ``.checkpoint.pt.*.tmp`` (atomic_write's temp file); with
+    ``--checkpoint-every 1`` under repeated kills they piled up, each a full checkpoint."""
+    for n in range(4):
+        (tmp_path / f".checkpoint.pt.killed{n}.tmp").write_bytes(b"half a checkpoint")
+    (tmp_path / "notes.tmp").write_text("not ours")
+    train(build_config(**CONFIG), data, progress=False, checkpointer=Checkpointer(tmp_path, every=40))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt", "notes.tmp"]

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from glorot.cli import main
+from glorot.errors import GlorotError
 
 
 @pytest.mark.parametrize("flags,message", [
@@ -27,12 +28,53 @@ from glorot.cli import main
     (["--width", "2.5"], "invalid width: Input should be a valid integer (got '2.5')"),
     (["--updates", "true"], "invalid updates: Input should be a valid integer (got 'true')"),
     (["--depth", "101"], "invalid depth: Input should be less than or equal to 100 (got 101)"),
+    (["--lr", "1e308"], "invalid lr: 1e+308 is outside what float32, the engine's dtype, holds (magnitudes "
+                        "1.18e-38 to 3.4e+38, or 0)"),
+    (["--lr", "1e-45"], "invalid lr: 1e-45 is outside what float32, the engine's dtype, holds (magnitudes "
+                        "1.18e-38 to 3.4e+38, or 0)"),
+    (["--pretrain-lr", "1e39"], "invalid pretrain_lr: 1e+39 is outside what float32, the engine's dtype, holds "
+                                "(magnitudes 1.18e-38 to 3.4e+38, or 0)"),
+    (["--lr-grid", "0.1", "1e300"], "invalid lr: 1e+300 is outside what float32, the engine's dtype, holds "
+                                    "(magnitudes 1.18e-38 to 3.4e+38, or 0)"),
+    (["--updates", "100000001"], "invalid updates: 100,000,001 updates exceed the limit of 100,000,000; for a study "
+                                 "that needs more (the paper's ran up to millions of updates), set GLOROT_MAX_UPDATES "
+                                 "to a larger number"),
+    (["--pretrain-updates", str(10**20)], "invalid pretrain_updates: 100,000,000,000,000,000,000 updates exceed the "
+                                          "limit of 100,000,000; for a study that needs more (the paper's ran up to "
+                                          "millions of updates), set GLOROT_MAX_UPDATES to a larger number"),
+    (["--activation", "g" * 100_000], "invalid activation: 'ggggggggggggggggggggggggggggggggggggg...ggggggggggggggggg"
+                                      "ggggggggggggggggggggg' is not one of sigmoid, tanh, softsign, relu"),
 ])
 def test_train_rejects_bad_values_with_one_line_and_exit_2(flags, message, capsys, tmp_path):
     assert main(["train", "--updates", "1", "--out", str(tmp_path / "run"), *flags]) == 2
     err = capsys.readouterr().err
     assert err == f"glorot: error: {message}\n"
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--checkpoint-dir", "ck", "--checkpoint-every", "0"], "(got 0)"),
+    (["--checkpoint-dir", "ck", "--checkpoint-every", "-5"], "(got -5)"),
+    (["--checkpoint-every", "10"], "(got 10 without --checkpoint-dir)"),
+])
+def test_checkpoint_every_below_1_or_without_a_folder_is_an_error_not_ignored(flags, message, capsys, tmp_path,
+                                                                               monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--updates", "1", "--width", "4", *flags]) == 2
+    assert capsys.readouterr().err == ("glorot: error: invalid checkpoint_every: must be >= 1 and needs "
+                                       f"--checkpoint-dir {message}\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_updates_limit_is_lifted_by_its_setting(monkeypatch):
+    from glorot.config import build_config
+
+    monkeypatch.setenv("GLOROT_MAX_UPDATES", str(10**9))
+    assert build_config(updates=10**9, device="cpu").updates == 10**9
+    monkeypatch.setenv("GLOROT_MAX_UPDATES", "lots")
+    with pytest.raises(GlorotError, match="^invalid GLOROT_MAX_UPDATES: must be a positive integer "
+                                          r"\(got 'lots'\)$"):
+        build_config(updates=1, device="cpu")
 
 
 def test_missing_data_dir_is_one_line_and_exit_2(capsys, tmp_path):

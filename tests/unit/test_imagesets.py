@@ -522,3 +522,31 @@ def test_short_training_run_on_each_prepared_set(tmp_path, monkeypatch):
         _, result = train(config, data, progress=False)
         assert result.updates == 20 and result.status != "diverged"
         assert 0 <= result.test_error <= 1
+
+
+def test_small_imagenet_tree_is_confined_to_its_tree_and_to_regular_files(imagenet, tmp_path):
+    """A link to an image outside the tree was read, and a FIFO named like an image hung the
+    build forever: neither is an image of the tree now; a link that stays inside still is."""
+    import os
+    import subprocess
+    import sys
+
+    from glorot.data.small_imagenet_sources import TreeSource
+
+    birds = imagenet["root"] / "train" / "n01514668"
+    outside = tmp_path / "secret.JPEG"
+    outside.write_bytes((birds / "n01514668_0.JPEG").read_bytes())
+    (birds / "n01514668_out.JPEG").symlink_to(outside)
+    (birds / "n01514668_in.JPEG").symlink_to(birds / "n01514668_1.JPEG")
+    os.mkfifo(birds / "n01514668_fifo.JPEG")
+    (birds / "linked").symlink_to(tmp_path, target_is_directory=True)
+    names = {e.name for e in TreeSource(imagenet["root"]).entries({"n01514668"})}
+    assert "train/n01514668/n01514668_in.JPEG" in names
+    assert not {n for n in names if "_out" in n or "_fifo" in n or "linked" in n}
+    assert len(names) == SYNSETS["n01514668"] + 1
+    code = ("import sys; from pathlib import Path; from glorot.data.small_imagenet_sources import Entry, TreeSource; "
+            "src = TreeSource(Path(sys.argv[1]))\ntry:\n    src.read(Entry('n', 'fifo', Path(sys.argv[2])))\n"
+            "except OSError as e:\n    print('refused')")
+    done = subprocess.run([sys.executable, "-c", code, str(imagenet["root"]), str(birds / "n01514668_fifo.JPEG")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.stdout == "refused\n", done.stderr

@@ -406,3 +406,34 @@ def test_render_grid_rejects_mismatched_inputs(tmp_path, x_shape, labels, image_
                     tmp_path / "bad.png", image_shape=image_shape)
     assert not (tmp_path / "bad.png").exists()
 
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not a zip", "no x"])
+def test_a_corrupt_split_whose_checksum_was_recomputed_is_a_one_line_error(tmp_path, damage, capsys):
+    """The checksum matches (the manifest was rewritten with the damage): the read itself must
+    still end in one line, in the library and in ``glorot train``, not in a zipfile traceback."""
+    import json
+    import io
+
+    from glorot.cli import main
+    from glorot.data.store import file_digest
+
+    out = write_split(tmp_path / "shapeset" / "valid", 20, seed=11, params=ShapesetParams())
+    data = out / DATA_FILE
+    if damage == "truncated":
+        data.write_bytes(data.read_bytes()[:-40])
+    elif damage == "not a zip":
+        data.write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+    else:
+        buf = io.BytesIO()
+        np.savez(buf, y=np.zeros(20, np.int64))
+        data.write_bytes(buf.getvalue())
+    manifest = json.loads((out / MANIFEST_FILE).read_text())
+    (out / MANIFEST_FILE).write_text(json.dumps({**manifest, "sha256": file_digest(data)}))
+    with pytest.raises(GlorotError, match=f"^corrupt data file {data}: not a readable split "):
+        load_split(out)
+    write_split(tmp_path / "shapeset" / "test", 20, seed=12, params=ShapesetParams())
+    write_split(tmp_path / "shapeset" / "train", 20, seed=13, params=ShapesetParams())
+    assert main(["train", "--updates", "1", "--width", "4", "--depth", "1", "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"glorot: error: corrupt data file {data}: not a readable split") and err.count("\n") == 1

@@ -317,3 +317,15 @@ def test_a_network_may_have_its_own_learning_rate_grid(tmp_path):
 def test_a_per_network_grid_names_a_network_of_the_study_and_a_rate(tmp_path, network_lrs):
     message = _study_error(tmp_path, _quick(network_lrs=network_lrs))
     assert message.startswith("invalid network_lrs: ") and "Softsign, Softsign N, Tanh, Tanh N, Sigmoid" in message
+
+
+def test_a_grid_beyond_the_configuration_limit_is_one_line_naming_how_to_lift_it(tmp_path, monkeypatch):
+    """20,000 seeds x 5 networks x 3 rates would be 300,000 configurations: refused before any is built."""
+    message = _study_error(tmp_path, _quick(seeds=list(range(20_000))), check_machine=False)
+    assert message == ("too many configurations: 300,000 configurations exceed the limit of 10,000; for a study "
+                       "that needs more (the paper's ran up to millions of updates), set GLOROT_MAX_CONFIGS to a "
+                       "larger number")
+    monkeypatch.setenv("GLOROT_MAX_CONFIGS", "29")
+    assert "set GLOROT_MAX_CONFIGS" in _study_error(tmp_path, _quick(seeds=[0, 1]), check_machine=False)
+    monkeypatch.setenv("GLOROT_MAX_CONFIGS", "30")
+    assert len(_other(tmp_path, _quick(seeds=[0, 1])).get_study("quick", check_machine=False).configs()) == 30

@@ -64,6 +64,23 @@ def test_a_sweep_with_failed_configurations_ends_failed_with_its_summary(new_swe
     job.release()
 
 
+def test_the_last_line_of_a_failed_sweep_names_the_first_failures_error(new_sweep, tmp_path):
+    job = new_sweep()
+    parent = job.start()
+    retried, failed = job.configs[0], job.configs[1]
+    for config, error in ((retried, "OSError: disk away"), (failed, "GlorotError: corrupt data file x.npz")):
+        run_id = job.tracker.start_child(parent, config, {"glorot.config_key": config.label})
+        job.tracker.fail(run_id, error)
+    done = job.tracker.start_child(parent, retried, {"glorot.config_key": retried.label})
+    job.tracker.set_tags(done, {"status": "ok"})
+    job.tracker.client.set_terminated(done, "FINISHED")  # the retry of the first one finished
+    with pytest.raises(SweepFailed) as err:
+        job.finish(1, tmp_path / "summary.json")
+    assert str(err.value).endswith(f"(every member of a failed group counts); the first: {failed.paper_cell}: "
+                                   f"GlorotError: corrupt data file x.npz")
+    job.release()
+
+
 def test_finished_configurations_are_left_out_before_anything_is_planned(new_sweep):
     from glorot.pipeline.provenance import config_key
 

@@ -17,18 +17,16 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from glorot.atomic import atomic_folder
 from glorot.data.defaults import DEFAULT_VALID_N
 from glorot.data.store import DATA_FILE, MANIFEST_FILE, file_digest, load_split, save_split
-from glorot.errors import GlorotError
+from glorot.errors import GlorotError, shorten
 
 SPLITS = ("train", "valid", "test")
 PIXEL_RANGE = [-1, 1]
@@ -88,7 +86,7 @@ def to_network_range(pixels: np.ndarray) -> np.ndarray:
 def check_valid_n(valid_n: int, n_train: int, dataset: str) -> int:
     """``valid_n`` after checking that it leaves images in both the train and valid splits."""
     if isinstance(valid_n, bool) or not isinstance(valid_n, int) or valid_n < 1:
-        raise GlorotError(f"invalid valid_n: must be an integer >= 1 (got {valid_n!r})")
+        raise GlorotError(f"invalid valid_n: must be an integer >= 1 (got {shorten(valid_n)})")
     if valid_n >= n_train:
         raise GlorotError(f"invalid valid_n: {valid_n} leaves no training images; the official {dataset} "
                           f"train set has {n_train} (valid_n must be < {n_train})")
@@ -107,35 +105,18 @@ def write_dataset(out: str | Path, splits: dict[str, tuple[np.ndarray, np.ndarra
 
     Each split's manifest is ``manifest`` plus ``"split": name`` (and what
     :func:`~glorot.data.store.save_split` adds). The splits are written into a temporary
-    folder beside ``OUT``, which then replaces ``OUT`` by renames; a folder ``OUT`` that
+    folder beside ``OUT``, which then replaces ``OUT`` whole (:func:`glorot.atomic.atomic_folder`:
+    the old data set or the new one at every instant, the umask's mode); a folder ``OUT`` that
     holds anything other than split folders is refused rather than replaced.
     """
     out = Path(out)
     _check_replaceable(out)
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+        with atomic_folder(out) as tmp:
+            for name, (x, y) in splits.items():
+                save_split(tmp / name, x, y, dict(manifest, split=name))
     except OSError as e:
         raise GlorotError(f"cannot write data set to {out}: {e.strerror or one_line(e)}") from None
-    try:
-        for name, (x, y) in splits.items():
-            save_split(tmp / name, x, y, dict(manifest, split=name))
-        if out.exists():
-            old = tmp.with_name(tmp.name.removesuffix(".tmp") + ".old")
-            os.replace(out, old)
-            try:
-                os.replace(tmp, out)
-            except OSError:
-                os.replace(old, out)  # put the previous data set back
-                raise
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except OSError as e:
-        raise GlorotError(f"cannot write data set to {out}: {e.strerror or one_line(e)}") from None
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 

@@ -16,7 +16,7 @@ import numbers
 from dataclasses import dataclass
 from typing import Any
 
-from glorot.errors import GlorotError
+from glorot.errors import GlorotError, shorten
 
 
 @dataclass(frozen=True)
@@ -100,16 +100,16 @@ def _plain_number(name: str, kind: str, value: Any) -> int | float:
         if kind == "float" and isinstance(value, numbers.Real) and math.isfinite(value):
             return float(value)
     raise GlorotError(f"ShapesetParams.{name} must be {'an integer' if kind == 'int' else 'a finite number'}, "
-                      f"got {value!r}")
+                      f"got {shorten(value)}")
 
 
 def _check(ok: bool, field: str, rule: str, value: Any) -> None:
     if not ok:
-        raise GlorotError(f"ShapesetParams.{field} {rule}, got {value!r}")
+        raise GlorotError(f"ShapesetParams.{field} {rule}, got {shorten(value)}")
 
 
 def require_int(what: str, value: Any, minimum: int) -> int:
     """``value`` as an int, or a :class:`GlorotError` if it is not an integer ``>= minimum``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise GlorotError(f"{what} must be an integer >= {minimum}, got {value!r}")
+        raise GlorotError(f"{what} must be an integer >= {minimum}, got {shorten(value)}")
     return int(value)

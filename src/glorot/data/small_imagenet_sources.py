@@ -13,6 +13,7 @@ lists its images as :class:`Entry` items, sorted by name, and reads their bytes.
 from __future__ import annotations
 
 import os
+import stat
 import tarfile
 import zlib
 from dataclasses import dataclass, field
@@ -48,26 +49,44 @@ def _is_image(name: str) -> bool:
 
 
 class TreeSource:
-    """Images under a folder tree."""
+    """Images under a folder tree, confined to it: an image is a regular file inside the tree,
+    itself or through a link that stays inside (a link out of the tree, a FIFO, a device or a
+    socket named like an image is not one, and is never opened, so never read nor waited on)."""
 
     kind = "tree"
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._real_root = root.resolve()
+
+    def _inside(self, path: Path) -> bool:
+        """Whether ``path`` is a regular file of the tree, following links only within it."""
+        try:
+            real = path.resolve(strict=True)
+            return real.is_relative_to(self._real_root) and stat.S_ISREG(real.stat().st_mode)
+        except (OSError, RuntimeError):  # a dangling or looping link
+            return False
 
     def entries(self, wanted: set[str]) -> list[Entry]:
         found = []
-        for folder, dirs, files in os.walk(self.root):
+        for folder, dirs, files in os.walk(self.root):  # walk never follows a linked folder
             dirs.sort()
             rel = Path(folder).relative_to(self.root)
             wnid = _synset_of(rel.parts)
             if wnid is None or wnid not in wanted:
                 continue
-            found += [Entry(wnid, (rel / f).as_posix(), Path(folder) / f) for f in files if _is_image(f)]
+            found += [Entry(wnid, (rel / f).as_posix(), Path(folder) / f) for f in files
+                      if _is_image(f) and self._inside(Path(folder) / f)]
         return sorted(found, key=lambda e: e.name)
 
     def read(self, entry: Entry) -> bytes:
-        return entry.handle.read_bytes()
+        """The bytes of ``entry``, opened without blocking and checked again to be a regular file
+        (it could have been replaced by a FIFO since it was listed)."""
+        fd = os.open(entry.handle, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError(f"{entry.name} is no longer a regular file")
+            return f.read()
 
     def close(self) -> None:
         pass

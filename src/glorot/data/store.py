@@ -3,13 +3,16 @@
 A split lives in a folder holding ``data.npz`` (``x``: float32, N x D; ``y``: int64, N)
 and ``manifest.json`` (how it was made, class names in label order, and the SHA-256 of
 ``data.npz``). Both files are written to temporary names and renamed, so a reader never
-sees a half-written split; :func:`load_split` checks the checksum before returning.
+sees a half-written split; :func:`load_split` checks the checksum before returning, and a file
+that matches its checksum but is no readable split (both rewritten) is a one-line error too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +71,11 @@ def load_split(split_dir: str | Path) -> tuple[np.ndarray, np.ndarray, dict[str,
         raise GlorotError(f"missing data file: {path}")
     if file_digest(path) != manifest.get("sha256"):
         raise GlorotError(f"corrupt data file {path}: checksum differs from {MANIFEST_FILE}")
-    with np.load(path) as arrays:
-        x, y = arrays["x"], arrays["y"]
+    try:  # a file whose checksum matches its manifest can still be no readable split (both rewritten)
+        with np.load(path, allow_pickle=False) as arrays:
+            x, y = arrays["x"], arrays["y"]
+    except (zipfile.BadZipFile, zlib.error, ValueError, KeyError, EOFError) as e:
+        raise GlorotError(f"corrupt data file {path}: not a readable split ({type(e).__name__}: {e})") from None
     if x.shape != (manifest["n"], manifest["dim"]) or y.shape != (manifest["n"],):
         raise GlorotError(f"corrupt data file {path}: shapes differ from {MANIFEST_FILE}")
     return x, y, manifest

@@ -106,11 +106,15 @@ class Checkpointer:
         self.path = self.folder / STATE_FILE
 
     def save(self, config: TrainConfig, state: TrainState) -> None:
-        """Write ``state`` atomically, with the configuration and owner it belongs to."""
+        """Write ``state`` atomically, with the configuration and owner it belongs to; first remove
+        the temp files of writes that a kill interrupted (one run writes a checkpoint folder at a
+        time, so any such file is stale), which would otherwise pile up, each a full checkpoint."""
         raw = encode({"config": json.dumps(config.model_dump(), sort_keys=True), "owner": self.owner,
                       **state.__dict__})
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
+            for stale in self.folder.glob(f".{STATE_FILE}.*.tmp"):  # atomic_write's temp names
+                stale.unlink(missing_ok=True)
             atomic_write(self.path, lambda f: f.write(raw))
         except OSError as e:
             raise GlorotError(f"cannot write checkpoint {self.path}: {e.strerror or e}") from e

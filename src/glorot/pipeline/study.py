@@ -22,27 +22,26 @@ including whether each fits this machine (its memory, its CUDA device; :func:`gl
 
 Numbers are strict (:data:`glorot.config.Count`, :data:`glorot.config.Rate`): ``widths: [true]``,
 ``updates: "100"`` and ``lrs: [.inf]`` are errors, while ``lr: 0.01``, ``lrs: [0.01, 1]`` are
-fine. The file is read as DVC reads it (YAML 1.2 numbers, :func:`read_yaml`): ``1e-2`` is the
-float 0.01 there, where PyYAML's YAML 1.1 rules would make it the string ``"1e-2"``.
+fine. The file is read as DVC reads it (:mod:`glorot.pipeline.params_file`: ruamel.yaml, YAML 1.2
+numbers, a key given twice refused): ``1e-2`` is the float 0.01.
 """
 
 from __future__ import annotations
 
 import itertools
-import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model, field_validator
 from pydantic.fields import FieldInfo
 
 from glorot.config import (CHECK_MACHINE, DATASETS, PRETRAINED, Count, Rate, TrainConfig, build_config,
-                           describe_validation_error)
+                           describe_validation_error, over_limit)
 from glorot.data.sources import SHAPESET_TEST_SEED, SHAPESET_VALID_SEED
-from glorot.errors import GlorotError
+from glorot.errors import GlorotError, shorten
 from glorot.paper.activations import ACTIVATIONS
 from glorot.paper.init import INITS
+from glorot.pipeline.params_file import read_params_file
 
 #: The five networks of the paper's Table 1, in its row order.
 TABLE1_NETWORKS = ("Softsign", "Softsign N", "Tanh", "Tanh N", "Sigmoid")
@@ -79,7 +78,7 @@ def parse_network(name: str) -> tuple[str, str]:
         activation = words[0].lower() if words else ""
         init = {(): "standard", ("N",): "normalized", ("DAE",): PRETRAINED}.get(tuple(words[1:]), "?")
     if activation not in ACTIVATIONS or init not in inits:
-        raise ValueError(f"unknown network {name!r}; use a paper name such as 'Tanh N', 'Sigmoid DAE' or "
+        raise ValueError(f"unknown network {shorten(name)}; use a paper name such as 'Tanh N', 'Sigmoid DAE' or "
                          f"'activation/init' with activation in {', '.join(ACTIVATIONS)} and init in {', '.join(inits)}")
     return activation, init
 
@@ -114,7 +113,7 @@ class StudyConfig(StudySettings):
     def _datasets(cls, v: list[str]) -> list[str]:
         bad = [d for d in v if d not in DATASETS]
         if bad:
-            raise ValueError(f"unknown dataset {bad[0]!r}; valid: {', '.join(DATASETS)}")
+            raise ValueError(f"unknown dataset {shorten(bad[0])}; valid: {', '.join(DATASETS)}")
         return v
 
     @field_validator("group", mode="before")
@@ -122,7 +121,7 @@ class StudyConfig(StudySettings):
     def _group(cls, v: Any) -> Any:
         if v == "auto" or (isinstance(v, int) and not isinstance(v, bool) and v >= 1):
             return v
-        raise ValueError(f"must be `auto` or an integer >= 1 (got {v!r})")
+        raise ValueError(f"must be `auto` or an integer >= 1 (got {shorten(v)})")
 
     @field_validator("networks")
     @classmethod
@@ -163,6 +162,10 @@ class StudyConfig(StudySettings):
             if network not in self.networks or not grid:
                 raise GlorotError(f"invalid network_lrs: {network!r} needs a network of the study "
                                   f"({', '.join(self.networks)}) and at least one rate")
+        count = sum(len(self.datasets) * len(self.depths) * len(self.widths) * len(self.lrs_of(network))
+                    * len(self.seeds) for network in self.networks)
+        if problem := over_limit("configs", "configurations", count):
+            raise GlorotError(f"too many configurations: {problem}")
         check_machine = (context or {}).get(CHECK_MACHINE, True)
         shared = self.model_dump(include=set(StudySettings.model_fields))
         if self.init_only:
@@ -207,7 +210,7 @@ class Params(BaseModel):
         launcher whose configurations train on other machines, which check them on arrival."""
         name = name or self.study
         if name not in self.studies:
-            raise GlorotError(f"unknown study {name!r}; valid: {', '.join(self.studies)}")
+            raise GlorotError(f"unknown study {shorten(name)}; valid: {', '.join(self.studies)}")
         if "name" in self.studies[name]:
             raise GlorotError(f"{self._source} studies.{name}: invalid name: unknown field (a study's name is its key)")
         try:
@@ -219,31 +222,11 @@ class Params(BaseModel):
             raise GlorotError(f"{self._source} studies.{name}: {e}") from None
 
 
-class _Yaml12Numbers(yaml.SafeLoader):
-    """PyYAML's safe loader that also reads ``1e-2``, ``1E3``, ``1.0e5`` as floats, as YAML 1.2
-    (and so DVC's ruamel.yaml, which reads the same ``params.yaml``) does; YAML 1.1 wants a dot
-    and a signed exponent (``1.0e-2``) and reads the rest as strings."""
-
-
-_Yaml12Numbers.add_implicit_resolver(
-    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
-
-
-def read_yaml(text: str) -> Any:
-    """A parameters file's contents, numbers read as DVC reads them (:class:`_Yaml12Numbers`)."""
-    return yaml.load(text, Loader=_Yaml12Numbers)  # noqa: S506 - a SafeLoader
-
-
 def load_params(path: str | Path = "params.yaml", root: str | Path | None = None) -> Params:
     """Read and validate a parameters file: ``path``, relative to ``root`` if given (and named
     as given in errors); problems are one-line :class:`GlorotError` s."""
     file = Path(root) / path if root is not None else Path(path)
-    try:
-        raw = read_yaml(file.read_text())
-    except FileNotFoundError:
-        raise GlorotError(f"missing parameters file: {file}") from None
-    except yaml.YAMLError as e:
-        raise GlorotError(f"corrupt parameters file {path}: {str(e).splitlines()[0]}") from None
+    raw = read_params_file(file, str(path))
     try:
         params = Params(**(raw or {}))
     except (ValidationError, TypeError) as e:

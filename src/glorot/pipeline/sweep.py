@@ -199,11 +199,23 @@ class Sweep:
         return {"configs": [c.model_dump() for c in members], **where, "label": group_label(members),
                 "threads": self.threads}
 
+    def first_failure(self) -> str | None:
+        """The oldest failed child run of this sweep whose configuration has not finished since, as
+        ``cell: error`` (the one line its run recorded), or ``None`` (none failed in a run of its own)."""
+        runs = self.tracker.child_runs(self.parent_id)
+        finished = {r.data.tags.get("glorot.config_key") for r in runs if is_finished(r)}
+        failed = next((r for r in runs if r.data.tags.get("status") == "failed"
+                       and r.data.tags.get("glorot.config_key") not in finished), None)
+        if failed is None:
+            return None
+        tags = failed.data.tags
+        return f"{tags.get('paper_cell', failed.info.run_id)}: {tags.get('error', 'no error recorded')}"
+
     def finish(self, failed: int, summary_path: str | Path | None = None, report: Report = _quiet) -> dict:
         """Register each data set's best model, close the parent run (FAILED, with the count, if
         any of the ``failed`` configurations did), write the summary (default
-        ``results/<study>/summary.json``); then raise :class:`SweepFailed` (one line) if
-        configurations failed, else return the parent run, rows and models."""
+        ``results/<study>/summary.json``); then raise :class:`SweepFailed` (one line, naming the
+        first failure's error, :meth:`first_failure`) if configurations failed, else return the parent run, rows and models."""
         registered = self.tracker.register_best(self.parent_id)
         rows = sweep_rows(self.tracker, self.parent_id)
         self.tracker.record_results(self.parent_id, network_metrics(rows), rows)
@@ -212,8 +224,10 @@ class Sweep:
                              self.study.name, self.parent_id, rows, registered, self.tracker.uri)
         report(f"summary written to {path}; registered models: {registered or 'none'}")
         if failed:
+            cause = self.first_failure()
             raise SweepFailed(f"{failed} of {len(self.configs)} configurations failed; see MLflow parent run "
-                              f"{self.parent_id} at {self.tracker.uri} (every member of a failed group counts)")
+                              f"{self.parent_id} at {self.tracker.uri} (every member of a failed group counts)"
+                              + (f"; the first: {cause}" if cause else ""))
         if self.lease is not None and self.lease.lost:
             raise SweepFailed(f"the lease of study {self.study.name} was taken over during the sweep; check MLflow "
                               f"parent run {self.parent_id} for runs of another sweep")

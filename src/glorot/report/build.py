@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from glorot.atomic import atomic_write_text
+from glorot.atomic import atomic_folder, atomic_write_text
 from glorot.report import costsurface, render, theory
 from glorot.report.collect import StudySource
 from glorot.report.curves import write_curves
@@ -116,17 +114,6 @@ def _readable(folder: Path) -> None:
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
 
 
-def _swap(tmp: Path, out: Path) -> None:
-    """Put the finished folder ``tmp`` in place of ``out`` (whole), then drop the old one."""
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-        os.replace(out, old / out.name)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def build_report(source: StudySource, study: str, out: str | Path, uri: str, data_dir: str | Path | None = None,
                  log_to_mlflow: bool = True, progress: Callable[[str], None] = lambda s: None) -> BuiltReport:
     """Build the report of ``source``'s sweep into ``out`` (replaced as a whole)."""
@@ -134,14 +121,9 @@ def build_report(source: StudySource, study: str, out: str | Path, uri: str, dat
     out.parent.mkdir(parents=True, exist_ok=True)
     progress(f"{len(source.runs)} runs in sweep {source.parent_id}")
     found = find(source, data_dir, progress)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_folder(out) as tmp:  # replaced whole: the old report or the new one at every instant
         figs, curves = _write(tmp, source, study, uri, found, progress)
         _readable(tmp)
-        _swap(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     if log_to_mlflow:
         source.log_report(out)
         progress(f"logged the report to MLflow run {source.parent_id} (artifacts: report/)")
