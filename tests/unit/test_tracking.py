@@ -3,6 +3,7 @@
 import re
 
 import numpy as np
+import torch
 import pytest
 
 from glorot.config import build_config
@@ -309,6 +310,11 @@ def test_each_study_has_its_own_registered_model_and_champion(tracker, tmp_path)
     for study, (_, run_id) in crowned.items():
         champion = tracker.client.get_model_version_by_alias(f"glorot-{study}-shapeset", "champion")
         assert champion.tags["run_id"] == run_id and champion.tags["study"] == study
+    import mlflow.pytorch  # as docs/scale.md loads a champion (the Tracker set the tracking URI)
+
+    loaded = mlflow.pytorch.load_model("models:/glorot-unit-shapeset@champion")
+    x = torch.ones(2, 3)
+    assert torch.equal(loaded(x), net(x))
 
 
 def test_a_sweep_whose_rates_share_no_seed_names_the_network(tracker):
