@@ -85,8 +85,11 @@ def test_metrics_are_numbers_only(repro):
 
 def test_dvc_outputs_hold_no_run_id_or_path(repro):
     """What DVC hashes (the sweep's and the report's outputs in dvc.lock) holds only what the
-    results decide: no run id, no folder of this machine (they are in the tracking.json files)."""
+    results decide: no run id, no folder of this machine (they are in the tracking.json files).
+    (The data versions, DVC md5s, are there: they are the data, not the run.)"""
     project, tmp = repro["project"], repro["tmp"]
+    client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+    run_ids = {r.info.run_id for r in client.search_runs([client.get_experiment_by_name("glorot-tiny").experiment_id])}
     lock = yaml.safe_load((project / "dvc.lock").read_text())
     outs = [project / o["path"] for stage in ("sweep", "report") for o in lock["stages"][stage]["outs"]]
     files = [f for out in outs for f in ([out] if out.is_file() else out.rglob("*")) if f.is_file()]
@@ -94,11 +97,12 @@ def test_dvc_outputs_hold_no_run_id_or_path(repro):
         f.name for f in files}
     for f in files:
         if f.suffix in (".json", ".md", ".csv", ".html"):
-            text = f.read_text()
-            assert not RUN_ID.search(text), f"{f.relative_to(project)} holds a run id"
-            assert str(tmp) not in text and str(Path.home()) not in text, f"{f.relative_to(project)} holds a path"
+            found = set(RUN_ID.findall(f.read_text()))
+            assert len(run_ids) >= 3 and not found & run_ids, f"{f.relative_to(project)} holds a run id"
+            assert str(tmp) not in f.read_text() and str(Path.home()) not in f.read_text(), \
+                f"{f.relative_to(project)} holds a path"
     where = json.loads((project / "reports" / "tiny" / "tracking.json").read_text())
-    assert RUN_ID.fullmatch(where["parent_run_id"]) and str(project) in where["tracking_uri"]
+    assert where["parent_run_id"] in run_ids and str(project) in where["tracking_uri"]
 
 
 def test_one_overlaid_plot_of_every_network(repro):
@@ -194,7 +198,8 @@ def test_repro_in_a_fresh_clone_leaves_git_status_clean(repro, tmp_path):
     run(["git", "clone", "-q", str(project), str(clone)], tmp_path)
     proc = run([DVC, "repro"], clone, PREFECT_HOME=prefect_home(tmp_path / "prefect-home"), **OFFLINE)
     assert "Running stage 'sweep'" in proc.stdout and "Running stage 'report'" in proc.stdout
-    assert run(["git", "status", "--porcelain"], clone).stdout == ""
+    changed = run(["git", "status", "--porcelain"], clone).stdout
+    assert changed == "", changed + run(["git", "diff", "HEAD"], clone).stdout
 
 
 def test_small_imagenet_stage_builds_from_a_user_tree(repro):

@@ -75,12 +75,20 @@ def _input_moments(records: list[Run], data_dir: str | Path | None) -> tuple[dic
     return inputs, notes
 
 
+def in_config_order(runs: list[Run]) -> list[Run]:
+    """``runs`` in the order of their configurations, not of their start (which the scheduler
+    decides): the same results give the same rows, lines and representative runs, byte for byte."""
+    return sorted(runs, key=lambda r: (r.dataset, r.network, r.depth, r.width, r.updates, r.lr, r.seed,
+                                       r.config_key))
+
+
 def find(source: StudySource, data_dir: str | Path | None, progress: Callable[[str], None]) -> Findings:
     """Table 1, the chosen runs' diagnostics, theory rows, Figure 5's experiment and the verdicts."""
-    table = build_table(source.runs, source.correctness)
+    runs = in_config_order(source.runs)
+    table = build_table(runs, source.correctness)
     cells = table.all_cells()
     chosen_ids = {rid for c in cells if c.ok for rid in c.run_ids}
-    read = source.diagnostics([r for r in source.runs if r.run_id in chosen_ids or r.network in GRID_NETWORKS])
+    read = source.diagnostics([r for r in runs if r.run_id in chosen_ids or r.network in GRID_NETWORKS])
     records = [r for r in read if r.run_id in chosen_ids]
     grid = [r for r in read if r.network in GRID_NETWORKS]
     progress(f"read the metric histories of {len(records)} runs (chosen learning rates) and {len(grid)} of "
