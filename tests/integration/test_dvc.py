@@ -5,8 +5,11 @@ clone, and the data version recorded in MLflow."""
 
 import filecmp
 import json
+import re
 import shutil
 import sys
+
+from pathlib import Path
 
 import pytest
 import yaml
@@ -18,6 +21,7 @@ from .project import BIN, make_project, prefect_home, run
 
 pytestmark = pytest.mark.integration
 DVC = str(BIN / "dvc")
+RUN_ID = re.compile(r"\b[0-9a-f]{32}\b")  # an MLflow run id
 
 
 # Any download would go through this proxy, which nothing listens on: the run must not need one.
@@ -49,7 +53,8 @@ def test_plain_repro_runs_data_sweep_and_report_but_not_the_image_sets(repro):
     project, stdout = repro["project"], repro["stdout"]
     assert {p.name for p in (project / "data" / "shapeset").iterdir()} >= {"valid", "test", "samples.png"}
     summary = json.loads((project / "results" / "tiny" / "summary.json").read_text())
-    assert len(summary["runs"]) == 2 and summary["registered_models"] == {"shapeset": "glorot-shapeset/1"}
+    where = json.loads((project / "results" / "tiny" / "tracking.json").read_text())  # no stage's output
+    assert len(summary["runs"]) == 2 and where["registered_models"] == {"shapeset": "glorot-tiny-shapeset/1"}
     assert {"report.html", "metrics.json", "curves.csv", "table1.json"} <= {
         p.name for p in (project / "reports" / "tiny").iterdir()}
     for stage in ("shapeset", "sweep", "report"):
@@ -67,15 +72,37 @@ def test_metrics_are_numbers_only(repro):
     shown = json.loads(run([DVC, "metrics", "show", "--json"], project).stdout)[""]["data"]
     assert set(shown) == {"reports/tiny/metrics.json"}  # summary.json and table1.json are plain outputs
     metrics = shown["reports/tiny/metrics.json"]["data"]
-    assert set(metrics) == {"Tanh/shapeset/d2", "Tanh N/shapeset/d2"}
+    assert set(metrics) == {"Tanh", "Tanh N"}  # the test error per network: one short column each
     assert all(type(v) in (int, float) for v in _leaves(metrics))
-    columns = run([DVC, "metrics", "show"], project).stdout.splitlines()[0].split()
-    assert columns[0] == "Path" and len(" ".join(columns[1:]).split("_pct")) - 1 == 4  # test and valid, per network
+    header = run([DVC, "metrics", "show"], project).stdout.splitlines()[0]
+    assert header.split() == ["Path", "Tanh", "Tanh", "N"] and len(header) < 80  # readable at a glance
     # Per configuration (each lr apart), numbers only, kept out of the short table above: compared on request.
     target = "results/tiny/runs.json"
     runs = json.loads(run([DVC, "metrics", "show", "--json", target], project).stdout)[""]["data"][target]["data"]
     assert len(runs) == 2 and all(type(v) in (int, float) for v in _leaves(runs))
     assert all(set(entry) <= {"valid_error_pct", "test_error_pct", "updates"} for entry in runs.values())
+
+
+def test_dvc_outputs_hold_no_run_id_or_path(repro):
+    """What DVC hashes (the sweep's and the report's outputs in dvc.lock) holds only what the
+    results decide: no run id, no folder of this machine (they are in the tracking.json files).
+    (The data versions, DVC md5s, are there: they are the data, not the run.)"""
+    project, tmp = repro["project"], repro["tmp"]
+    client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+    run_ids = {r.info.run_id for r in client.search_runs([client.get_experiment_by_name("glorot-tiny").experiment_id])}
+    lock = yaml.safe_load((project / "dvc.lock").read_text())
+    outs = [project / o["path"] for stage in ("sweep", "report") for o in lock["stages"][stage]["outs"]]
+    files = [f for out in outs for f in ([out] if out.is_file() else out.rglob("*")) if f.is_file()]
+    assert {"summary.json", "runs.json", "report.md", "report.html", "table1.json", "metrics.json"} <= {
+        f.name for f in files}
+    for f in files:
+        if f.suffix in (".json", ".md", ".csv", ".html"):
+            found = set(RUN_ID.findall(f.read_text()))
+            assert len(run_ids) >= 3 and not found & run_ids, f"{f.relative_to(project)} holds a run id"
+            assert str(tmp) not in f.read_text() and str(Path.home()) not in f.read_text(), \
+                f"{f.relative_to(project)} holds a path"
+    where = json.loads((project / "reports" / "tiny" / "tracking.json").read_text())
+    assert where["parent_run_id"] in run_ids and str(project) in where["tracking_uri"]
 
 
 def test_one_overlaid_plot_of_every_network(repro):
@@ -129,7 +156,7 @@ def test_dvc_experiment_sets_a_param_and_mlflow_gets_its_sweep(repro, tmp_path):
     (exp,) = [e for e in exps if e["data"]["params"]["params.yaml"]["data"]["studies"]["tiny"]["lrs"] == [0.2]]
     metrics = exp["data"]["metrics"]["reports/tiny/metrics.json"]["data"]
     tanh = next(c for c in children if c.data.tags["paper_cell"].startswith("Tanh /"))
-    assert metrics["Tanh/shapeset/d2"]["test_error_pct"] == pytest.approx(
+    assert metrics["Tanh"] == pytest.approx(
         100 * tanh.data.metrics["final/test_error"], abs=1e-3)
 
 
@@ -159,6 +186,20 @@ def test_push_then_pull_into_a_fresh_clone_gives_identical_data(repro):
             a, b = project / "data/shapeset" / split / name, clone / "data/shapeset" / split / name
             assert filecmp.cmp(a, b, shallow=False)
     assert run([DVC, "status", "shapeset"], clone).stdout.strip().endswith("up to date.")
+
+
+def test_repro_in_a_fresh_clone_leaves_git_status_clean(repro, tmp_path):
+    """A fresh clone of a commit with a current dvc.lock: `dvc repro` trains the sweep again (a new
+    MLflow store, new run ids) and writes the same bytes, so dvc.lock and `git status` stay clean."""
+    project = repro["project"]
+    run(["git", "add", "-A"], project)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--allow-empty", "-qm", "lock"], project)
+    clone = tmp_path / "clone"
+    run(["git", "clone", "-q", str(project), str(clone)], tmp_path)
+    proc = run([DVC, "repro"], clone, PREFECT_HOME=prefect_home(tmp_path / "prefect-home"), **OFFLINE)
+    assert "Running stage 'sweep'" in proc.stdout and "Running stage 'report'" in proc.stdout
+    changed = run(["git", "status", "--porcelain"], clone).stdout
+    assert changed == "", changed + run(["git", "diff", "HEAD"], clone).stdout
 
 
 def test_small_imagenet_stage_builds_from_a_user_tree(repro):

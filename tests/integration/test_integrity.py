@@ -92,7 +92,7 @@ def test_two_sweeps_of_a_study_launched_at_once_train_it_once(tmp_path):
             range(300, 1501, 300))
         models = client.search_logged_models([experiment], f"source_run_id = '{child.info.run_id}'")
         assert len(models) == 1, "a second model was logged for one run"
-    assert len(client.search_model_versions("name = 'glorot-shapeset'")) == 1
+    assert len(client.search_model_versions("name = 'glorot-tiny-shapeset'")) == 1
     assert client.search_runs([experiment], "tags.`glorot.kind` = 'lock'") == []
 
 

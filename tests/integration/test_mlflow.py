@@ -85,7 +85,7 @@ def test_model_loads_back_and_predicts(sweep):
 
 
 def test_best_model_is_registered(sweep):
-    versions = sweep["client"].search_model_versions("name = 'glorot-shapeset'")
+    versions = sweep["client"].search_model_versions("name = 'glorot-tiny-shapeset'")
     assert len(versions) == 1
     best = min((r for r in sweep["runs"] if r.data.tags.get("glorot.kind") == "config"),
                key=lambda r: r.data.metrics["final/valid_error"])
@@ -121,5 +121,5 @@ def test_the_sweep_follows_mlflows_conventions(sweep):
         assert (dataset.dataset.name, dataset.dataset.digest) == ("shapeset", child.data.tags["data_version"])
         assert len(child.data.tags["prefect.flow_run_id"]) == 36  # a UUID
     assert len(parent.data.tags["prefect.flow_run_id"]) == 36  # the sweep's own flow run
-    best = client.get_model_version_by_alias("glorot-shapeset", "champion")
+    best = client.get_model_version_by_alias("glorot-tiny-shapeset", "champion")
     assert best.tags["run_id"] == min(children, key=lambda r: r.data.metrics["final/valid_error"]).info.run_id

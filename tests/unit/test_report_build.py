@@ -118,15 +118,16 @@ def _leaves(doc):
         yield from _leaves(value) if isinstance(value, dict) else [value]
 
 
-def test_dvc_metrics_hold_numbers_only_and_paper_values_only_at_depth_5(built):
+def test_dvc_metrics_are_the_test_errors_only_one_short_column_per_network(built):
+    """metrics.json: {network/tag: test error %}, so that `dvc metrics show` reads at a glance
+    (issue 23); the validation errors and the paper's values are in table1.json."""
     result, _ = built
     metrics = json.loads((result.out / "metrics.json").read_text())
-    assert set(metrics) == {f"{n}/shapeset/d{d}" for n in NETWORKS for d in (4, 5)}
-    assert all(type(v) in (int, float) for v in _leaves(metrics))  # no strings, no nulls, no booleans
-    assert metrics["Tanh/shapeset/d5"] == {"test_error_pct": pytest.approx(40.1), "valid_error_pct": 40.0,
-                                           "paper_pct": 27.15}
-    assert "paper_pct" not in metrics["Tanh/shapeset/d4"]  # the paper's table is for 5 hidden layers
-    assert "paper_pct" not in metrics["Sigmoid DAE/shapeset/d5"]  # not in the paper's table
+    assert set(metrics) == {f"{n}/d{d}" for n in NETWORKS for d in (4, 5)}  # one data set: not in the names
+    assert all(type(v) is float for v in metrics.values())  # no strings, no nulls, no booleans, not nested
+    assert metrics["Tanh/d5"] == pytest.approx(40.1)
+    table = json.loads((result.out / "table1.json").read_text())["depth_5"]["Shapeset-3x2"]["Tanh"]
+    assert (table["valid_error_pct"], table["paper_pct"]) == (40.0, 27.15)
 
 
 def test_curves_csv_is_one_long_format_file_with_a_series_per_network_and_depth(built):

@@ -84,8 +84,9 @@ def test_reading_a_store_that_does_not_exist_is_one_line_and_creates_nothing(tmp
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     assert main([command, "--params", str(tmp_path / "params.yaml")]) == 2
-    assert capsys.readouterr().err == (f"glorot: error: study 'a' has no sweep in sqlite:///{tmp_path / 'mlflow.db'} "
-                                       f"yet: run `dvc repro` first\n")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert capsys.readouterr().err == (f"glorot: error: study 'a' has no sweep in {uri} (MLFLOW_TRACKING_URI) yet: "
+                                       f"run `MLFLOW_TRACKING_URI={uri} python flows/sweep.py --study a` first\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]  # no store, lock, report or page
 
 
@@ -100,6 +101,7 @@ def test_a_store_without_the_studys_sweep_is_one_line_and_exit_2(tmp_path, capsy
     Tracker(uri, "other", tmp_path)  # a store that exists, with another study's experiment only
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     assert main([command, "--params", str(tmp_path / "params.yaml")]) == 2
-    assert capsys.readouterr().err.splitlines()[-1] == f"glorot: error: study 'a' has no sweep in {uri} yet: run " \
-                                                       f"`dvc repro` first"
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"glorot: error: study 'a' has no sweep in {uri} (MLFLOW_TRACKING_URI) yet: run `MLFLOW_TRACKING_URI={uri} "
+        f"python flows/sweep.py --study a` first")
     assert not (tmp_path / "reports").exists() and not (tmp_path / "docs").exists()

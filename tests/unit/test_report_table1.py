@@ -71,7 +71,7 @@ def test_one_seed_cells_are_compared_by_mcnemar_on_the_test_set():
     table = build_table([run("Tanh", test=0.27, valid=0.27), run("Tanh N", test=0.16, valid=0.16)], arrays.get)
     comp = table.tables[0].significance["shapeset"].comparisons["Tanh"]
     assert comp.method == "McNemar exact test on the test set" and comp.significant and comp.power > 0.99
-    doc = metrics_json(table, "quick", "abc")["depth_5"]["Shapeset-3x2"]["Tanh"]
+    doc = metrics_json(table, "quick")["depth_5"]["Shapeset-3x2"]["Tanh"]
     assert doc["test"] == comp.method and doc["differs_from_best"] and doc["power"] > 0.99
     assert doc["not_decided"] is None
 
@@ -93,7 +93,7 @@ def test_one_table_per_depth_and_extra_networks_listed():
 
 def test_metrics_json_is_valid_json_with_not_run_cells():
     table = build_table([run("Tanh N", seed=s, test=0.15 + 0.01 * s) for s in range(3)])
-    doc = json.loads(json.dumps(metrics_json(table, "quick", "abc")))
+    doc = json.loads(json.dumps(metrics_json(table, "quick")))
     cell = doc["depth_5"]["Shapeset-3x2"]["Tanh N"]
     assert cell["status"] == "ok" and cell["seeds"] == 3 and cell["best"] is True
     assert cell["test_error_pct"] == pytest.approx(16.0) and cell["std_pct"] == pytest.approx(1.0)
@@ -107,7 +107,7 @@ def test_several_widths_get_their_own_tables():
     table = build_table(runs)
     assert [(t.depth, t.width) for t in table.tables] == [(5, 100), (5, 1000)]
     assert table.tables[1].cells[("Tanh", "shapeset")].run_ids == ("wide",)
-    assert set(metrics_json(table, "s", "p")) >= {"depth_5_width_100", "depth_5_width_1000"}
+    assert set(metrics_json(table, "s")) >= {"depth_5_width_100", "depth_5_width_1000"}
 
 
 def test_retried_configurations_count_once():

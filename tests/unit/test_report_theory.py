@@ -61,6 +61,7 @@ def test_input_moments_from_a_prepared_split(tmp_path):
     assert m.second_moment == pytest.approx(float(np.mean(probe ** 2)))
     assert m.second_moment == pytest.approx(m.var + m.mean ** 2)
     assert "first 20 test examples" in note and m.source == note
+    assert str(tmp_path) not in note  # it goes into theory.json and report.md, DVC outputs: no folder
     assert input_moments(tmp_path, "mnist", 20)[0] is None
 
 

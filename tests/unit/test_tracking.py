@@ -3,6 +3,7 @@
 import re
 
 import numpy as np
+import torch
 import pytest
 
 from glorot.config import build_config
@@ -91,7 +92,9 @@ def test_a_sweep_summary_keeps_a_row_per_width(tracker, tmp_path):
     assert sorted(r["width"] for r in rows) == [4, 8]
     assert {line.split()[3] for line in format_rows(rows).splitlines()[1:]} == {"4", "8"}
     doc = json.loads(write_summary(tmp_path / "summary.json", "unit", parent, rows, {}, tracker.uri).read_text())
-    assert doc["tracking_store"] == f"sqlite:mlflow.db#{store_digest(tracker.uri)}"  # which store; no path
+    where = json.loads((tmp_path / "tracking.json").read_text())  # beside it, not hashed by DVC
+    assert where["tracking_store"] == f"sqlite:mlflow.db#{store_digest(tracker.uri)}"  # which store; no path
+    assert where["parent_run_id"] == parent and set(doc) == {"study", "runs"}
     assert sorted(doc["runs"]) == ["Tanh / shapeset / d1 / w4 / lr0.01 / s0", "Tanh / shapeset / d1 / w8 / lr0.01 / s0"]
     numbers = json.loads((tmp_path / "runs.json").read_text())  # DVC's per-configuration numbers, beside it
     assert sorted(numbers) == sorted(doc["runs"])
@@ -285,10 +288,33 @@ def test_the_champion_is_the_network_and_rate_that_the_one_rule_chooses(tracker)
     net, example = MLP(3, 2, depth=1, width=4), np.zeros((2, 3), dtype=np.float32)
     for key in (("softsign", 0.5, 0), ("tanh", 0.1, 1)):  # the old rule's pick and the rule's: real models
         tracker.set_tags(runs[key], {"model_uri": tracker.log_model(runs[key], net, example)})
-    assert tracker.register_best(parent) == {"shapeset": "glorot-shapeset/1"}
-    version = tracker.client.get_model_version_by_alias("glorot-shapeset", "champion")
+    assert tracker.register_best(parent) == {"shapeset": f"glorot-{tracker.study}-shapeset/1"}
+    version = tracker.client.get_model_version_by_alias(f"glorot-{tracker.study}-shapeset", "champion")
     assert version.tags["run_id"] == runs["tanh", 0.1, 1]
     assert float(version.tags["cell_valid_error"]) == pytest.approx(0.65 / 3)
+
+
+def test_each_study_has_its_own_registered_model_and_champion(tracker, tmp_path):
+    """A short study's better validation error does not take @champion from another study: one
+    registered model per study and data set (glorot-<study>-<dataset>), like compared with like."""
+    net, example = MLP(3, 2, depth=1, width=4), np.zeros((2, 3), dtype=np.float32)
+    other = Tracker(tracker.uri, "short", tmp_path)
+    crowned = {}
+    for job, error in ((tracker, 0.3), (other, 0.1)):
+        parent = job.start_parent({})
+        run_id = _trial_run(job, parent, "tanh", 0.1, 0, error)
+        job.set_tags(run_id, {"model_uri": job.log_model(run_id, net, example)})
+        crowned[job.study] = (job.register_best(parent), run_id)
+    assert crowned["unit"][0] == {"shapeset": "glorot-unit-shapeset/1"}
+    assert crowned["short"][0] == {"shapeset": "glorot-short-shapeset/1"}
+    for study, (_, run_id) in crowned.items():
+        champion = tracker.client.get_model_version_by_alias(f"glorot-{study}-shapeset", "champion")
+        assert champion.tags["run_id"] == run_id and champion.tags["study"] == study
+    import mlflow.pytorch  # as docs/scale.md loads a champion (the Tracker set the tracking URI)
+
+    loaded = mlflow.pytorch.load_model("models:/glorot-unit-shapeset@champion")
+    x = torch.ones(2, 3)
+    assert torch.equal(loaded(x), net(x))
 
 
 def test_a_sweep_whose_rates_share_no_seed_names_the_network(tracker):

@@ -1,6 +1,9 @@
 """Trained models in MLflow: each child run's one logged model, and the registry's
-``glorot-<dataset>`` models whose alias :data:`CHAMPION` follows the paper's choice of network
-and learning rate (Section 2.3, :mod:`glorot.paper.selection`). A part of
+``glorot-<study>-<dataset>`` models (:func:`model_name`) whose alias :data:`CHAMPION` follows
+the paper's choice of network and learning rate (Section 2.3, :mod:`glorot.paper.selection`).
+One registered model per study and data set, so that the alias compares like with like: a
+300-update study never competes with a paper-width one. Load a champion with
+``mlflow.pytorch.load_model("models:/glorot-quick-shapeset@champion")``. A part of
 :class:`~glorot.pipeline.tracking.Tracker`."""
 
 from __future__ import annotations
@@ -22,10 +25,15 @@ from glorot.errors import GlorotError
 from glorot.paper.nets import MLP
 from glorot.paper.selection import Trial, choose_lr, rate_means
 
-CHAMPION = "champion"  # the registry alias of each data set's best model so far (:func:`champions`)
+CHAMPION = "champion"  # the alias of each study's and data set's best model so far (:func:`champions`)
 CELL_ERROR_TAG = "cell_valid_error"  # a version's network's seed-mean validation error at its chosen rate
 NETWORK = ("activation", "init", "depth", "width")  # what a network is, apart from its rate and seed
 _MODEL_LOGGING = threading.Lock()  # mlflow.pytorch.log_model traces with process-global torch state
+
+
+def model_name(study: str, dataset: str) -> str:
+    """The registered model of ``study``'s models on ``dataset``, e.g. ``glorot-quick-shapeset``."""
+    return f"glorot-{study}-{dataset}"
 
 
 def _trial(run: Any) -> Trial:
@@ -91,11 +99,12 @@ class ModelRegistry:
 
     def register_best(self, parent_id: str) -> dict[str, str]:
         """Register each data set's champion run of the sweep (:func:`champions`: the paper's
-        rule, Section 2.3) as model ``glorot-<dataset>`` and crown it; returns {dataset: "name/version"}."""
+        rule, Section 2.3) as model ``glorot-<study>-<dataset>`` (:func:`model_name`) and crown it
+        if it beats the study's earlier sweeps; returns {dataset: "name/version"}."""
         latest = {r.data.tags.get("glorot.config_key", r.info.run_id): r for r in self.child_runs(parent_id)}
         registered = {}
         for dataset, (run, cell_error) in champions(list(latest.values())).items():
-            name = f"glorot-{dataset}"
+            name = model_name(self.study, dataset)
             tags = {"run_id": run.info.run_id, "study": self.study, CELL_ERROR_TAG: repr(cell_error)}
             known = self.client.search_model_versions(f"name = '{name}' and tags.run_id = '{run.info.run_id}'")
             version = str(known[0].version if known else mlflow.register_model(

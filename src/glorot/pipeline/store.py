@@ -56,8 +56,10 @@ def store_missing(uri: str) -> bool:
 
 
 def no_sweep(study: str, uri: str, first_sweep: str) -> GlorotError:
-    """The one-line error of a read on a store where ``study`` has no sweep yet."""
-    return GlorotError(f"study {study!r} has no sweep in {uri} yet: run `{first_sweep}` first")
+    """The one-line error of a read on a store where ``study`` has no sweep yet, naming the store
+    (and that ``MLFLOW_TRACKING_URI`` chose it, when it did) and the command that fills it."""
+    chosen = " (MLFLOW_TRACKING_URI)" if os.environ.get("MLFLOW_TRACKING_URI") == uri else ""
+    return GlorotError(f"study {study!r} has no sweep in {uri}{chosen} yet: run `{first_sweep}` first")
 
 
 def artifact_root(uri: str, root: str | Path = ".") -> str | None:

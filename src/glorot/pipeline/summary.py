@@ -2,13 +2,17 @@
 point, status and errors beside the paper's Table 1 value (Glorot & Bengio 2010, Table 1:
 test error of networks with 5 hidden layers), as a text table, as the JSON summary of the
 ``sweep`` stage (``results/<study>/summary.json``, names and statuses) and as its numbers only
-(``runs.json`` beside it: ``dvc metrics diff --targets results/<study>/runs.json``).
+(``runs.json`` beside it: ``dvc metrics diff --targets results/<study>/runs.json``). Both are
+DVC outputs and hold only what the results decide; where the sweep is in MLflow (parent run,
+store, model versions) goes to ``tracking.json`` beside them, which DVC does not hash.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import shlex
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -23,6 +27,8 @@ from glorot.pipeline.tracking import Tracker
 
 #: The numbers-only file written beside the summary (:func:`numeric_runs`).
 RUNS_FILE = "runs.json"
+#: Where the sweep is in MLflow, beside the summary: not a DVC output (:func:`write_summary`).
+TRACKING_FILE = "tracking.json"
 
 
 def sweep_rows(tracker: Tracker, parent_id: str) -> list[dict]:
@@ -110,16 +116,21 @@ def numeric_runs(rows: list[dict]) -> dict[str, dict[str, float]]:
 
 def write_summary(path: str | Path, study: str, parent_id: str, rows: list[dict],
                   registered: dict[str, str], store: str) -> Path:
-    """The sweep's summary as JSON: status and errors per configuration (:func:`row_key`) and the
-    registered models and the tracking ``store`` they are in (named without folders,
-    :func:`~glorot.pipeline.store.store_label`); and beside it ``runs.json``, the same
-    configurations' numbers only (:func:`numeric_runs`). Returns the summary's path."""
+    """The sweep's summary as JSON: status and errors per configuration (:func:`row_key`); beside
+    it ``runs.json``, the same configurations' numbers only (:func:`numeric_runs`). DVC hashes
+    both, so they hold nothing that differs between two sweeps of the same code on the same data
+    (``dvc repro`` of a fresh clone leaves ``dvc.lock`` as it was): the parent run id, the
+    tracking ``store`` (named without folders, :func:`~glorot.pipeline.store.store_label`) and
+    the ``registered`` model versions go to ``tracking.json`` beside them (git-ignored, not a
+    DVC output). Returns the summary's path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    doc = {"study": study, "parent_run_id": parent_id, "tracking_store": store_label(store),
-           "registered_models": registered,
+    doc = {"study": study,
            "runs": {row_key(r): {k: r[k] for k in ("status", "valid_error_pct", "test_error_pct", "updates")}
                     for r in rows}}
+    where = {"study": study, "parent_run_id": parent_id, "tracking_store": store_label(store),
+             "registered_models": registered}
+    atomic_write_text(path.with_name(TRACKING_FILE), json.dumps(where, indent=2, sort_keys=True) + "\n")
     atomic_write_text(path.with_name(RUNS_FILE), json.dumps(numeric_runs(rows), indent=2, sort_keys=True) + "\n")
     return atomic_write_text(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
@@ -127,8 +138,12 @@ def write_summary(path: str | Path, study: str, parent_id: str, rows: list[dict]
 def first_sweep_command(study: str, default_study: str, params_file: str | Path = "params.yaml") -> str:
     """The command that runs a first sweep of ``study``: ``dvc repro`` for the study that
     ``params.yaml`` selects (data, sweep and report; plain ``dvc repro`` runs no other), else
-    ``python flows/sweep.py --study NAME`` (with ``--params`` for another parameters file)."""
+    ``python flows/sweep.py --study NAME`` (with ``--params`` for another parameters file). With
+    ``MLFLOW_TRACKING_URI`` set, the flow with that variable: ``dvc repro`` does not see it (not a
+    param) and calls the pipeline up to date however empty that store is."""
     own_file = Path(params_file).name == "params.yaml"
-    if own_file and study == default_study:
+    env_uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if own_file and study == default_study and not env_uri:
         return "dvc repro"
-    return f"python flows/sweep.py --study {study}" + ("" if own_file else f" --params {params_file}")
+    flow = f"python flows/sweep.py --study {study}" + ("" if own_file else f" --params {params_file}")
+    return f"MLFLOW_TRACKING_URI={shlex.quote(env_uri)} {flow}" if env_uri else flow

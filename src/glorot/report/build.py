@@ -2,10 +2,14 @@
 
 ``build_report`` reads everything through a :class:`~glorot.report.collect.StudySource`
 (MLflow), writes ``report.md``, a self-contained ``report.html``, ``figures/*.png``,
-``table1.json`` (the whole table), ``metrics.json`` (its numbers only: DVC metrics),
+``table1.json`` (the whole table), ``metrics.json`` (its test errors only: DVC metrics),
 ``verdicts.json``, ``theory.json`` and ``curves.csv`` (every network's seed-mean test error
 against updates in long format: DVC's one overlaid plot) into a temporary folder beside the
 output, swaps it into place, and attaches it to the sweep's parent run.
+
+DVC hashes those files, so they hold only what the runs' results decide: the same bytes for
+two sweeps of the same code on the same data. Where the sweep is (tracking store, parent run,
+git commits) goes to :data:`TRACKING_FILE` beside them, which no stage declares.
 """
 
 from __future__ import annotations
@@ -26,6 +30,10 @@ from glorot.report.records import CostSurface, Evidence, InputMoments, Run, Tabl
 from glorot.report.table1 import build_table, metrics_json, numeric_metrics
 from glorot.report.verdicts import all_verdicts
 from glorot.report.verdicts.sigmoid import GRID_NETWORKS
+
+
+#: Where the report's sweep is in MLflow, beside the report: not a DVC output (:func:`tracking_record`).
+TRACKING_FILE = "tracking.json"
 
 
 @dataclass(frozen=True)
@@ -65,12 +73,20 @@ def _input_moments(records: list[Run], data_dir: str | Path | None) -> tuple[dic
     return inputs, notes
 
 
+def in_config_order(runs: list[Run]) -> list[Run]:
+    """``runs`` in the order of their configurations, not of their start (which the scheduler
+    decides): the same results give the same rows, lines and representative runs, byte for byte."""
+    return sorted(runs, key=lambda r: (r.dataset, r.network, r.depth, r.width, r.updates, r.lr, r.seed,
+                                       r.config_key))
+
+
 def find(source: StudySource, data_dir: str | Path | None, progress: Callable[[str], None]) -> Findings:
     """Table 1, the chosen runs' diagnostics, theory rows, Figure 5's experiment and the verdicts."""
-    table = build_table(source.runs, source.correctness)
+    runs = in_config_order(source.runs)
+    table = build_table(runs, source.correctness)
     cells = table.all_cells()
     chosen_ids = {rid for c in cells if c.ok for rid in c.run_ids}
-    read = source.diagnostics([r for r in source.runs if r.run_id in chosen_ids or r.network in GRID_NETWORKS])
+    read = source.diagnostics([r for r in runs if r.run_id in chosen_ids or r.network in GRID_NETWORKS])
     records = [r for r in read if r.run_id in chosen_ids]
     grid = [r for r in read if r.network in GRID_NETWORKS]
     progress(f"read the metric histories of {len(records)} runs (chosen learning rates) and {len(grid)} of "
@@ -89,6 +105,14 @@ def _theory_json(found: Findings) -> dict:
             "input_source": found.input_notes, "rows": [asdict(r) for r in found.theory_rows]}
 
 
+def tracking_record(source: StudySource, study: str, uri: str) -> dict:
+    """What differs between two sweeps with the same results: the tracking store ``uri``, the
+    parent run (id and name), the child runs' git commits (``tracking.json``)."""
+    return {"study": study, "tracking_uri": uri, "parent_run_id": source.parent_id,
+            "parent_run_name": source.parent.name,
+            "git_commits": sorted({r.git_commit for r in source.runs if r.git_commit})}
+
+
 def _write(folder: Path, source: StudySource, study: str, uri: str, found: Findings,
            progress: Callable[[str], None]) -> tuple[FigureSet, list[str]]:
     """The whole report into ``folder``: figures, curves, JSON files, report.md and report.html."""
@@ -96,12 +120,12 @@ def _write(folder: Path, source: StudySource, study: str, uri: str, found: Findi
     draw_figures(figs, source, found.records, found.table, found.surface, found.theory_rows)
     progress(f"drew {len(figs.drawn)} figures ({len(figs.skipped)} not run)")
     curves = write_curves(folder, found.table, found.records)
-    metrics = metrics_json(found.table, study, source.parent_id)
-    atomic_write_text(folder / "table1.json", json.dumps(metrics, indent=2) + "\n")
+    atomic_write_text(folder / "table1.json", json.dumps(metrics_json(found.table, study), indent=2) + "\n")
     atomic_write_text(folder / "metrics.json", json.dumps(numeric_metrics(found.table), indent=2) + "\n")
     atomic_write_text(folder / "verdicts.json", json.dumps([asdict(v) for v in found.verdicts], indent=2) + "\n")
     atomic_write_text(folder / "theory.json", json.dumps(_theory_json(found), indent=2) + "\n")
-    blocks = build_blocks(study, source, found.table, found.verdicts, figs, found.theory_rows, found.input_notes, uri)
+    atomic_write_text(folder / TRACKING_FILE, json.dumps(tracking_record(source, study, uri), indent=2) + "\n")
+    blocks = build_blocks(study, source, found.table, found.verdicts, figs, found.theory_rows, found.input_notes)
     atomic_write_text(folder / "report.md", render.to_markdown(blocks))
     atomic_write_text(folder / "report.html", render.to_html(blocks, folder, f"glorot report: {study}"))
     return figs, curves

@@ -30,10 +30,11 @@ def _title(dataset: str) -> str:
     return DATASET_TITLES.get(dataset, dataset)
 
 
-def _header_blocks(study: str, source: StudySource, uri: str) -> list[Block]:
+def _header_blocks(study: str, source: StudySource) -> list[Block]:
+    """The study, its runs and scale, its data versions. No tracking store, run id or git commit:
+    a DVC output holds only what the results decide (those are in ``tracking.json`` beside it)."""
     runs = source.runs
     by_status = Counter(r.status for r in runs)
-    commits = sorted({r.git_commit for r in runs if r.git_commit})
     versions = sorted({f"{r.dataset}: {r.data_version}" for r in runs if r.data_version})
     scale = (("data sets", sorted({_title(r.dataset) for r in runs})), ("depths", sorted({r.depth for r in runs})),
              ("widths", sorted({r.width for r in runs})), ("updates", sorted({r.updates for r in runs})),
@@ -43,12 +44,12 @@ def _header_blocks(study: str, source: StudySource, uri: str) -> list[Block]:
         Paragraph("Understanding the difficulty of training deep feedforward neural networks (AISTATS 2010). "
                   "Every number below was read back from MLflow: the latest sweep's parent run and its child runs."),
         Bullets([
-            f"MLflow: `{uri}`, parent run `{source.parent_id}` ({source.parent.name}), "
-            f"{len(runs)} child runs: " + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())),
+            f"MLflow: {len(runs)} child runs of the study's latest sweep: "
+            + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items()))
+            + "; its tracking store, parent run and git commit(s) are in `tracking.json` beside this report",
             "scale: " + ", ".join(f"{k} {v}" for k, v in scale),
             "paper scale: 1000 units, 5 hidden layers, millions of updates (Table 1); a reduced study is "
             "expected to differ in the numbers, not necessarily in the ordering",
-            "git commit(s): " + (", ".join(f"`{c}`" for c in commits) or "unknown"),
             "data version(s): " + (", ".join(versions) or "unknown"),
         ]),
     ]
@@ -220,9 +221,9 @@ def _not_run(table: Table1, verdicts: list[Verdict], figs: FigureSet) -> list[st
 
 
 def build_blocks(study: str, source: StudySource, table: Table1, verdicts: list[Verdict], figs: FigureSet,
-                 theory_rows: list[TheoryRow], input_notes: dict[str, str], uri: str) -> list[Block]:
+                 theory_rows: list[TheoryRow], input_notes: dict[str, str]) -> list[Block]:
     """The whole report, in order."""
-    blocks = _header_blocks(study, source, uri) + _verdict_blocks(verdicts) + _table1_blocks(table)
+    blocks = _header_blocks(study, source) + _verdict_blocks(verdicts) + _table1_blocks(table)
     blocks.append(Heading(2, "Figures"))
     blocks += [Image(f.path, f.caption) for f in sorted(figs.drawn, key=lambda f: f.fig_id)
                if not f.path.startswith("figures/theory")]

@@ -164,6 +164,7 @@ def _metrics_entry(cell: Cell, sig: ColumnSignificance) -> dict:
         comp = sig.comparisons.get(cell.network)
         entry.update({
             "test_error_pct": round(cell.mean_pct, 4),
+            "valid_error_pct": None if cell.valid_error_pct is None else round(cell.valid_error_pct, 4),
             "std_pct": None if cell.std_pct is None else round(cell.std_pct, 4),
             "diff_pct": None if cell.diff_pct is None else round(cell.diff_pct, 4),
             "lr": cell.lr, "seeds": len(cell.seeds), "updates": cell.updates,
@@ -177,10 +178,11 @@ def _metrics_entry(cell: Cell, sig: ColumnSignificance) -> dict:
     return entry
 
 
-def metrics_json(table: Table1, study: str, parent_run_id: str) -> dict:
+def metrics_json(table: Table1, study: str) -> dict:
     """The whole table as JSON (``table1.json``): ``<table key>.<data set>.<network>.{status,
-    test_error_pct, ...}``, names and statuses included; DVC's metrics are :func:`numeric_metrics`."""
-    doc: dict = {"study": study, "parent_run_id": parent_run_id, "alpha": table.alpha}
+    test_error_pct, valid_error_pct, ...}``, names and statuses included; DVC's metrics are
+    :func:`numeric_metrics`. Only what the runs' results decide (no run id): a DVC output."""
+    doc: dict = {"study": study, "alpha": table.alpha}
     for t in table.tables:
         doc[t.key] = {DATASET_TITLES.get(d, d): {n: _metrics_entry(t.cell(n, d), t.significance[d])
                                                  for n in table.networks}
@@ -188,21 +190,16 @@ def metrics_json(table: Table1, study: str, parent_run_id: str) -> dict:
     return doc
 
 
-def numeric_metrics(table: Table1) -> dict[str, dict[str, float]]:
-    """The DVC metrics (``metrics.json``): numbers only, one entry per cell with a result,
-    ``{"<network>/<data set>/<d5 or d5_w1000>": {"test_error_pct", "valid_error_pct", "paper_pct"}}``
-    (``paper_pct`` only where the paper has a value for that depth, 5 hidden layers); no strings,
-    no nulls, so that ``dvc metrics show`` and ``dvc metrics diff`` print one column per number."""
-    doc: dict[str, dict[str, float]] = {}
-    for t in table.tables:
-        for network in table.networks:
-            for dataset in table.datasets:
-                cell = t.cell(network, dataset)
-                if not cell.ok:
-                    continue
-                values = {"test_error_pct": cell.mean_pct, "valid_error_pct": cell.valid_error_pct,
-                          "paper_pct": cell.paper_pct if cell.like_for_like else None}
-                entry = {k: round(v, 4) for k, v in values.items() if v is not None and math.isfinite(v)}
-                if entry:
-                    doc[f"{network}/{dataset}/{t.tag}"] = entry
-    return doc
+def numeric_metrics(table: Table1) -> dict[str, float]:
+    """The DVC metrics (``metrics.json``): Table 1's test error (%, mean over seeds at the chosen
+    rate) per cell with a result, named by its network alone, ``{"Tanh N": 15.6, ...}``, with
+    ``/<data set>`` where cells of several data sets have results and ``/<d5 or d5_w1000>``
+    where cells of several tables do. One short column per network, so that ``dvc metrics
+    show`` reads at a glance; the validation errors, the paper's values and the tests are in
+    ``table1.json``."""
+    results = [(network, dataset, t.tag, t.cell(network, dataset).mean_pct) for t in table.tables
+               for network in table.networks for dataset in table.datasets if t.cell(network, dataset).ok]
+    results = [r for r in results if r[3] is not None and math.isfinite(r[3])]
+    several_datasets, several_tables = (len({r[i] for r in results}) > 1 for i in (1, 2))
+    return {network + (f"/{dataset}" if several_datasets else "") + (f"/{tag}" if several_tables else ""):
+            round(value, 4) for network, dataset, tag, value in results}

@@ -90,7 +90,8 @@ def moments(x: np.ndarray, source: str) -> InputMoments:
 def input_moments(data_dir: str | Path | None, dataset: str, probe_size: int) -> tuple[InputMoments | None, str]:
     """The inputs' moments over the probe set (first ``probe_size`` test examples) of the prepared data.
 
-    Returns (moments or None, a note saying where they came from or why there are none).
+    Returns (moments or None, a note saying where they came from or why there are none; the
+    note names the split, not its folder, which may be absolute: it goes into DVC outputs).
     Shapeset without a prepared folder falls back to a fresh sample from the generator's
     default test seed.
     """
@@ -103,7 +104,7 @@ def input_moments(data_dir: str | Path | None, dataset: str, probe_size: int) ->
             x, _, _ = load_split(folder)
         except GlorotError as e:
             return None, str(e)
-        note = f"{folder} (first {probe_size} test examples)"
+        note = f"the prepared {dataset} test split (first {probe_size} test examples)"
         return moments(x[:probe_size], note), note
     if dataset == "shapeset":
         from glorot.data import shapeset
