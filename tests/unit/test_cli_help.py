@@ -85,8 +85,8 @@ def test_the_flows_help_is_complete(flow, capsys):
 
 @pytest.mark.parametrize("study,params,command", [
     ("quick", "params.yaml", "dvc repro"),
-    ("init", "params.yaml", "python flows/sweep.py --study init"),
-    ("quick", "other.yaml", "python flows/sweep.py --study quick --params other.yaml"),
+    ("init", "params.yaml", "glorot sweep --study init"),
+    ("quick", "other.yaml", "glorot sweep --study quick --params other.yaml"),
 ])
 def test_the_first_sweep_of_a_study_is_run_by_the_command_that_runs_that_study(study, params, command):
     assert first_sweep_command(study, "quick", params) == command
@@ -97,7 +97,7 @@ def test_a_study_without_a_sweep_names_the_command_that_runs_it(command, tmp_pat
     study = {"datasets": ["shapeset"], "networks": ["Tanh"], "lrs": [0.1], "updates": 1}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"study": "a", "studies": {"a": study, "b": study}}))
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    for name, hint in [("b", "run `python flows/sweep.py --study b` first"), ("a", "run `dvc repro` first")]:
+    for name, hint in [("b", "run `glorot sweep --study b` first"), ("a", "run `dvc repro` first")]:
         assert main([command, "--study", name, "--params", str(tmp_path / "params.yaml")]) == 2
         assert capsys.readouterr().err.splitlines()[-1].endswith(hint)
 

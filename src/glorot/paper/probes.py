@@ -24,10 +24,10 @@ import torch
 
 from glorot.paper.backprop import deltas, weight_grad
 from glorot.paper.costs import get_cost
+from glorot.paper.names import SCALARS
 from glorot.paper.nets import MLP
 
 HIST_BINS = 100
-SCALARS = ("act_mean", "act_std", "act_p98", "dCds_std", "dCdW_std", "jac_sv_mean")
 
 
 @dataclass

@@ -127,8 +127,8 @@ def write_summary(path: str | Path, study: str, parent_id: str, rows: list[dict]
 def first_sweep_command(study: str, default_study: str, params_file: str | Path = "params.yaml") -> str:
     """The command that runs a first sweep of ``study``: ``dvc repro`` for the study that
     ``params.yaml`` selects (data, sweep and report; plain ``dvc repro`` runs no other), else
-    ``python flows/sweep.py --study NAME`` (with ``--params`` for another parameters file)."""
+    ``glorot sweep --study NAME`` (with ``--params`` for another parameters file)."""
     own_file = Path(params_file).name == "params.yaml"
     if own_file and study == default_study:
         return "dvc repro"
-    return f"python flows/sweep.py --study {study}" + ("" if own_file else f" --params {params_file}")
+    return f"glorot sweep --study {study}" + ("" if own_file else f" --params {params_file}")
