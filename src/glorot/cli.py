@@ -156,14 +156,15 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     from glorot.pipeline.study import load_params
-    from glorot.pipeline.summary import first_sweep_command
+
+    params = load_params(args.params)
+    study = params.get_study(args.study, check_machine=False)  # reads results: need not train here
+    from glorot.pipeline.summary import first_sweep_command  # MLflow and numpy: after the checks, which need neither
     from glorot.pipeline.tracking import resolve_uri
     from glorot.report.collect import open_study
     from glorot.report.summary import summary_text
     from glorot.report.table1 import build_table
 
-    params = load_params(args.params)
-    study = params.get_study(args.study, check_machine=False)  # reads results: need not train here
     root = args.params.parent
     uri = resolve_uri(params.tracking_uri, root)
     source = open_study(uri, study.name, root, first_sweep=first_sweep_command(study.name, params.study, args.params))
