@@ -69,6 +69,16 @@ def test_a_bad_sweep_option_is_one_line_before_torch_prefect_or_mlflow_load(entr
     assert err.startswith(f"glorot: error: {message}") and len(err.splitlines()) == 1, err
 
 
+@pytest.mark.parametrize("argv,message", [
+    (["--study", "nope"], "unknown study 'nope'; valid: quick, "),
+    (["--params", "missing.yaml"], "missing parameters file: missing.yaml"),
+])
+def test_a_bad_summary_option_is_one_line_before_mlflow_loads(argv, message):
+    code, loaded, err = _run("glorot", "summary", *argv)
+    assert (code, loaded) == (2, [])
+    assert err.startswith(f"glorot: error: {message}") and len(err.splitlines()) == 1, err
+
+
 def _project(tmp_path: Path, datasets=("shapeset",)) -> Path:
     study = {"datasets": list(datasets), "networks": ["Tanh"], "lrs": [0.1], "updates": 1}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"study": "a", "studies": {"a": study}}))
