@@ -28,11 +28,14 @@ import time
 from pathlib import Path
 
 PYTHON = sys.executable
-GLOROT = [str(Path(PYTHON).with_name("glorot"))] if Path(PYTHON).with_name("glorot").is_file() else [PYTHON, "-m",
-                                                                                                      "glorot.cli"]
+_SCRIPT = Path(PYTHON).with_name("glorot")  # the console script users run, beside this interpreter
+GLOROT = [str(_SCRIPT)] if _SCRIPT.is_file() else [PYTHON, "-m", "glorot.cli"]
+
+#: Name -> (command, extra environment).
+Timed = dict[str, tuple[list[str], dict[str, str]]]
 
 
-def commands(store: str | None) -> dict[str, tuple[list[str], dict[str, str]]]:
+def commands(store: str | None) -> Timed:
     """Name -> (command, extra environment) of everything timed, baselines first."""
     timed = {
         "python -c pass": ([PYTHON, "-c", "pass"], {}),
@@ -66,7 +69,7 @@ def copied_store(folder: Path, into: Path) -> str:
     return f"sqlite:///{into / 'mlflow.db'}"
 
 
-def measure(timed: dict[str, tuple[list[str], dict[str, str]]], repeats: int, cwd: Path) -> dict[str, tuple[float, int]]:
+def measure(timed: Timed, repeats: int, cwd: Path) -> dict[str, tuple[float, int]]:
     """Median seconds and last exit status per command, the commands taken in turn ``repeats`` times."""
     seconds: dict[str, list[float]] = {name: [] for name in timed}
     status: dict[str, int] = {}

@@ -73,7 +73,8 @@ def parse_network(name: str) -> tuple[str, str]:
         init = {(): "standard", ("N",): "normalized", ("DAE",): PRETRAINED}.get(tuple(words[1:]), "?")
     if activation not in ACTIVATION_NAMES or init not in inits:
         raise ValueError(f"unknown network {name!r}; use a paper name such as 'Tanh N', 'Sigmoid DAE' or "
-                         f"'activation/init' with activation in {', '.join(ACTIVATION_NAMES)} and init in {', '.join(inits)}")
+                         f"'activation/init' with activation in {', '.join(ACTIVATION_NAMES)} and init in "
+                         f"{', '.join(inits)}")
     return activation, init
 
 
