@@ -16,7 +16,6 @@ from pathlib import Path
 from glorot.data.defaults import prepare_command
 from glorot.errors import GlorotError
 from glorot.pipeline.orchestration import TRAIN_FLOW, check_parallelism, fan_out
-from glorot.pipeline.store import check_reachable, resolve_uri
 
 #: The training deployment of ``prefect.yaml``, what ``--deployment`` usually names (docs/scale.md).
 TRAIN_DEPLOYMENT = f"{TRAIN_FLOW}/train-config"
@@ -66,7 +65,8 @@ def check_sweep(args: argparse.Namespace, root: str | Path) -> int:
     ``root``) or study that does not validate (with ``--deployment``, not against this machine:
     the workers train), a missing prepared data set, a tracking server that does not answer.
     Returns the sweep's concurrency (:func:`~glorot.pipeline.orchestration.fan_out`)."""
-    from glorot.pipeline.study import load_params  # here, not above: `glorot --help` builds the options only
+    from glorot.pipeline.store import check_reachable, resolve_uri  # here, not above: `glorot --help` only
+    from glorot.pipeline.study import load_params  # builds the options
 
     concurrency = fan_out(args.concurrency)
     check_parallelism(concurrency, args.threads, remote=bool(args.deployment))
