@@ -272,9 +272,9 @@ def plan(args: argparse.Namespace, current: dict | None) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)  # --help answers before Prefect loads
     from prefect.client.orchestration import get_client
 
-    args = parse(argv)
     try:
         check_options(args)
         check_api()

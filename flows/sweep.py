@@ -4,8 +4,11 @@ recording a parent run for the sweep and a child run per configuration. Everythi
 scheduling is the library's (:mod:`glorot.pipeline.sweep`, :mod:`glorot.pipeline.runs`), and so is
 the scheduling's policy (:mod:`glorot.pipeline.orchestration`): this file only wires Prefect to it.
 
-    python flows/sweep.py --study quick [--params F] [--fresh] [--wait] [--concurrency 2] [--threads N]
-                          [--deployment glorot-train-config/train-config]
+    glorot sweep --study quick [--params F] [--fresh] [--wait] [--concurrency 2] [--threads N]
+                               [--deployment glorot-train-config/train-config]
+
+(``python flows/sweep.py`` takes the same options: :mod:`glorot.pipeline.sweep_options`.) Its
+options are checked, and ``--help`` answered, before Prefect and torch load.
 
 One sweep of a study runs at a time (a second is refused in one line, or waits with ``--wait``).
 Rerunning the same sweep continues it: configurations that it already finished are left out
@@ -21,11 +24,16 @@ a watchdog stops when this process ends, however it ends.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-import textwrap
 from pathlib import Path
+
+from glorot.errors import GlorotError
+from glorot.pipeline.sweep_options import checked_arguments
+
+ROOT = Path(__file__).resolve().parents[1]
+if __name__ == "__main__":  # the command line: --help and bad options answer here, before Prefect and torch load
+    ARGS, CONCURRENCY = checked_arguments(sys.argv[1:], ROOT)
 
 # Prefect's server would try to send telemetry from machines that often have no internet, and
 # its temporary local API gets 20 s to start by default, too little on a busy 2-core machine.
@@ -42,7 +50,6 @@ from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from prefect.utilities.urls import url_for  # noqa: E402
 
 from glorot.config import TrainConfig  # noqa: E402
-from glorot.errors import GlorotError  # noqa: E402
 from glorot.pipeline.orchestration import (FLOW_RUN_POLL_S, FLOW_RUN_RETRIES, RETRY_DELAY_S, SWEEP_FLOW,  # noqa: E402
                                            TASK_RETRIES, TRAIN_FLOW, FlowRunCrashed, artifact_key, build_report,
                                            check_parallelism, done_line, fan_out, sweep_run_name, train_run_name,
@@ -55,9 +62,7 @@ from glorot.pipeline.sweep import Sweep, configs_from_json, group_label, set_thr
 from glorot.pipeline.server_lock import first_start_lock  # noqa: E402
 from glorot.pipeline.watchdog import stop_with_this_process  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 hush_tracking_setup()
-TRAIN_DEPLOYMENT = f"{TRAIN_FLOW}/train-config"
 
 
 def retry_condition(task, task_run, state: State) -> bool:
@@ -270,47 +275,29 @@ def stop_server_with_sweep() -> None:
     stop_with_this_process(server.server_process.pid)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=textwrap.fill(
-            "Sweep a study of params.yaml: train each of its configurations (network, data set, depth, width, "
-            "learning rate of the grid, seed) with Prefect scheduling the work, and record the sweep in MLflow "
-            "(a parent run, a child run per configuration). A configuration already finished in the sweep is "
-            "not trained again. `dvc repro` runs this for params.yaml's own study; run it directly for any "
-            "other study, then `glorot summary --study NAME` and `glorot report --study NAME`. With no "
-            "PREFECT_API_URL, Prefect runs on a temporary local server.", 79),
-        epilog=f"examples:\n  python flows/sweep.py --study depth\n"
-               f"  python flows/sweep.py --study table1 --deployment {TRAIN_DEPLOYMENT}"
-               f"   (workers of a pool: docs/scale.md)",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--study", help="study of params.yaml (default: its `study` field)")
-    parser.add_argument("--params", default="params.yaml", help="parameters file, relative to the project")
-    parser.add_argument("--concurrency", type=int,
-                        help="groups of configurations in flight at once: trained here, or (--deployment) flow runs "
-                             "on the pool, so give its slots (default: this machine's cores)")
-    parser.add_argument("--threads", type=int,
-                        help="torch threads of each group, also of a deployment's flow runs (default: cores // "
-                             "concurrency; locally, threads x concurrency may not exceed the cores)")
-    parser.add_argument("--deployment", help=f"fan out to this deployment's work pool, e.g. {TRAIN_DEPLOYMENT}")
-    parser.add_argument("--summary", help="summary JSON path, with runs.json (numbers only) beside it "
-                                               "(default: results/<study>/summary.json)")
-    parser.add_argument("--fresh", action="store_true", help="start a new sweep instead of continuing this one")
-    parser.add_argument("--wait", action="store_true",
-                        help="if a sweep of the study is running, wait for it instead of refusing")
-    args = parser.parse_args(argv)
-    try:
-        concurrency = fan_out(args.concurrency)
-        check_parallelism(concurrency, args.threads, remote=bool(args.deployment))
-        Sweep.prepare(args.study, args.params, ROOT, remote=bool(args.deployment))  # bad input: one line, first
-        stop_server_with_sweep()
-        result = sweep(study=args.study, params_file=args.params, deployment=args.deployment, summary_path=args.summary,
-                       fresh=args.fresh, concurrency=concurrency, wait=args.wait, threads=args.threads)
-    except GlorotError as e:
-        print(f"glorot: error: {e}", file=sys.stderr)
-        return 2
+def run(args, concurrency: int) -> int:
+    """Run the sweep that ``args`` ask for (:func:`glorot.pipeline.sweep_options.check_sweep`
+    checked them and chose the ``concurrency``) and print its rows; what ``glorot sweep`` runs.
+    A problem found now (a corrupt store, a sweep already running, failed configurations) is a
+    :class:`GlorotError`."""
+    Sweep.prepare(args.study, args.params, ROOT, remote=bool(args.deployment))  # what needs MLflow: one line, first
+    stop_server_with_sweep()
+    result = sweep(study=args.study, params_file=args.params, deployment=args.deployment, summary_path=args.summary,
+                   fresh=args.fresh, concurrency=concurrency, wait=args.wait, threads=args.threads)
     print(format_rows(result["rows"]))
     return 0
 
 
+def main(argv: list[str] | None = None, checked=None) -> int:
+    """``python flows/sweep.py``: the sweep of the arguments ``argv`` (or those already ``checked``,
+    with their concurrency); a problem is one line on stderr and exit status 2."""
+    args, concurrency = checked or checked_arguments(argv, ROOT)
+    try:
+        return run(args, concurrency)
+    except GlorotError as e:
+        print(f"glorot: error: {e}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(checked=(ARGS, CONCURRENCY)))

@@ -17,6 +17,7 @@ from pathlib import Path
 from glorot.config import TrainConfig, build_config, field_choices
 from glorot.data.commands import add_data_commands
 from glorot.errors import GlorotError
+from glorot.pipeline import sweep_options
 from glorot.report.commands import add_report_command
 
 #: TrainConfig fields exposed as typed ``glorot train`` flags.
@@ -39,7 +40,7 @@ EPILOG = """\
 examples:
   dvc repro                                  data, sweep and report of params.yaml's study
   glorot summary                             the latest sweep beside the paper's Table 1
-  python flows/sweep.py --study depth        sweep another study of params.yaml
+  glorot sweep --study depth                 sweep another study of params.yaml
   glorot report --study depth                its report (Table 1, figures, verdicts)
   glorot results --study mnist --study shapeset1000   publish them as docs/results.md
   glorot ui                                  the MLflow UI on the project's runs
@@ -159,14 +160,15 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     from glorot.pipeline.study import load_params
-    from glorot.pipeline.summary import first_sweep_command
+
+    params = load_params(args.params)
+    study = params.get_study(args.study, check_machine=False)  # reads results: need not train here
+    from glorot.pipeline.summary import first_sweep_command  # MLflow and numpy: after the checks, which need neither
     from glorot.pipeline.tracking import resolve_uri
     from glorot.report.collect import open_study
     from glorot.report.summary import summary_text
     from glorot.report.table1 import build_table
 
-    params = load_params(args.params)
-    study = params.get_study(args.study, check_machine=False)  # reads results: need not train here
     root = args.params.parent
     uri = resolve_uri(params.tracking_uri, root)
     source = open_study(uri, study.name, root, first_sweep=first_sweep_command(study.name, params.study, args.params))
@@ -174,6 +176,23 @@ def cmd_summary(args: argparse.Namespace) -> int:
     print(summary_text(build_table(source.runs, source.correctness), source.runs, every_run=args.all))
     print(f"open the MLflow UI: glorot ui   (or: mlflow ui --backend-store-uri {uri})")
     return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Check the sweep's options (:func:`~glorot.pipeline.sweep_options.check_sweep`) before
+    anything heavy loads, then run the flow of ``flows/sweep.py``, Prefect's entry point, in this
+    process: the project is the current folder, as for ``dvc repro``."""
+    import importlib.util
+
+    root = Path.cwd()
+    path = root / "flows" / "sweep.py"
+    if not path.is_file():
+        raise GlorotError(f"no flows/sweep.py in {root}: run `glorot sweep` in the project folder")
+    concurrency = sweep_options.check_sweep(args, root)
+    spec = importlib.util.spec_from_file_location("flows.sweep", path)
+    flow = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(flow)
+    return flow.run(args, concurrency)
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -273,6 +292,13 @@ def _add_train(sub) -> None:
     train.set_defaults(func=cmd_train)
 
 
+def _add_sweep(sub) -> None:
+    sweep = _command(sub, "sweep", "train every configuration of a study, recorded in MLflow, scheduled by Prefect",
+                     sweep_options.DESCRIPTION, sweep_options.EPILOG)
+    sweep_options.add_sweep_options(sweep)
+    sweep.set_defaults(func=cmd_sweep)
+
+
 def _add_results(sub) -> None:
     """``summary`` and ``ui``: a study's results in the terminal and in MLflow's UI."""
     summary = _command(sub, "summary", "the latest sweep of a study as the paper's Table 1",
@@ -304,7 +330,7 @@ def _add_results(sub) -> None:
                        "and what scale would decide it, and the commands, commits, machine and wall time behind "
                        "them. Every configuration of each study must have finished. The page is generated: rerun "
                        "this command rather than editing it.",
-                       "example:\n  glorot results --study mnist --study shapeset1000   after `python flows/sweep.py "
+                       "example:\n  glorot results --study mnist --study shapeset1000   after `glorot sweep "
                        "--study mnist` and `--study shapeset1000`")
     results.add_argument("--study", action="append",
                          help="study of params.yaml, repeatable, in the page's order (default: its `study` field)")
@@ -321,6 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=HelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
     _add_train(sub)
+    _add_sweep(sub)
     diag = _command(sub, "diagnose", "the paper's diagnostics of a freshly initialised net",
                     "The paper's diagnostics of a freshly initialised net, per layer: activations (Figures "
                     "3-4, 6-7), back-propagated gradients (Figures 7-10) and the singular values of the "
@@ -341,7 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 "study.",
                                 "examples:\n  glorot report                   params.yaml's study, into "
                                 "reports/<study>/\n  glorot report --study depth     another study, after "
-                                "`python flows/sweep.py --study depth`"))
+                                "`glorot sweep --study depth`"))
     add_data_commands(_command(sub, "data", "prepare data sets (the paper's Section 2.1-2.2)",
                                "Prepare a data set in the project's on-disk format. The DVC stages run these: "
                                "`dvc repro` prepares Shapeset-3x2, `dvc repro data/dvc.yaml:prepare_mnist` "

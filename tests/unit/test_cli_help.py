@@ -85,8 +85,8 @@ def test_the_flows_help_is_complete(flow, capsys):
 
 @pytest.mark.parametrize("study,params,command", [
     ("quick", "params.yaml", "dvc repro"),
-    ("init", "params.yaml", "python flows/sweep.py --study init"),
-    ("quick", "other.yaml", "python flows/sweep.py --study quick --params other.yaml"),
+    ("init", "params.yaml", "glorot sweep --study init"),
+    ("quick", "other.yaml", "glorot sweep --study quick --params other.yaml"),
 ])
 def test_the_first_sweep_of_a_study_is_run_by_the_command_that_runs_that_study(study, params, command, monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
@@ -98,7 +98,7 @@ def test_with_mlflow_tracking_uri_set_the_first_sweep_is_the_flow_with_that_vari
     the store that the variable names, so the hint is the flow, with the variable (issue 23)."""
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://tracking host:5000")
     assert first_sweep_command("quick", "quick") == \
-        "MLFLOW_TRACKING_URI='http://tracking host:5000' python flows/sweep.py --study quick"
+        "MLFLOW_TRACKING_URI='http://tracking host:5000' glorot sweep --study quick"
 
 
 @pytest.mark.parametrize("command", ["summary", "report", "results"])
@@ -110,10 +110,10 @@ def test_a_study_without_a_sweep_names_the_command_that_runs_it(command, tmp_pat
     for name in ("b", "a"):  # with the variable set, even params.yaml's own study: `dvc repro` would not see it
         assert main([command, "--study", name, "--params", str(tmp_path / "params.yaml")]) == 2
         assert capsys.readouterr().err.splitlines()[-1].endswith(
-            f"no sweep in {uri} (MLFLOW_TRACKING_URI) yet: run `MLFLOW_TRACKING_URI={uri} python flows/sweep.py "
+            f"no sweep in {uri} (MLFLOW_TRACKING_URI) yet: run `MLFLOW_TRACKING_URI={uri} glorot sweep "
             f"--study {name}` first")
     monkeypatch.delenv("MLFLOW_TRACKING_URI")
-    for name, hint in [("b", "run `python flows/sweep.py --study b` first"), ("a", "run `dvc repro` first")]:
+    for name, hint in [("b", "run `glorot sweep --study b` first"), ("a", "run `dvc repro` first")]:
         assert main([command, "--study", name, "--params", str(tmp_path / "params.yaml")]) == 2
         err = capsys.readouterr().err.splitlines()[-1]
         assert err.endswith(hint) and "(MLFLOW_TRACKING_URI)" not in err

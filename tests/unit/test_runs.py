@@ -17,6 +17,8 @@ from glorot.pipeline.tracking import StoreUnavailable, Tracker
 CONFIG = dict(depth=1, width=8, updates=40, eval_every=10, probe_every=10, probe_size=10, valid_size=60,
               test_size=60, seed=5, device="cpu")
 STEPS = [0, 10, 20, 30, 40]
+#: The diagnostics' updates: STEPS and the log-spaced early probes before the first periodic one (Figure 2).
+PROBE_STEPS = [0, 1, 2, 4, 8, 10, 20, 30, 40]
 
 
 class Killed(BaseException):
@@ -59,7 +61,7 @@ def test_a_new_run_starts_from_update_0_and_only_the_same_run_resumes(tracker, t
     fresh_parent = tracker.start_parent({"glorot.sweep_key": "one"})  # what `--fresh` does
     fresh = run_configuration(config, "runs", tracker.uri, fresh_parent, tmp_path, None, checkpoint_every=10)
     assert fresh["run_id"] != killed and not fresh["resumed"]
-    assert _steps(tracker, fresh["run_id"]) == {"valid/error": STEPS, "L1/act_std": STEPS}
+    assert _steps(tracker, fresh["run_id"]) == {"valid/error": STEPS, "L1/act_std": PROBE_STEPS}
     err = capsys.readouterr().err
     assert err.count("set aside") == 1 and f"it was made with run_id '{killed}'" in err
 
@@ -67,7 +69,7 @@ def test_a_new_run_starts_from_update_0_and_only_the_same_run_resumes(tracker, t
     again = _killed_run(tracker, third_parent, config, tmp_path, monkeypatch)
     resumed = run_configuration(config, "runs", tracker.uri, third_parent, tmp_path, None, checkpoint_every=10)
     assert resumed["run_id"] == again and resumed["resumed"]
-    assert _steps(tracker, again) == {"valid/error": STEPS, "L1/act_std": STEPS}
+    assert _steps(tracker, again) == {"valid/error": STEPS, "L1/act_std": PROBE_STEPS}
     assert "set aside" not in capsys.readouterr().err
     tags = tracker.client.get_run(again).data.tags
     assert tags["glorot.code_hash"] == provenance.code_hash()
@@ -87,7 +89,7 @@ def test_two_stores_in_one_project_keep_their_own_checkpoints(tracker, tmp_path,
     assert not elsewhere["resumed"] and "set aside" not in capsys.readouterr().err
     resumed = run_configuration(config, "runs", tracker.uri, parent, tmp_path, None, checkpoint_every=10)
     assert resumed["run_id"] == killed and resumed["resumed"]
-    assert _steps(tracker, killed) == {"valid/error": STEPS, "L1/act_std": STEPS}
+    assert _steps(tracker, killed) == {"valid/error": STEPS, "L1/act_std": PROBE_STEPS}
 
 
 @pytest.mark.parametrize("error,retry", [

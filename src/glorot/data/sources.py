@@ -24,11 +24,10 @@ import torch
 
 from glorot.config import TrainConfig
 from glorot.data import shapeset
+from glorot.data.defaults import SHAPESET_TEST_SEED, SHAPESET_VALID_SEED, prepare_command  # noqa: F401 (re-exported)
 from glorot.data.store import MANIFEST_FILE, load_manifest, load_split
 from glorot.errors import GlorotError
 
-SHAPESET_VALID_SEED = 2010_0001
-SHAPESET_TEST_SEED = 2010_0002
 SHAPESET_CHUNK = 10_000
 
 Batches = Iterator[tuple[np.ndarray, np.ndarray]]
@@ -111,12 +110,6 @@ def _version(*parts: str) -> str:
 def _shapeset_stream(seed: int, batch_size: int) -> Batches:
     chunk = batch_size * math.ceil(SHAPESET_CHUNK / batch_size)
     return shapeset.ShapesetStream(seed=seed, batch_size=batch_size, chunk=chunk)
-
-
-def prepare_command(dataset: str) -> str:
-    """The DVC command that prepares ``dataset`` in the project: the ``shapeset`` stage of
-    ``dvc.yaml``, or the image set's ``prepare_<name>`` stage of ``data/dvc.yaml``."""
-    return "dvc repro shapeset" if dataset == "shapeset" else f"dvc repro data/dvc.yaml:prepare_{dataset}"
 
 
 def _load_prepared_split(dataset: str, folder: Path):

@@ -31,12 +31,10 @@ import torch
 
 from glorot.paper.backprop import deltas, weight_grad
 from glorot.paper.costs import get_cost
+from glorot.paper.names import NETWORK_SCALARS, SCALARS
 from glorot.paper.nets import MLP, affine
 
 HIST_BINS = 100
-SCALARS = ("act_mean", "act_std", "act_p98", "dCds_std", "dCdW_std", "jac_sv_mean", "pre_std")
-#: The network-wide scalars, logged as ``net/{name}`` at update 0.
-NETWORK_SCALARS = ("jac_io_sv_mean", "jac_io_sv_std", "jac_io_sv_max", "jac_io_sv_min")
 
 
 @dataclass

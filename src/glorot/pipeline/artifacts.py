@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import mlflow
 import numpy as np
@@ -13,9 +14,9 @@ from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
 from glorot.config import TrainConfig
-from glorot.engine import TrainResult
-from glorot.pipeline import run_figures as plots
-from glorot.pipeline.rundir import probe_arrays
+
+if TYPE_CHECKING:
+    from glorot.engine import TrainResult
 
 RESULTS_TABLE = "results.json"  # the parent run's table of results (mlflow.log_table), a row per configuration
 
@@ -43,6 +44,9 @@ class RunArtifacts:
         """A finished run's diagnostics (the probes of Section 4: ``diagnostics.npz`` and ``.json``),
         learning curve, per-test-example correctness and the histogram figures of its first and
         last probe (Figures 4, 6-8), written in ``tmp`` and logged (repeating overwrites them)."""
+        from glorot.pipeline import run_figures as plots  # here, not above: reading runs needs no matplotlib
+        from glorot.pipeline.rundir import probe_arrays  # nor torch
+
         np.savez_compressed(tmp / "diagnostics.npz", **probe_arrays(result.probes))
         (tmp / "diagnostics.json").write_text(json.dumps([r.to_json() for r in result.probes], indent=1))
         (tmp / "curve.json").write_text(json.dumps(result.curve, indent=1))

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Callable
 
 from glorot.errors import GlorotError
-from glorot.pipeline.runs import retryable
 
 #: The flows' names, as deployments are named ``<flow>/<deployment>``.
 TRAIN_FLOW, SWEEP_FLOW = "glorot-train-config", "glorot-sweep"
@@ -34,6 +33,8 @@ class FlowRunCrashed(RuntimeError):
 def worth_retrying(error: object) -> bool:
     """Whether trying a failed group again can fix ``error``: a crashed flow run, or what
     :func:`glorot.pipeline.runs.retryable` calls transient; not a bad configuration or bad data."""
+    from glorot.pipeline.runs import retryable  # here, not above: a sweep's options are checked without torch
+
     return isinstance(error, FlowRunCrashed) or (isinstance(error, BaseException) and retryable(error))
 
 

@@ -19,15 +19,16 @@ import subprocess
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from glorot.config import TrainConfig
-from glorot.data.sources import DataBundle, load_data, prepare_command
+from glorot.data.defaults import prepare_command
 from glorot.data.store import file_digest
 from glorot.errors import GlorotError
-from glorot.pipeline.study import StudyConfig
+
+if TYPE_CHECKING:
+    from glorot.data.sources import DataBundle
+    from glorot.pipeline.study import StudyConfig
 
 PACKAGE = Path(__file__).resolve().parents[1]
 #: The parts of the package that decide a run's numbers: the maths, the engine, the data, the configuration.
@@ -131,6 +132,8 @@ def versioned_data(config: TrainConfig, root: str | Path = ".",
     ``data_version_source``, ``data_content_hash``, ``valid_n``, ``test_n``, ``git_commit``,
     ``glorot.code_hash`` and :func:`machine_tags`.
     ``data_dir`` None: Shapeset's fixed sets generated in memory, versioned by content."""
+    from glorot.data.sources import load_data  # here, not above: tagging and keying runs need no torch
+
     dvc_version = None
     if data_dir:
         path = f"{data_dir.rstrip('/')}/{config.dataset}"
@@ -153,6 +156,8 @@ def versioned_data(config: TrainConfig, root: str | Path = ".",
 def machine_tags() -> dict[str, str]:
     """What machine and torch trained a run (``glorot.machine``: the CPU model and core count;
     ``torch_version``): published results name them (docs/results.md)."""
+    import torch
+
     model = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

@@ -11,19 +11,18 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
-import mlflow.pytorch
 import numpy as np
-import torch
 from mlflow.entities import LoggedModelStatus
-from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
 from glorot.errors import GlorotError
-from glorot.paper.nets import MLP
 from glorot.paper.selection import Trial, choose_lr, rate_means
+
+if TYPE_CHECKING:
+    from glorot.paper.nets import MLP
 
 CHAMPION = "champion"  # the alias of each study's and data set's best model so far (:func:`champions`)
 CELL_ERROR_TAG = "cell_valid_error"  # a version's network's seed-mean validation error at its chosen rate
@@ -88,6 +87,10 @@ class ModelRegistry:
                 self.client.delete_logged_model(model.model_id)
         if ready := [m for m in models if m.status == LoggedModelStatus.READY]:
             return ready[0].model_uri
+        import mlflow.pytorch  # here, not above: reading runs (`glorot summary`) needs neither it nor torch
+        import torch
+        from mlflow.models import infer_signature
+
         net = net.cpu().eval()
         with torch.no_grad():
             logits = net(torch.from_numpy(example)).numpy()

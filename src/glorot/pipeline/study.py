@@ -37,10 +37,9 @@ from pydantic.fields import FieldInfo
 
 from glorot.config import (CHECK_MACHINE, DATASETS, PRETRAINED, Count, Rate, TrainConfig, build_config,
                            describe_validation_error, over_limit)
-from glorot.data.sources import SHAPESET_TEST_SEED, SHAPESET_VALID_SEED
+from glorot.data.defaults import SHAPESET_TEST_SEED, SHAPESET_VALID_SEED
 from glorot.errors import GlorotError, shorten
-from glorot.paper.activations import ACTIVATIONS
-from glorot.paper.init import INITS
+from glorot.paper.names import ACTIVATION_NAMES, INIT_NAMES
 from glorot.pipeline.params_file import read_params_file
 
 #: The five networks of the paper's Table 1, in its row order.
@@ -70,16 +69,17 @@ StudySettings = create_model(
 def parse_network(name: str) -> tuple[str, str]:
     """``"Tanh N"`` -> ``("tanh", "normalized")``; ``"Sigmoid DAE"`` -> ``("sigmoid", "dae")`` (pre-trained);
     ``"relu/he"`` -> ``("relu", "he")``."""
-    inits = (*INITS, PRETRAINED)
+    inits = (*INIT_NAMES, PRETRAINED)
     if "/" in name:
         activation, init = (part.strip().lower() for part in name.split("/", 1))
     else:
         words = name.split()
         activation = words[0].lower() if words else ""
         init = {(): "standard", ("N",): "normalized", ("DAE",): PRETRAINED}.get(tuple(words[1:]), "?")
-    if activation not in ACTIVATIONS or init not in inits:
+    if activation not in ACTIVATION_NAMES or init not in inits:
         raise ValueError(f"unknown network {shorten(name)}; use a paper name such as 'Tanh N', 'Sigmoid DAE' or "
-                         f"'activation/init' with activation in {', '.join(ACTIVATIONS)} and init in {', '.join(inits)}")
+                         f"'activation/init' with activation in {', '.join(ACTIVATION_NAMES)} and init in "
+                         f"{', '.join(inits)}")
     return activation, init
 
 

@@ -138,12 +138,12 @@ def write_summary(path: str | Path, study: str, parent_id: str, rows: list[dict]
 def first_sweep_command(study: str, default_study: str, params_file: str | Path = "params.yaml") -> str:
     """The command that runs a first sweep of ``study``: ``dvc repro`` for the study that
     ``params.yaml`` selects (data, sweep and report; plain ``dvc repro`` runs no other), else
-    ``python flows/sweep.py --study NAME`` (with ``--params`` for another parameters file). With
+    ``glorot sweep --study NAME`` (with ``--params`` for another parameters file). With
     ``MLFLOW_TRACKING_URI`` set, the flow with that variable: ``dvc repro`` does not see it (not a
     param) and calls the pipeline up to date however empty that store is."""
     own_file = Path(params_file).name == "params.yaml"
     env_uri = os.environ.get("MLFLOW_TRACKING_URI")
     if own_file and study == default_study and not env_uri:
         return "dvc repro"
-    flow = f"python flows/sweep.py --study {study}" + ("" if own_file else f" --params {params_file}")
+    flow = f"glorot sweep --study {study}" + ("" if own_file else f" --params {params_file}")
     return f"MLFLOW_TRACKING_URI={shlex.quote(env_uri)} {flow}" if env_uri else flow

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from glorot.config import TrainConfig, build_config
-from glorot.data.sources import data_shape, prepare_command
+from glorot.data.sources import data_shape
 from glorot.engine import plan_groups
 from glorot.errors import GlorotError
 from glorot.pipeline.lease import Lease
@@ -31,6 +31,7 @@ from glorot.pipeline.provenance import config_key, dvc_data_versions, git_commit
 from glorot.pipeline.runs import is_finished
 from glorot.pipeline.study import StudyConfig, load_params
 from glorot.pipeline.summary import network_metrics, sweep_rows, write_summary
+from glorot.pipeline.sweep_options import require_data
 from glorot.pipeline.tracking import Tracker, resolve_uri
 
 Report = Callable[[str], None]
@@ -42,14 +43,6 @@ def _quiet(_: str) -> None:
 
 class SweepFailed(GlorotError):
     """Configurations of a sweep failed; the parent run is closed FAILED and the summary written."""
-
-
-def require_data(root: str | Path, data_dir: str, datasets: Sequence[str]) -> None:
-    """Fail before any training if a prepared data set of the study is missing."""
-    for dataset in datasets:
-        folder = Path(root) / data_dir / dataset
-        if not folder.is_dir():
-            raise GlorotError(f"missing prepared data {folder}: run `{prepare_command(dataset)}` (or `dvc pull`)")
 
 
 def set_threads(threads: int | None) -> None:

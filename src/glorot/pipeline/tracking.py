@@ -16,7 +16,7 @@ import json
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
 import numpy as np
@@ -25,14 +25,16 @@ from mlflow.environment_variables import MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING
 from mlflow.tracking import MlflowClient
 
 from glorot.config import TrainConfig
-from glorot.engine import TrainResult
 from glorot.errors import GlorotError
-from glorot.paper.nets import MLP
 from glorot.pipeline.artifacts import RunArtifacts
 from glorot.pipeline.provenance import source_tags
 from glorot.pipeline.registry import ModelRegistry
 from glorot.pipeline.store import (StoreUnavailable, artifact_root, check_reachable, first_line,  # noqa: F401
                                    resolve_uri, store_lock)  # check_reachable, resolve_uri: re-exported
+
+if TYPE_CHECKING:  # names of annotations only: reading runs (`glorot summary`) loads no torch
+    from glorot.engine import TrainResult
+    from glorot.paper.nets import MLP
 
 PARAMS = ("dataset", "activation", "init", "depth", "width", "lr", "batch_size", "updates", "seed", "cost")
 #: MLflow error codes of a store that is away or overloaded for now (a REST call that got no answer is INTERNAL_ERROR).

@@ -25,7 +25,7 @@ import numpy as np
 
 from glorot.config import DATASET_TITLES
 from glorot.errors import GlorotError
-from glorot.paper.probes import NETWORK_SCALARS, SCALARS
+from glorot.paper.names import NETWORK_SCALARS, SCALARS
 from glorot.pipeline.run_config import run_config
 from glorot.pipeline.store import no_sweep, store_missing
 from glorot.pipeline.tracking import Tracker
@@ -153,8 +153,8 @@ def open_study(uri: str, study: str, root: str | Path, parent_id: str | None = N
                first_sweep: str | None = None) -> StudySource:
     """The study's latest sweep (or the sweep ``parent_id``) on the tracking store ``uri``;
     with no sweep yet, an error naming the command ``first_sweep`` that runs one
-    (default: ``python flows/sweep.py --study NAME``)."""
-    first_sweep = first_sweep or f"python flows/sweep.py --study {study}"
+    (default: ``glorot sweep --study NAME``)."""
+    first_sweep = first_sweep or f"glorot sweep --study {study}"
     if store_missing(uri):
         raise no_sweep(study, uri, first_sweep)
     tracker = Tracker(uri, study, root)
