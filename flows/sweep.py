@@ -107,15 +107,23 @@ def train_task(configs: list[TrainConfig], study: str, tracking_uri: str, parent
         return Failed(message=str(e), data=e)
 
 
-@flow(name=TRAIN_FLOW, flow_run_name="{study}: {label}")
+def name_train_run() -> str:
+    """A training flow run's name, given when it starts (:func:`glorot.pipeline.orchestration.train_run_name`)."""
+    return train_run_name(runtime.flow_run.parameters["study"], runtime.flow_run.parameters["label"],
+                          str(runtime.flow_run.id))
+
+
+@flow(name=TRAIN_FLOW, flow_run_name=name_train_run)
 def train_config(configs: list[dict], study: str, tracking_uri: str, parent_id: str | None = None,
                  root: str = str(ROOT), data_dir: str = "data", label: str = "configurations",
                  threads: int | None = None) -> list[dict]:
     """A group of configurations as its own flow: what the ``train-config`` deployment runs on
-    a worker. Its parameters are JSON; ``configs_from_json`` turns them back into configurations."""
+    a worker. Its parameters are JSON; ``configs_from_json`` turns them back into configurations.
+    It ends in its task's state: a failed group (a configuration that does not fit this worker,
+    bad data) fails it with the task's one line, without a traceback."""
     set_threads(threads)
     members = configs_from_json(configs)
-    return train_task(members, study, tracking_uri, parent_id, root, data_dir, group_label(members))
+    return train_task(members, study, tracking_uri, parent_id, root, data_dir, group_label(members), return_state=True)
 
 
 @task(retries=FLOW_RUN_RETRIES, retry_delay_seconds=RETRY_DELAY_S, retry_condition_fn=retry_condition,
@@ -232,8 +240,7 @@ def sweep(study: str | None = None, params_file: str = "params.yaml", deployment
         check_parallelism(parallel, threads, remote=bool(deployment))
         job = Sweep.prepare(study, params_file, ROOT, remote=bool(deployment))
         flow_run_id = str(runtime.flow_run.id)
-        job.start(fresh, log, wait, instance=flow_run_id if new_sweep_per_run else None,
-                  tags={"prefect.flow_run_id": flow_run_id})
+        job.start(fresh, log, wait, instance=flow_run_id if new_sweep_per_run else None, flow_run=flow_run_id)
         log(ui_line(job.tracker.uri, job.tracker.experiment_id, job.parent_id, job.study.name))
         todo = job.pending(log)
         groups = job.plan(todo, parallel, remote=bool(deployment), threads=threads, report=log)

@@ -70,9 +70,12 @@ def sweep_run_name(study: str | None, due: datetime.datetime | None, run_id: str
     return f"{study or 'default study'} {when:%Y-%m-%d %H:%M} UTC {run_id.replace('-', '')[-8:]}"
 
 
-def train_run_name(study: str, label: str) -> str:
-    """The flow-run name of a group that a deployment trains."""
-    return f"{study}: {label}"
+def train_run_name(study: str, label: str, run_id: str | None = None) -> str:
+    """The flow-run name of a group that a deployment trains: its study and label, and once it
+    runs (``run_id``, its own flow-run id) the end of that id, as a sweep's name ends
+    (:func:`sweep_run_name`), so that the groups of two sweeps (two nights) are told apart, e.g.
+    ``quick: Tanh / Shapeset-3x2 d5 w500 lr=0.05 s0 [3c9e02b7]``; without, the name it waits under."""
+    return f"{study}: {label}" + (f" [{run_id.replace('-', '')[-8:]}]" if run_id else "")
 
 
 def unfinished(name: str, deployment: str, state: str, message: str | None) -> str:
