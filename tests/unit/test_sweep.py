@@ -130,7 +130,7 @@ def test_a_launcher_that_fans_out_needs_no_data_only_their_versions_in_dvc_lock(
         (tmp_path / rel).parent.mkdir(exist_ok=True)
         (tmp_path / rel).write_text((repo / rel).read_text())
     (tmp_path / ".dvc").mkdir()
-    (tmp_path / ".dvc" / "config").write_text("[core]\n    no_scm = true\n    analytics = false\n")
+    (tmp_path / ".dvc" / "config").write_text((repo / ".dvc" / "config").read_text())  # a copy, not a git clone
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     with pytest.raises(GlorotError, match="^missing prepared data .*shapeset: run `dvc repro shapeset`"):
         Sweep.prepare("quick", "params.yaml", tmp_path)
