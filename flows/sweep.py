@@ -22,6 +22,7 @@ a watchdog stops when this process ends, however it ends.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import textwrap
@@ -44,9 +45,9 @@ from prefect.utilities.urls import url_for  # noqa: E402
 from glorot.config import TrainConfig  # noqa: E402
 from glorot.errors import GlorotError  # noqa: E402
 from glorot.pipeline.orchestration import (FLOW_RUN_POLL_S, FLOW_RUN_RETRIES, RETRY_DELAY_S, SWEEP_FLOW,  # noqa: E402
-                                           TASK_RETRIES, TRAIN_FLOW, FlowRunCrashed, artifact_key, build_report,
-                                           check_parallelism, done_line, fan_out, sweep_run_name, train_run_name,
-                                           unfinished, worth_retrying)
+                                           TASK_RETRIES, TRAIN_FLOW, FlowRunCrashed, OneLineUserErrors, artifact_key,
+                                           build_report, check_parallelism, done_line, fan_out, sweep_run_name,
+                                           train_run_name, unfinished, worth_retrying)
 from glorot.pipeline.progress import (OnProgress, Progress, SweepDisplay, active_display,  # noqa: E402
                                      hush_tracking_setup, ui_line)
 from glorot.pipeline.runs import run_configurations  # noqa: E402
@@ -56,6 +57,8 @@ from glorot.pipeline.watchdog import stop_with_this_process  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 hush_tracking_setup()
+for _engine_logger in ("prefect.flow_runs", "prefect.engine"):  # where a worker's failed flow run is logged
+    logging.getLogger(_engine_logger).addFilter(OneLineUserErrors())
 TRAIN_DEPLOYMENT = f"{TRAIN_FLOW}/train-config"
 
 
@@ -119,11 +122,12 @@ def train_config(configs: list[dict], study: str, tracking_uri: str, parent_id: 
                  threads: int | None = None) -> list[dict]:
     """A group of configurations as its own flow: what the ``train-config`` deployment runs on
     a worker. Its parameters are JSON; ``configs_from_json`` turns them back into configurations.
-    It ends in its task's state: a failed group (a configuration that does not fit this worker,
-    bad data) fails it with the task's one line, without a traceback."""
+    A failed group (a configuration that does not fit this worker, bad data) fails it with its
+    task's one line as its message, which the sweep that waits for it reports."""
     set_threads(threads)
     members = configs_from_json(configs)
-    return train_task(members, study, tracking_uri, parent_id, root, data_dir, group_label(members), return_state=True)
+    done = train_task(members, study, tracking_uri, parent_id, root, data_dir, group_label(members), return_state=True)
+    return done if done.is_completed() else Failed(message=done.message, data=done.result(raise_on_failure=False))
 
 
 @task(retries=FLOW_RUN_RETRIES, retry_delay_seconds=RETRY_DELAY_S, retry_condition_fn=retry_condition,

@@ -6,6 +6,7 @@ line, the report built at the end. Plain values and functions: ``flows/`` wires 
 from __future__ import annotations
 
 import datetime
+import logging
 import os
 import re
 import subprocess
@@ -55,6 +56,21 @@ def check_parallelism(concurrency: int, threads: int | None, remote: bool) -> No
     if threads and not remote and threads * concurrency > cores:
         raise GlorotError(f"invalid threads: {threads} threads x {concurrency} groups at once exceeds this "
                           f"machine's {cores} cores; lower --threads or --concurrency")
+
+
+class OneLineUserErrors(logging.Filter):
+    """A log record whose exception is a :class:`GlorotError` (a user's error: a bad configuration,
+    bad data, a device the machine lacks) becomes one line, its message and the error, without
+    the traceback that a logger adds to what it calls unexpected; other records pass unchanged.
+    ``flows/`` adds it to the loggers of Prefect's engine, so that a worker's log says such an
+    error in one line (docs/scale.md, step 5)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, GlorotError):
+            record.msg, record.args = f"{record.getMessage()}: {error}", ()
+            record.exc_info = record.exc_text = None
+        return True
 
 
 def artifact_key(*parts: str) -> str:
