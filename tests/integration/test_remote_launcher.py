@@ -30,7 +30,7 @@ NO_CUDA = "invalid device: 'cuda' requested but no CUDA device is available"
 
 
 def _sweep(launcher: Path, env: dict, log: Path, *args: str) -> subprocess.CompletedProcess:
-    """``flows/sweep.py`` of the launcher's copy, fanned out to the worker; its output (both streams) goes to ``log``."""
+    """``flows/sweep.py`` of the launcher's copy, fanned out to the worker; both its streams go to ``log``."""
     cmd = [str(servers.BIN / "python"), str(launcher / "flows" / "sweep.py"), "--deployment", TRAIN,
            "--concurrency", "2", *args]
     with open(log, "wb") as out:
@@ -90,7 +90,8 @@ def test_a_launcher_without_the_data_fans_out_and_the_worker_trains_on_its_own(r
     for parent in parents:
         children = _children(client, experiment, parent)
         assert len(children) == 2 and {c.data.tags["status"] for c in children} == {"completed"}
-        assert {c.data.tags["data_source"] for c in children} == {str((remote["worker"] / "data" / "shapeset").resolve())}
+        worker_data = (remote["worker"] / "data" / "shapeset").resolve()
+        assert {c.data.tags["data_source"] for c in children} == {str(worker_data)}
 
 
 def test_a_continued_sweep_keeps_the_flow_run_ids_of_both_of_its_runs(remote):
