@@ -24,6 +24,7 @@ a watchdog stops when this process ends, however it ends.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -51,9 +52,9 @@ from prefect.utilities.urls import url_for  # noqa: E402
 
 from glorot.config import TrainConfig  # noqa: E402
 from glorot.pipeline.orchestration import (FLOW_RUN_POLL_S, FLOW_RUN_RETRIES, RETRY_DELAY_S, SWEEP_FLOW,  # noqa: E402
-                                           TASK_RETRIES, TRAIN_FLOW, FlowRunCrashed, artifact_key, build_report,
-                                           check_parallelism, done_line, fan_out, sweep_run_name, train_run_name,
-                                           unfinished, worth_retrying)
+                                           TASK_RETRIES, TRAIN_FLOW, FlowRunCrashed, OneLineUserErrors, artifact_key,
+                                           build_report, check_parallelism, done_line, fan_out, sweep_run_name,
+                                           train_run_name, unfinished, worth_retrying)
 from glorot.pipeline.progress import (OnProgress, Progress, SweepDisplay, active_display,  # noqa: E402
                                      hush_tracking_setup, ui_line)
 from glorot.pipeline.runs import run_configurations  # noqa: E402
@@ -63,6 +64,8 @@ from glorot.pipeline.server_lock import first_start_lock  # noqa: E402
 from glorot.pipeline.watchdog import stop_with_this_process  # noqa: E402
 
 hush_tracking_setup()
+for _engine_logger in ("prefect.flow_runs", "prefect.engine"):  # where a worker's failed flow run is logged
+    logging.getLogger(_engine_logger).addFilter(OneLineUserErrors())
 
 
 def retry_condition(task, task_run, state: State) -> bool:
@@ -113,15 +116,24 @@ def train_task(configs: list[TrainConfig], study: str, tracking_uri: str, parent
         return Failed(message=str(e), data=e)
 
 
-@flow(name=TRAIN_FLOW, flow_run_name="{study}: {label}")
+def name_train_run() -> str:
+    """A training flow run's name, given when it starts (:func:`glorot.pipeline.orchestration.train_run_name`)."""
+    return train_run_name(runtime.flow_run.parameters["study"], runtime.flow_run.parameters["label"],
+                          str(runtime.flow_run.id))
+
+
+@flow(name=TRAIN_FLOW, flow_run_name=name_train_run)
 def train_config(configs: list[dict], study: str, tracking_uri: str, parent_id: str | None = None,
                  root: str = str(ROOT), data_dir: str = "data", label: str = "configurations",
                  threads: int | None = None) -> list[dict]:
     """A group of configurations as its own flow: what the ``train-config`` deployment runs on
-    a worker. Its parameters are JSON; ``configs_from_json`` turns them back into configurations."""
+    a worker. Its parameters are JSON; ``configs_from_json`` turns them back into configurations.
+    A failed group (a configuration that does not fit this worker, bad data) fails it with its
+    task's one line as its message, which the sweep that waits for it reports."""
     set_threads(threads)
     members = configs_from_json(configs)
-    return train_task(members, study, tracking_uri, parent_id, root, data_dir, group_label(members))
+    done = train_task(members, study, tracking_uri, parent_id, root, data_dir, group_label(members), return_state=True)
+    return done if done.is_completed() else Failed(message=done.message, data=done.result(raise_on_failure=False))
 
 
 @task(retries=FLOW_RUN_RETRIES, retry_delay_seconds=RETRY_DELAY_S, retry_condition_fn=retry_condition,
@@ -238,8 +250,7 @@ def sweep(study: str | None = None, params_file: str = "params.yaml", deployment
         check_parallelism(parallel, threads, remote=bool(deployment))
         job = Sweep.prepare(study, params_file, ROOT, remote=bool(deployment))
         flow_run_id = str(runtime.flow_run.id)
-        job.start(fresh, log, wait, instance=flow_run_id if new_sweep_per_run else None,
-                  tags={"prefect.flow_run_id": flow_run_id})
+        job.start(fresh, log, wait, instance=flow_run_id if new_sweep_per_run else None, flow_run=flow_run_id)
         log(ui_line(job.tracker.uri, job.tracker.experiment_id, job.parent_id, job.study.name))
         todo = job.pending(log)
         groups = job.plan(todo, parallel, remote=bool(deployment), threads=threads, report=log)

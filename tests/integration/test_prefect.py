@@ -162,7 +162,7 @@ def test_the_launcher_logs_each_flow_run_it_submits_and_how_many_configurations_
                            r" ended Completed: (http://127\.0\.0\.1:\d+/runs/flow-run/[0-9a-f-]{36})", log)
     assert len(submitted) == 1, log
     label, run_id, address = submitted[0]
-    assert label.endswith("(2 configurations)") and address.endswith(run_id)
+    assert label.endswith(f"(2 configurations) [{run_id.replace('-', '')[-8:]}]") and address.endswith(run_id)
     assert "2/2 configurations done" in log
 
 
@@ -212,8 +212,9 @@ def test_two_triggers_of_the_nightly_give_two_sweeps_one_after_the_other(scaled_
     assert all(re.fullmatch(r"nightly \d{4}-\d\d-\d\d \d\d:\d\d UTC [0-9a-f]{8}", r.name) for r in runs), [
         r.name for r in runs]
     assert runs[0].name != runs[1].name, "two triggers in the same minute, one name"
-    assert len(trained) == 2 and all(re.fullmatch(r"nightly: Tanh / Shapeset-3x2 .* \(\+1 batched\)", r.name)
-                                     for r in trained), [r.name for r in trained]
+    named = r"nightly: Tanh, Tanh N / Shapeset-3x2 .* \(2 configurations\) \[[0-9a-f]{8}\]"
+    assert len(trained) == 2 and all(re.fullmatch(named, r.name) for r in trained), [r.name for r in trained]
+    assert trained[0].name != trained[1].name, "the groups of two nights, one name"
     assert {r.work_pool_name for r in trained} == {POOL} and {r.work_pool_name for r in runs} == {ORCHESTRATION}
 
     client = MlflowClient(scaled_out["mlflow_uri"])

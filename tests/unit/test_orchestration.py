@@ -8,7 +8,7 @@ import pytest
 from glorot.errors import GlorotError
 from glorot.pipeline import orchestration
 from glorot.pipeline.orchestration import (FlowRunCrashed, check_parallelism, done_line, fan_out, sweep_run_name,
-                                           worth_retrying)
+                                           train_run_name, worth_retrying)
 from glorot.pipeline.tracking import StoreUnavailable
 
 
@@ -55,3 +55,28 @@ def test_two_sweeps_due_in_the_same_minute_get_different_names():
 def test_the_progress_line_counts_failed_configurations_only_when_there_are_some():
     assert done_line(3, 5, 0) == "3/5 configurations done"
     assert done_line(3, 5, 1) == "3/5 configurations done (1 failed)"
+
+
+def test_a_training_flow_run_is_named_after_its_group_and_once_running_its_own_id():
+    label = "Tanh / Shapeset-3x2 d5 w500 lr=0.05 s0"
+    assert train_run_name("quick", label) == f"quick: {label}"  # while it waits for a worker
+    first = train_run_name("quick", label, "0194b6c2-7a10-7c3e-9d1f-4e2a8b6c0d11")
+    second = train_run_name("quick", label, "0194b6c2-7b20-71aa-8e3b-5f6a7c8d9e22")  # the next night's
+    assert first == f"quick: {label} [8b6c0d11]" and first != second
+
+
+def test_a_user_error_is_logged_in_one_line_and_a_bug_with_its_traceback(caplog):
+    """What a worker's log says when a flow run fails: Prefect's engine logs the error with its traceback."""
+    import logging
+
+    logger = logging.getLogger("glorot.tests.engine")
+    logger.addFilter(orchestration.OneLineUserErrors())
+    for error in (GlorotError("invalid device: 'cuda' requested but no CUDA device is available"), KeyError("bug")):
+        try:
+            raise error
+        except Exception:
+            logger.error("Engine execution exited with unexpected exception", exc_info=True)
+    user, bug = caplog.records
+    assert user.getMessage() == ("Engine execution exited with unexpected exception: invalid device: 'cuda' "
+                                 "requested but no CUDA device is available") and user.exc_info is None
+    assert bug.exc_info is not None and "Traceback" in caplog.text.split("\n", 1)[1]

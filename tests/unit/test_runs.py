@@ -117,3 +117,26 @@ def test_the_code_hash_follows_the_numeric_sources_only(tmp_path, monkeypatch):
     assert digest() == before
     (tmp_path / "engine" / "loop.py").write_text("# changed\n")
     assert digest() != before
+
+
+@pytest.mark.parametrize("fields,message", [
+    (dict(device="cuda"), "invalid device: 'cuda' requested but no CUDA device is available"),
+    ({}, "invalid width: 1 x 8 units need"),
+])
+def test_a_configuration_that_does_not_fit_this_machine_is_a_failed_child_run(fields, message, tracker, tmp_path,
+                                                                              monkeypatch):
+    """A launcher that fans out cannot check a worker's device or memory; the worker does, where
+    the configuration starts, so that its MLflow run is FAILED with the one line as ``error``."""
+    import glorot.config
+
+    config = build_config(check_machine=False, **{**CONFIG, **fields})  # as a worker receives it
+    monkeypatch.setattr(glorot.config, "cuda_available", lambda: False)
+    monkeypatch.setattr(glorot.config, "machine_memory", lambda: 0 if not fields else None)
+    parent = tracker.start_parent({"glorot.sweep_key": "one"})
+    with pytest.raises(GlorotError, match=f"^{message}") as failed:
+        run_configuration(config, "runs", tracker.uri, parent, tmp_path, None)
+    assert not retryable(failed.value)
+    [child] = tracker.child_runs(parent)
+    assert child.info.status == "FAILED" and child.data.tags["status"] == "failed"
+    assert message in child.data.tags["error"]
+    assert "valid/error" not in child.data.metrics  # stopped before training

@@ -289,7 +289,7 @@ def test_cuda_without_a_cuda_device_fails_when_the_study_is_read(tmp_path, monke
 def test_a_launcher_that_fans_out_to_other_machines_can_leave_their_checks_to_them(tmp_path, monkeypatch,
                                                                                    machine_of_23_gib):
     """``check_machine=False``: the configurations train elsewhere (a deployment's workers, which
-    validate what they receive with the checks on, :func:`glorot.pipeline.sweep.configs_from_json`)."""
+    check what they receive where each starts training, :func:`glorot.pipeline.runs.fits_here`)."""
     import glorot.config
 
     monkeypatch.setattr(glorot.config, "cuda_available", lambda: False)

@@ -2,6 +2,7 @@
 a time, ``--fresh`` closing what a killed sweep left running, a failed sweep's end."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,55 @@ def test_a_new_commit_continues_the_sweep_a_new_maths_does_not(new_sweep, monkey
     third = new_sweep()
     assert third.start() != parent
     third.release()
+
+
+def test_a_continued_sweep_keeps_the_flow_run_ids_of_every_orchestrator(new_sweep):
+    first = new_sweep()
+    parent = first.start(flow_run="flow-run-1")
+    first.release()
+    again = new_sweep()
+    assert again.start(flow_run="flow-run-2") == parent  # continued by another flow run (a retry, a rerun)
+    again.release()
+    tags = again.tracker.client.get_run(parent).data.tags
+    assert tags["prefect.flow_run_id"] == "flow-run-1"  # the one that opened it
+    assert tags["prefect.flow_run_ids"] == "flow-run-1,flow-run-2"
+    assert again.start(flow_run="flow-run-2") == parent  # the same flow run again is listed once
+    again.release()
+    assert again.tracker.client.get_run(parent).data.tags["prefect.flow_run_ids"] == "flow-run-1,flow-run-2"
+
+
+def test_a_launcher_that_fans_out_needs_no_data_only_their_versions_in_dvc_lock(tmp_path, monkeypatch):
+    """With ``remote`` (a deployment's workers train), the launcher reads the data versions from
+    the DVC lock files alone and plans without the data sets' shapes; trained here, data are required."""
+    repo = REPO_PARAMS.parent
+    for rel in ("params.yaml", "dvc.yaml", "dvc.lock", "data/dvc.yaml", "data/dvc.lock"):
+        (tmp_path / rel).parent.mkdir(exist_ok=True)
+        (tmp_path / rel).write_text((repo / rel).read_text())
+    (tmp_path / ".dvc").mkdir()
+    (tmp_path / ".dvc" / "config").write_text((repo / ".dvc" / "config").read_text())  # a copy, not a git clone
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    with pytest.raises(GlorotError, match="^missing prepared data .*shapeset: run `dvc repro shapeset`"):
+        Sweep.prepare("quick", "params.yaml", tmp_path)
+    job = Sweep.prepare("quick", "params.yaml", tmp_path, remote=True)
+    job.start(flow_run="flow-run-1")
+    try:
+        assert job.data_versions == {"shapeset": re.search(r"path: data/shapeset\n\s+hash: md5\n\s+md5: (\S+)",
+                                                           (repo / "dvc.lock").read_text()).group(1)}
+        groups = job.plan(job.pending(), 4, remote=True)
+        assert sum(len(g) for g in groups) == len(job.configs)
+    finally:
+        job.release()
+    assert not (tmp_path / "data" / "shapeset").exists()
+
+
+def test_a_worker_takes_a_configuration_it_cannot_run_so_that_its_run_can_fail(monkeypatch):
+    """A worker's flow run turns its JSON back into configurations without the checks against its
+    machine: those come where each starts, with its MLflow run (tests/unit/test_runs.py)."""
+    import glorot.config
+    from glorot.pipeline.sweep import configs_from_json
+
+    monkeypatch.setattr(glorot.config, "cuda_available", lambda: False)
+    [config] = configs_from_json([build_config(check_machine=False, device="cuda").model_dump()])
+    assert config.device == "cuda"
+    with pytest.raises(GlorotError, match="^invalid dataset"):
+        configs_from_json([{"dataset": "nope"}])  # the rest is validated again

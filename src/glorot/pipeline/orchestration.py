@@ -6,6 +6,7 @@ line, the report built at the end. Plain values and functions: ``flows/`` wires 
 from __future__ import annotations
 
 import datetime
+import logging
 import os
 import re
 import subprocess
@@ -58,6 +59,21 @@ def check_parallelism(concurrency: int, threads: int | None, remote: bool) -> No
                           f"machine's {cores} cores; lower --threads or --concurrency")
 
 
+class OneLineUserErrors(logging.Filter):
+    """A log record whose exception is a :class:`GlorotError` (a user's error: a bad configuration,
+    bad data, a device the machine lacks) becomes one line, its message and the error, without
+    the traceback that a logger adds to what it calls unexpected; other records pass unchanged.
+    ``flows/`` adds it to the loggers of Prefect's engine, so that a worker's log says such an
+    error in one line (docs/scale.md, step 5)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, GlorotError):
+            record.msg, record.args = f"{record.getMessage()}: {error}", ()
+            record.exc_info = record.exc_text = None
+        return True
+
+
 def artifact_key(*parts: str) -> str:
     """An artifact key (lowercase letters, digits, dashes): ``glorot-<parts...>``, e.g. the
     study, a configuration's label and the artifact's kind."""
@@ -71,9 +87,12 @@ def sweep_run_name(study: str | None, due: datetime.datetime | None, run_id: str
     return f"{study or 'default study'} {when:%Y-%m-%d %H:%M} UTC {run_id.replace('-', '')[-8:]}"
 
 
-def train_run_name(study: str, label: str) -> str:
-    """The flow-run name of a group that a deployment trains."""
-    return f"{study}: {label}"
+def train_run_name(study: str, label: str, run_id: str | None = None) -> str:
+    """The flow-run name of a group that a deployment trains: its study and label, and once it
+    runs (``run_id``, its own flow-run id) the end of that id, as a sweep's name ends
+    (:func:`sweep_run_name`), so that the groups of two sweeps (two nights) are told apart, e.g.
+    ``quick: Tanh / Shapeset-3x2 d5 w500 lr=0.05 s0 [3c9e02b7]``; without, the name it waits under."""
+    return f"{study}: {label}" + (f" [{run_id.replace('-', '')[-8:]}]" if run_id else "")
 
 
 def unfinished(name: str, deployment: str, state: str, message: str | None) -> str:

@@ -76,12 +76,14 @@ def dvc_outputs(root: str | Path) -> Iterator[dict[str, Any]]:
     """The outputs of the project's DVC pipelines (every ``dvc.yaml`` and its lock file: the main
     pipeline's Shapeset and ``data/dvc.yaml``'s image sets), by path relative to ``root``, while
     DVC's repository is open; none outside a DVC project. A pipeline DVC cannot read is one line.
-    DVC is imported here, when data are versioned, not with the package (it takes a second)."""
+    DVC is imported here, when data are versioned, not with the package (it takes a second).
+    Reading the lock files needs no git: DVC is opened without it (``core.no_scm``), so a copy of
+    the project that is not a git clone (a worker's folder, a test's) reads them too."""
     from dvc.exceptions import DvcException, NotDvcRepoError
     from dvc.repo import Repo
 
     try:
-        repo = Repo(str(root))
+        repo = Repo(str(root), config={"core": {"no_scm": True}})
     except NotDvcRepoError:
         yield {}
         return

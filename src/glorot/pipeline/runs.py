@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from glorot.atomic import atomic_write_text
-from glorot.config import TrainConfig
+from glorot.config import TrainConfig, build_config
 from glorot.data.sources import DataBundle
 from glorot.engine import Checkpointer, group_key, train_group
 from glorot.errors import GlorotError
@@ -88,14 +88,25 @@ def _open_member(tracker: Tracker, parent_id: str | None, index: int, config: Tr
     return _Member(index, config, run_id, folder, False)
 
 
+def fits_here(config: TrainConfig) -> None:
+    """A one-line :class:`GlorotError` if ``config`` cannot train on this machine (``device: cuda``
+    without a CUDA device, sizes beyond its memory: :func:`glorot.config.check_machine`), checked
+    where it starts training: a launcher that fans out to workers cannot check for them
+    (:func:`glorot.pipeline.sweep.configs_from_json`)."""
+    build_config(**config.model_dump())
+
+
 def _train(tracker: Tracker, members: list[_Member], data: DataBundle, data_version: str,
            checkpoint_every: int | None, on_progress: OnProgress) -> list[tuple[_Member, dict]]:
     """Train ``members`` as one group and finish their runs, reporting each evaluation to
-    ``on_progress``; on any error the runs not yet finished are marked failed (their checkpoints
-    stay, to resume from, by the same runs only)."""
+    ``on_progress``; a member that does not fit this machine (:func:`fits_here`) fails them all,
+    as a user error (not retried, :func:`retryable`). On any error the runs not yet finished are
+    marked failed (their checkpoints stay, to resume from, by the same runs only)."""
     pending = list(members)
     done = []
     try:
+        for m in members:
+            fits_here(m.config)
         for m in members:  # how this attempt runs: a configuration's numbers depend on the thread count
             tracker.set_tags(m.run_id, {"glorot.group_size": str(len(members)),
                                         "torch_threads": str(torch.get_num_threads())})

@@ -59,14 +59,17 @@ def set_threads(threads: int | None) -> None:
 
 def configs_from_json(configs: Sequence[dict[str, Any]]) -> list[TrainConfig]:
     """The configurations a deployment's flow run received as JSON, validated again (they
-    crossed a process boundary); a bad one is a one-line :class:`GlorotError`."""
-    return [build_config(**c) for c in configs]
+    crossed a process boundary); a bad one is a one-line :class:`GlorotError`. Whether each fits
+    this worker (its CUDA device, its memory) is checked where it starts training, after its
+    MLflow run is opened (:func:`glorot.pipeline.runs.run_configurations`), so that a misfit is a
+    failed child run with its ``error``, not a flow run that fails before any run exists."""
+    return [build_config(check_machine=False, **c) for c in configs]
 
 
 @dataclass
 class Sweep:
-    """A study ready to sweep: validated, its data present, its tracking store reachable;
-    after :meth:`start`, its MLflow parent run."""
+    """A study ready to sweep: validated, its data present (here, or on the workers of a
+    deployment), its tracking store reachable; after :meth:`start`, its MLflow parent run."""
 
     study: StudyConfig
     root: Path
@@ -82,11 +85,14 @@ class Sweep:
                 remote: bool = False) -> Sweep:
         """Validate everything a sweep needs before any training: the parameters file (relative
         to ``root``), the study and its configurations, the prepared data, the tracking store.
-        ``remote``: the configurations train on a deployment's workers, which check the device
-        and memory themselves, so this machine does not."""
+        ``remote``: the configurations train on a deployment's workers, which check the device,
+        the memory and their own data (against ``dvc.lock``, :func:`~glorot.pipeline.provenance.versioned_data`)
+        themselves, so this machine needs no data: it reads their versions from ``dvc.lock`` alone
+        (:meth:`start`), and plans groups without their shapes (:meth:`plan`)."""
         params = load_params(params_file, root)
         spec = params.get_study(study, check_machine=not remote)
-        require_data(root, params.data_dir, spec.datasets)
+        if not remote:
+            require_data(root, params.data_dir, spec.datasets)
         tracker = Tracker(resolve_uri(params.tracking_uri, root), spec.name, root)
         return cls(spec, Path(root), params.data_dir, tracker)
 
@@ -96,7 +102,7 @@ class Sweep:
         return self.study.configs()
 
     def start(self, fresh: bool = False, report: Report = _quiet, wait: bool = False,
-              instance: str | None = None, tags: dict[str, str] | None = None) -> str:
+              instance: str | None = None, flow_run: str | None = None) -> str:
         """Take the study's lease (refused in one line while another sweep of it runs, or with
         ``wait`` waited for), then open the sweep's MLflow parent run: the one of the same sweep
         (same study settings, data versions and code, :func:`~glorot.pipeline.provenance.sweep_key`,
@@ -104,8 +110,8 @@ class Sweep:
         configurations are skipped; else a new one, which closes the runs of earlier sweeps left
         RUNNING (:meth:`Tracker.supersede`). ``instance`` makes each of its values a sweep of its
         own (the nightly deployment passes its flow run's id: each night is a new sweep, and a
-        retry of that night's flow run continues it). ``tags`` go on the parent run, e.g. the
-        orchestrator's ``prefect.flow_run_id``."""
+        retry of that night's flow run continues it). ``flow_run``: the orchestrator's run id, added
+        to the parent's (:meth:`Tracker.add_flow_run`: a continued sweep keeps the first and lists all)."""
         lease = Lease(self.tracker, self.study.name, report=report)
         lease.acquire(wait)
         self.lease = lease
@@ -116,16 +122,17 @@ class Sweep:
             self.parent_id = None if fresh else self.tracker.find_parent(key)
             if self.parent_id:
                 self.tracker.continue_parent(self.parent_id)
-                self.tracker.set_tags(self.parent_id, tags or {})
                 report(f"continuing sweep {key} (MLflow parent run {self.parent_id}): finished configurations "
                        f"are skipped")
             else:
                 self.parent_id = self.tracker.start_parent({"git_commit": commit, "n_configs": str(len(self.configs)),
-                                                            "glorot.sweep_key": key, **(tags or {})},
+                                                            "glorot.sweep_key": key},
                                                            self.study.model_dump(exclude={"description"}))
                 if closed := self.tracker.supersede(self.parent_id):
                     report(f"closed {len(closed)} run(s) of earlier sweeps left running, as KILLED and superseded "
                            f"by {self.parent_id}")
+            if flow_run:
+                self.tracker.add_flow_run(self.parent_id, flow_run)
             self.lease.attach(self.parent_id)
         except BaseException:
             self.release()
@@ -165,7 +172,8 @@ class Sweep:
         ``parallel`` groups at once use no more threads than this machine has cores; a deployment's
         flow runs get the same count, :meth:`deployment_parameters`) and cut ``configs`` into groups
         of the study's ``group`` size (:func:`glorot.engine.plan_groups`). ``remote`` (a deployment
-        trains them): ``auto`` means 1, since the size can only be measured where training runs."""
+        trains them): ``auto`` means 1, since the size can only be measured where training runs, so no
+        data set's shape is read here (:meth:`prepare`: this machine may have no data)."""
         self.threads = threads or max(1, (os.cpu_count() or 1) // parallel)
         set_threads(self.threads)
         group = self.study.group

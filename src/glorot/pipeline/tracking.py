@@ -120,6 +120,16 @@ class Tracker(ModelRegistry, RunArtifacts):
         """Mark an earlier parent run RUNNING again: the same sweep runs again and continues it."""
         self.client.update_run(parent_id, status="RUNNING")
 
+    def add_flow_run(self, parent_id: str, flow_run_id: str) -> None:
+        """Record on a sweep's parent run the orchestrator's run (Prefect's flow run) that runs it:
+        tag ``prefect.flow_run_id`` keeps the first, which opened the parent, and
+        ``prefect.flow_run_ids`` lists every one in order, comma-separated (a continued sweep adds its own)."""
+        tags = self.client.get_run(parent_id).data.tags
+        known = tags.get("prefect.flow_run_ids", tags.get("prefect.flow_run_id", ""))
+        ids = [i for i in known.split(",") if i]
+        ids += [] if flow_run_id in ids else [flow_run_id]
+        self.set_tags(parent_id, {"prefect.flow_run_id": ids[0], "prefect.flow_run_ids": ",".join(ids)})
+
     def end_parent(self, parent_id: str, failed: int = 0) -> None:
         """Close a sweep's parent run, FAILED if any of its configurations failed; the count is its
         tag ``glorot.failed_configs`` and metric ``failed_configs``."""
