@@ -12,7 +12,6 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
@@ -252,7 +251,7 @@ def test_concurrent_loggers_lose_nothing(shared_server):
 
 OPEN_STORE = """
 import sys, time
-from pathlib import Path
+
 from glorot.pipeline.tracking import Tracker
 go = Path(sys.argv[2])
 print("ready", flush=True)

@@ -10,7 +10,7 @@ import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
-from glorot.paper.probes import SCALARS
+from glorot.paper.names import SCALARS
 
 from .project import generate_shapeset, make_project, run
 from .servers import mlflow_server

@@ -8,7 +8,8 @@ from glorot.data import shapeset
 from glorot.paper.backprop import deltas, weight_grad
 from glorot.paper.costs import nll
 from glorot.paper.nets import MLP
-from glorot.paper.probes import NETWORK_SCALARS, SCALARS, io_jacobian_svs, jacobian_sv_mean, probe
+from glorot.paper.names import NETWORK_SCALARS, SCALARS
+from glorot.paper.probes import io_jacobian_svs, jacobian_sv_mean, probe
 
 
 @pytest.fixture(scope="module")

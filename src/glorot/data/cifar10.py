@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 
+from glorot.data.defaults import DEFAULT_VALID_N
 from glorot.data.imagesets import (
-    DEFAULT_VALID_N,
     PIXEL_RANGE,
     PIXEL_SCALING,
     check_valid_n,

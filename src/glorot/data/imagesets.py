@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 
 from glorot.atomic import atomic_folder
-from glorot.data.defaults import DEFAULT_VALID_N
 from glorot.data.store import DATA_FILE, MANIFEST_FILE, file_digest, load_split, save_split
 from glorot.errors import GlorotError, shorten
 

@@ -40,7 +40,6 @@ stack (a slice that diverged or finished), giving their nets their own weights.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Callable
 
 import torch
 

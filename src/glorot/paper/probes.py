@@ -31,7 +31,6 @@ import torch
 
 from glorot.paper.backprop import deltas, weight_grad
 from glorot.paper.costs import get_cost
-from glorot.paper.names import NETWORK_SCALARS, SCALARS
 from glorot.paper.nets import MLP, affine
 
 HIST_BINS = 100

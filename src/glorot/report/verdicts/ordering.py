@@ -20,7 +20,7 @@ from itertools import combinations
 from glorot.config import DATASET_TITLES
 from glorot.paper.table1 import table1_error
 from glorot.report.comparable import AT_CHANCE_MARGIN_PCT
-from glorot.report.records import Cell, Claim, Evidence, Verdict
+from glorot.report.records import Claim, Evidence, Verdict
 from glorot.report.verdicts.judge import Judgement, lower_error, unlike_paper
 from glorot.report.verdicts.select import cell_scale, column
 
