@@ -58,44 +58,27 @@ def _kill_when(proc, predicate, what):
         proc.wait()
 
 
-def test_sigkill_during_training_then_resume_matches_uninterrupted_run(tmp_path):
-    glorot = str(BIN / "glorot")
-    # the uninterrupted reference trains alongside (its own output folder, one thread each)
-    ref = subprocess.Popen([glorot, "train", *TRAIN, "--out", str(tmp_path / "ref")], env=env(**ONE_THREAD),
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    ckdir = tmp_path / "ck"
-    cmd = [glorot, "train", *TRAIN, "--checkpoint-dir", str(ckdir), "--checkpoint-every", "250",
-           "--out", str(tmp_path / "resumed")]
-    proc = subprocess.Popen(cmd, env=env(**ONE_THREAD), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _kill_when(proc, lambda: (ckdir / "checkpoint.pt").is_file(), "the first checkpoint")
-    assert not (tmp_path / "resumed").exists()
-    out = subprocess.run(cmd, check=True, env=env(**ONE_THREAD), capture_output=True, text=True).stdout
-    _, err = ref.communicate(timeout=600)
-    assert ref.returncode == 0, err[-3000:]
-    assert "resuming from" in out
-    for name in ("curve.json", "diagnostics.json"):
-        assert (tmp_path / "ref" / name).read_text() == (tmp_path / "resumed" / name).read_text()
-    ref, resumed = (json.loads((tmp_path / d / "result.json").read_text()) for d in ("ref", "resumed"))
-    assert (ref["valid_error"], ref["test_error"]) == (resumed["valid_error"], resumed["test_error"])
-    assert not (ckdir / "checkpoint.pt").exists()
-
-
 #: A DAE-pre-trained run: 2 x 2000 pre-training updates before 300 supervised ones.
 PRETRAIN = [*TRAIN[:TRAIN.index("--updates")], "--updates", "300", "--eval-every", "100", "--probe-every", "100",
             *TRAIN[TRAIN.index("--probe-size"):], "--activation", "sigmoid", "--init", "dae", "--pretrain-updates",
             "2000", "--pretrain-lr", "0.05"]
 
 
-def test_sigkill_during_pre_training_then_resume_matches_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("args,pretraining", [(TRAIN, False), (PRETRAIN, True)], ids=["training", "pre-training"])
+def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path, args, pretraining):
+    """Killed at its first checkpoint (during supervised training, or during DAE pre-training:
+    a phase of the same engine), a rerun resumes and ends with the uninterrupted run's numbers."""
     glorot = str(BIN / "glorot")
-    ref = subprocess.Popen([glorot, "train", *PRETRAIN, "--out", str(tmp_path / "ref")], env=env(**ONE_THREAD),
+    # the uninterrupted reference trains alongside (its own output folder, one thread each)
+    ref = subprocess.Popen([glorot, "train", *args, "--out", str(tmp_path / "ref")], env=env(**ONE_THREAD),
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     ckdir = tmp_path / "ck"
-    cmd = [glorot, "train", *PRETRAIN, "--checkpoint-dir", str(ckdir), "--checkpoint-every", "250",
+    cmd = [glorot, "train", *args, "--checkpoint-dir", str(ckdir), "--checkpoint-every", "250",
            "--out", str(tmp_path / "resumed")]
     proc = subprocess.Popen(cmd, env=env(**ONE_THREAD), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _kill_when(proc, lambda: (ckdir / "checkpoint.pt").is_file(), "the first checkpoint")
-    assert decode((ckdir / "checkpoint.pt").read_bytes())["pretrain"] is not None  # killed while pre-training
+    assert not (tmp_path / "resumed").exists()
+    assert (decode((ckdir / "checkpoint.pt").read_bytes())["pretrain"] is not None) == pretraining
     out = subprocess.run(cmd, check=True, env=env(**ONE_THREAD), capture_output=True, text=True).stdout
     _, err = ref.communicate(timeout=600)
     assert ref.returncode == 0, err[-3000:]

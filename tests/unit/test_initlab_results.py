@@ -2,10 +2,9 @@
 trained, run into a real (SQLite) MLflow store, then `glorot results`: its section carries the lab's
 figures and a verdict (or the reason for none) per claim."""
 
-import yaml
-
 from glorot.cli import main
-from glorot.pipeline.study import load_params
+
+from tiny_sweep import run_tiny_sweep, start_tiny_sweep
 
 LAB = ["tanh/normalized", "tanh/orthogonal", "tanh/lsuv", "relu/normalized", "relu/he", "relu/orthogonal"]
 #: Each lab claim's id and its source, as the section names it: in the verdict table, or as not run.
@@ -15,23 +14,14 @@ CLAIMS = {"he2015_sec22_forward_signal": "He et al. 2015, Section 2.2", "penning
 
 
 def test_a_tiny_initlab_sweep_publishes_its_figures_and_verdicts(tmp_path, monkeypatch, capsys):
-    from glorot.pipeline.runs import run_configuration
-    from glorot.pipeline.tracking import Tracker
-
     study = {"datasets": ["shapeset"], "networks": LAB, "depths": [3, 20], "widths": [8], "lrs": [0.01, 0.1],
              "seeds": [0], "updates": 20, "eval_every": 10, "probe_every": 10, "probe_size": 20, "valid_size": 60,
              "test_size": 60, "device": "cpu", "jac_examples": 2,
              "parts": [{"init_only": True, "lrs": [0.01]}, {"networks": ["relu/he", "relu/normalized"], "depths": [20]}]}
-    params = tmp_path / "params.yaml"
-    params.write_text(yaml.safe_dump({"study": "lab", "studies": {"lab": study}}))
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    tracker = Tracker(uri, "lab", tmp_path)
-    parent = tracker.start_parent({"glorot.sweep_key": "k"})
-    configs = load_params(params).get_study("lab", check_machine=False).configs()
-    assert len(configs) == 6 * 2 + 2 * 2
-    for config in configs:
-        run_configuration(config, "lab", uri, parent, tmp_path, None)
+    sweep = start_tiny_sweep(tmp_path, monkeypatch, "lab", study)
+    assert len(sweep.configs) == 6 * 2 + 2 * 2
+    run_tiny_sweep(sweep, "lab", tmp_path)
+    params = sweep.params
     out = tmp_path / "docs" / "results.md"
     assert main(["results", "--params", str(params), "--out", str(out)]) == 0, capsys.readouterr().err
     section = (out.parent / "results" / "lab.md").read_text()

@@ -20,6 +20,7 @@ from glorot.report.evidence import load_evidence
 from glorot.report.publish import MAX_FIGURE_BYTES, check_finished, gather, shrink_png
 from glorot.report.records import Run, Series, Sweep
 from glorot.report.results_doc import _lr_text, write_results
+from tiny_sweep import run_tiny_sweep, start_tiny_sweep
 
 NETWORKS = ["Softsign", "Softsign N", "Tanh", "Tanh N", "Sigmoid"]
 LRS = [0.01, 0.1]
@@ -308,20 +309,12 @@ def test_a_large_figure_is_scaled_down(tmp_path):
 def test_a_tiny_real_sweep_in_mlflow_is_published(tmp_path, monkeypatch, capsys):
     """Two configurations trained into a real (SQLite) MLflow store, then `glorot results`: its rows
     hold the runs' final test errors as MLflow recorded them, and the provenance their tags."""
-    from glorot.pipeline.runs import run_configuration
-    from glorot.pipeline.tracking import Tracker
-
     study = {"datasets": ["shapeset"], "networks": ["Tanh", "Tanh N"], "depths": [1], "widths": [8], "lrs": [0.1],
              "seeds": [0], "updates": 40, "eval_every": 10, "probe_every": 10, "probe_size": 10, "valid_size": 60,
              "test_size": 60, "device": "cpu"}
-    params = tmp_path / "params.yaml"
-    params.write_text(yaml.safe_dump({"study": "t", "studies": {"t": study}}))
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    tracker = Tracker(uri, "t", tmp_path)
-    parent = tracker.start_parent({"glorot.sweep_key": "k"})
-    for config in load_params(params).get_study("t", check_machine=False).configs():
-        run_configuration(config, "t", uri, parent, tmp_path, None)
+    sweep = start_tiny_sweep(tmp_path, monkeypatch, "t", study)
+    run_tiny_sweep(sweep, "t", tmp_path)
+    params, tracker, parent = sweep.params, sweep.tracker, sweep.parent
     out = tmp_path / "docs" / "results.md"
     assert main(["results", "--params", str(params), "--out", str(out)]) == 0, capsys.readouterr().err
     md = out.read_text()
