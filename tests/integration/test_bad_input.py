@@ -34,7 +34,7 @@ def _sweep(project, *args, **extra):
 
 def test_unknown_study(project):
     code, err = _sweep(project, "--study", "nope")
-    assert code == 2 and err == ["glorot: error: unknown study 'nope'; valid: quick, depth, pretraining, table1, mnist, shapeset1000, init, tiny"]
+    assert code == 2 and err == ["glorot: error: unknown study 'nope'; valid: quick, depth, pretraining, table1, mnist, shapeset1000, init, initlab, tiny"]
 
 
 def test_invalid_field_in_params(project):

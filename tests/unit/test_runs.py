@@ -140,3 +140,19 @@ def test_a_configuration_that_does_not_fit_this_machine_is_a_failed_child_run(fi
     assert child.info.status == "FAILED" and child.data.tags["status"] == "failed"
     assert message in child.data.tags["error"]
     assert "valid/error" not in child.data.metrics  # stopped before training
+
+
+def test_unusable_data_is_a_failed_child_run_with_its_error_until_the_data_is_usable(tracker, tmp_path):
+    """#24 point 7: missing (or corrupt) data fails each configuration as a child run that names
+    the cause, so the sweep's parent and its last line show it; once the data are usable, the
+    configuration's run replaces that record."""
+    config = build_config(**CONFIG)
+    parent = tracker.start_parent({"glorot.sweep_key": "one"})
+    with pytest.raises(GlorotError, match="missing data manifest"):
+        runs.run_configurations([config], "runs", tracker.uri, parent, tmp_path, "no-such-folder")
+    [refused] = tracker.child_runs(parent)
+    assert refused.data.tags["status"] == "failed" and "missing data manifest" in refused.data.tags["error"]
+    assert refused.info.status == "FAILED"
+    [summary] = runs.run_configurations([config], "runs", tracker.uri, parent, tmp_path, None)
+    assert summary["status"] == "completed"
+    assert [r.info.run_id for r in tracker.child_runs(parent)] == [summary["run_id"]]

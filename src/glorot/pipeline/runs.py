@@ -129,6 +129,29 @@ def _train(tracker: Tracker, members: list[_Member], data: DataBundle, data_vers
     return done
 
 
+#: The data version of a configuration whose data could not be used (:func:`_refuse`).
+UNUSABLE_DATA = "unusable"
+
+
+def _refuse(tracker: Tracker, parent_id: str | None, configs: list[TrainConfig], error: GlorotError,
+            tags: dict[str, str]) -> None:
+    """Record each of ``configs`` as a failed child run with ``error`` (its data could not be
+    used), so that the sweep's parent shows the cause; not retried (:func:`retryable`). Keyed on
+    :data:`UNUSABLE_DATA`, so that a later attempt on usable data replaces it
+    (:func:`_forget_refusals`)."""
+    for config in configs:
+        key = config_key(config, UNUSABLE_DATA)
+        run_id = tracker.start_child(parent_id, config, {**tags, "glorot.config_key": key, "data_version": UNUSABLE_DATA})
+        tracker.fail(run_id, f"{type(error).__name__}: {error}")
+
+
+def _forget_refusals(tracker: Tracker, parent_id: str | None, config: TrainConfig) -> None:
+    """Delete the runs that recorded ``config``'s data as unusable under ``parent_id``: its data
+    is usable now, and one configuration has one record in a sweep."""
+    for run in tracker.runs_with_key(parent_id, config_key(config, UNUSABLE_DATA)):
+        tracker.delete_run(run.info.run_id)
+
+
 def run_configurations(configs: list[TrainConfig], study: str, tracking_uri: str, parent_id: str | None = None,
                        root: str | Path = ".", data_dir: str | None = "data", checkpoint_every: int | None = None,
                        max_attempts: int = 3, on_progress: OnProgress = print_progress,
@@ -153,13 +176,18 @@ def run_configurations(configs: list[TrainConfig], study: str, tracking_uri: str
         return []
     if len({group_key(c) for c in configs}) != 1:
         raise GlorotError("run_configurations needs configurations of one group (see glorot.engine.group_key)")
-    data, data_tags = versioned_data(configs[0], root, data_dir)
-    source = str((Path(root) / data_dir / configs[0].dataset).resolve()) if data_dir else "generated in memory"
     tracker = Tracker(tracking_uri, study, root)
+    try:
+        data, data_tags = versioned_data(configs[0], root, data_dir)
+    except GlorotError as e:  # missing, corrupt or changed data: a user error, recorded where users look
+        _refuse(tracker, parent_id, configs, e, tags or {})
+        raise
+    source = str((Path(root) / data_dir / configs[0].dataset).resolve()) if data_dir else "generated in memory"
     summaries: list[dict | None] = [None] * len(configs)
     members: list[_Member] = []
     given_up: list[str] = []
     for index, config in enumerate(configs):
+        _forget_refusals(tracker, parent_id, config)
         key = config_key(config, data_tags["data_version"])
         previous = tracker.runs_with_key(parent_id, key)
         if (run := finished_run(previous)) is not None:
