@@ -1,8 +1,9 @@
 """One learning-rate rule (glorot.paper.selection.choose_lr, paper Section 2.3): the sweep's
-summary, Table 1 and ``glorot train``'s grid pick the same rate from the same runs, on a sweep
+summary, Table 1, the registry's champion and ``glorot train``'s grid pick the same rate from the same runs, on a sweep
 where the rules they had before disagreed."""
 
 import math
+from types import SimpleNamespace
 
 import pytest
 
@@ -10,6 +11,7 @@ from glorot.config import build_config
 from glorot.engine import loop
 from glorot.engine.records import TrainResult
 from glorot.paper.selection import Trial, choose_lr
+from glorot.pipeline.registry import champions
 from glorot.pipeline.summary import network_metrics
 from glorot.report.records import Run
 from glorot.report.table1 import build_cell
@@ -43,6 +45,18 @@ def _runs(seeds):
                 test_error=None if e is None else e[1]) for lr, seed, e in _sweep(seeds)]
 
 
+def _champion_choice(seeds):
+    """The rate of the run the registry would crown (MLflow runs as the registry reads them)."""
+    runs = [SimpleNamespace(
+        data=SimpleNamespace(params={"dataset": "shapeset", "activation": "tanh", "init": "standard", "depth": "5",
+                                     "width": "1000", "lr": str(lr), "seed": str(seed)},
+                             tags={"status": "diverged" if e is None else "completed", "model_uri": "runs:/x/model"},
+                             metrics={} if e is None else {"final/valid_error": e[0]}))
+        for lr, seed, e in _sweep(seeds)]
+    run, _ = champions(runs)["shapeset"]
+    return float(run.data.params["lr"])
+
+
 def _summary_choice(seeds):
     """The rate behind the summary's metrics (its test error, a mean over seeds, identifies it)."""
     test = network_metrics(_rows(seeds))["test_error/shapeset/Tanh"]
@@ -63,17 +77,19 @@ def _grid_choice(monkeypatch, seed):
     return loop.select_lr(config, list(SWEEP), data=None).best_lr
 
 
-def test_summary_and_table1_choose_the_rules_rate_on_three_seeds():
+def test_summary_table1_and_champion_choose_the_rules_rate_on_three_seeds():
     trials = [Trial(lr, s, None if e is None else e[0], e is not None) for lr, s, e in _sweep()]
     assert choose_lr(trials) == 0.01
     assert _summary_choice((0, 1, 2)) == 0.01
+    assert _champion_choice((0, 1, 2)) == 0.01
     assert network_metrics(_rows((0, 1, 2)))["valid_error/shapeset/Tanh"] == pytest.approx(0.20)
     assert build_cell("Tanh", "shapeset", 5, _runs((0, 1, 2))).lr == 0.01
 
 
 @pytest.mark.parametrize("seed", [0, 2])
-def test_train_grid_summary_and_table1_agree_on_one_seed(monkeypatch, seed):
+def test_train_grid_summary_table1_and_champion_agree_on_one_seed(monkeypatch, seed):
     expected = {0: 0.01, 2: 0.03}[seed]  # seed 0: a tie, to the smaller rate; seed 2: 0.03 never diverged
     assert _grid_choice(monkeypatch, seed) == expected
     assert _summary_choice((seed,)) == expected
+    assert _champion_choice((seed,)) == expected
     assert build_cell("Tanh", "shapeset", 5, _runs((seed,))).lr == expected
