@@ -234,7 +234,7 @@ def test_concurrent_loggers_lose_nothing(shared_server):
 
 OPEN_STORE = """
 import sys, time
-
+from pathlib import Path
 from glorot.pipeline.tracking import Tracker
 go = Path(sys.argv[2])
 print("ready", flush=True)
