@@ -90,7 +90,7 @@ def test_verdicts_and_theory_are_computed(report):
     theory = json.loads((report["out"] / "theory.json").read_text())
     assert {(r["network"], r["layer"]) for r in theory["rows"]} == {("Tanh", 1), ("Tanh", 2), ("Tanh N", 1),
                                                                     ("Tanh N", 2)}
-    assert theory["var_x"]["shapeset"] > 0 and "data/shapeset/test" in theory["input_source"]["shapeset"]
+    assert theory["var_x"]["shapeset"] > 0 and "prepared shapeset test split" in theory["input_source"]["shapeset"]
     assert theory["x_second_moment"]["shapeset"] >= theory["var_x"]["shapeset"]
 
 

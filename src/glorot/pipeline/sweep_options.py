@@ -63,7 +63,8 @@ def check_sweep(args: argparse.Namespace, root: str | Path) -> int:
     """One line for what would stop the sweep of ``args`` (options of :func:`add_sweep_options`)
     before it starts: a bad concurrency or thread count, a parameters file (relative to
     ``root``) or study that does not validate (with ``--deployment``, not against this machine:
-    the workers train), a missing prepared data set, a tracking server that does not answer.
+    the workers train), a missing prepared data set (not with ``--deployment``: the workers'
+    data count), a tracking server that does not answer.
     Returns the sweep's concurrency (:func:`~glorot.pipeline.orchestration.fan_out`)."""
     from glorot.pipeline.store import check_reachable, resolve_uri  # here, not above: `glorot --help` only
     from glorot.pipeline.study import load_params  # builds the options
@@ -72,7 +73,8 @@ def check_sweep(args: argparse.Namespace, root: str | Path) -> int:
     check_parallelism(concurrency, args.threads, remote=bool(args.deployment))
     params = load_params(args.params, root)
     study = params.get_study(args.study, check_machine=not args.deployment)
-    require_data(root, params.data_dir, study.datasets)
+    if not args.deployment:  # the workers hold and check the data (docs/scale.md)
+        require_data(root, params.data_dir, study.datasets)
     check_reachable(resolve_uri(params.tracking_uri, root))
     return concurrency
 
