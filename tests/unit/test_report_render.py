@@ -86,7 +86,7 @@ def test_reading_a_store_that_does_not_exist_is_one_line_and_creates_nothing(tmp
     assert main([command, "--params", str(tmp_path / "params.yaml")]) == 2
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     assert capsys.readouterr().err == (f"glorot: error: study 'a' has no sweep in {uri} (MLFLOW_TRACKING_URI) yet: "
-                                       f"run `MLFLOW_TRACKING_URI={uri} python flows/sweep.py --study a` first\n")
+                                       f"run `MLFLOW_TRACKING_URI={uri} glorot sweep --study a` first\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]  # no store, lock, report or page
 
 
@@ -103,5 +103,5 @@ def test_a_store_without_the_studys_sweep_is_one_line_and_exit_2(tmp_path, capsy
     assert main([command, "--params", str(tmp_path / "params.yaml")]) == 2
     assert capsys.readouterr().err.splitlines()[-1] == (
         f"glorot: error: study 'a' has no sweep in {uri} (MLFLOW_TRACKING_URI) yet: run `MLFLOW_TRACKING_URI={uri} "
-        f"python flows/sweep.py --study a` first")
+        f"glorot sweep --study a` first")
     assert not (tmp_path / "reports").exists() and not (tmp_path / "docs").exists()
