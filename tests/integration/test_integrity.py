@@ -54,14 +54,17 @@ def test_a_sweep_whose_data_differ_from_dvc_lock_fails_in_one_line_without_retri
     parents = client.search_runs([experiment], "tags.`glorot.kind` = 'sweep'")
     assert len(parents) == 1
     parent = parents[0]
-    assert _errors(proc.stderr) == [f"glorot: error: 2 of 2 configurations failed; see MLflow parent run "
-                                    f"{parent.info.run_id} at sqlite:///{project / 'mlflow.db'} (every member of a "
-                                    f"failed group counts)"]
+    [last] = _errors(proc.stderr)
+    assert last.startswith(f"glorot: error: 2 of 2 configurations failed; see MLflow parent run {parent.info.run_id} "
+                           f"at sqlite:///{project / 'mlflow.db'} (every member of a failed group counts); the first: ")
     assert "Traceback" not in proc.stderr and "Retry" not in proc.stderr, proc.stderr[-3000:]
-    assert proc.stderr.count("differs: the data differ from the version in dvc.lock") == 2  # once per group
+    assert "differs: the data differ from the version in dvc.lock" in last  # the cause, on the last line
+    assert proc.stderr.count("differs: the data differ from the version in dvc.lock") >= 3  # and once per group
     assert parent.info.status == "FAILED" and parent.data.tags["glorot.failed_configs"] == "2"
     assert parent.data.metrics["failed_configs"] == 2
-    assert client.search_runs([experiment], "tags.`glorot.kind` = 'config'") == []  # refused before training
+    refused = client.search_runs([experiment], "tags.`glorot.kind` = 'config'")  # refused before training,
+    assert len(refused) == 2 and all(r.data.tags["status"] == "failed" and "differs" in r.data.tags["error"]
+                                     for r in refused)  # each configuration a failed child run with the cause
     assert (project / "results" / "tiny" / "summary.json").is_file()
     assert client.search_runs([experiment], "tags.`glorot.kind` = 'lock'") == []  # the lease was given back
 
