@@ -235,4 +235,9 @@ def test_data_that_differ_from_dvc_lock_are_refused_before_training(repro, tmp_p
     with pytest.raises(GlorotError, match=r"data/shapeset/samples.png differs: the data differ from the version "
                                           r"in dvc.lock \(.*\.dir\); run `dvc checkout data/shapeset`"):
         run_configuration(config, "tiny", f"sqlite:///{tmp_path / 'x.db'}", root=project)
-    assert not (tmp_path / "x.db").exists()  # refused before any run was recorded
+    from glorot.pipeline.tracking import Tracker
+
+    tracker = Tracker(f"sqlite:///{tmp_path / 'x.db'}", "tiny", project)
+    [refused] = tracker.client.search_runs([tracker.experiment_id])
+    assert refused.data.tags["status"] == "failed" and "samples.png differs" in refused.data.tags["error"]
+    assert not refused.data.metrics  # refused before training: a failed run that names the cause, no update
