@@ -221,7 +221,7 @@ def test_small_imagenet_stage_builds_from_a_user_tree(repro):
     assert "Tanh / Small-ImageNet: valid error" in proc.stdout
 
 
-def test_data_that_differ_from_dvc_lock_are_refused_before_training(repro, tmp_path):
+def test_data_that_differ_from_dvc_lock_are_refused_before_training(repro, tmp_path, monkeypatch):
     import shutil
 
     from glorot.config import build_config
@@ -232,6 +232,9 @@ def test_data_that_differ_from_dvc_lock_are_refused_before_training(repro, tmp_p
     shutil.copytree(repro["project"], project, symlinks=True)
     (project / "data/shapeset/samples.png").write_bytes(b"changed")
     config = build_config(depth=1, width=8, updates=1, device="cpu")
+    # In this process, opening the store sets MLFLOW_TRACKING_URI (mlflow.set_tracking_uri): restored
+    # afterwards, or the later tests' subprocesses would inherit this test's store.
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'x.db'}")
     with pytest.raises(GlorotError, match=r"data/shapeset/samples.png differs: the data differ from the version "
                                           r"in dvc.lock \(.*\.dir\); run `dvc checkout data/shapeset`"):
         run_configuration(config, "tiny", f"sqlite:///{tmp_path / 'x.db'}", root=project)
