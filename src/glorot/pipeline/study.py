@@ -100,6 +100,10 @@ class StudyConfig(StudySettings):
     network_lrs: dict[str, list[Rate]] = Field(
         {}, description="a network's own learning-rate grid, instead of `lrs`, e.g. {'Tanh N': [0.03]}")
     seeds: list[Count] = Field([0], min_length=1)
+    lr_choice_seeds: list[Count] = Field(
+        [], description="seeds on which each network's learning rate is chosen from its grid (Section 2.3, "
+                        "glorot.paper.selection); the study's other seeds then run at the chosen rate only. "
+                        "Empty: every seed runs at every rate")
     init_only: bool = Field(False, description="only the diagnostics at initialisation (Figures 6-8)")
     parts: list[dict[str, Any]] = Field(
         [], description="grids whose union is the study, each the study's fields with some replaced")
@@ -140,8 +144,8 @@ class StudyConfig(StudySettings):
         base = self.model_dump(exclude={"parts"})
         configs: dict[TrainConfig, None] = {}
         for k, part in enumerate(self.parts):
-            if "parts" in part or "name" in part:
-                raise GlorotError(f"invalid parts[{k}]: a part cannot set {'parts' if 'parts' in part else 'name'}")
+            if bad := next((f for f in ("parts", "name", "lr_choice_seeds") if f in part), None):
+                raise GlorotError(f"invalid parts[{k}]: a part cannot set {bad}")
             try:
                 sub = StudyConfig.model_validate({**base, **part}, context=context)
             except ValidationError as e:
@@ -156,8 +160,13 @@ class StudyConfig(StudySettings):
 
     def model_post_init(self, context: Any) -> None:
         if self.parts:
+            if self.lr_choice_seeds:
+                raise GlorotError("invalid lr_choice_seeds: a study of parts cannot choose its rates on some seeds")
             self._configs = self._part_configs(context)
             return
+        if not set(self.lr_choice_seeds) <= set(self.seeds):
+            raise GlorotError(f"invalid lr_choice_seeds: {self.lr_choice_seeds} are not all among the study's seeds "
+                              f"{self.seeds}")
         for network, grid in self.network_lrs.items():
             if network not in self.networks or not grid:
                 raise GlorotError(f"invalid network_lrs: {network!r} needs a network of the study "
@@ -174,11 +183,38 @@ class StudyConfig(StudySettings):
             build_config(dataset=dataset, activation=activation, init=init, depth=depth, width=width, lr=lr,
                          seed=seed, check_machine=check_machine, **shared)
             for dataset in self.datasets for network in self.networks for (activation, init) in [parse_network(network)]
-            for depth, width, lr, seed in itertools.product(self.depths, self.widths, self.lrs_of(network), self.seeds))
+            for depth, width, lr, seed in itertools.product(self.depths, self.widths, self.lrs_of(network),
+                                                            self.lr_choice_seeds or self.seeds))
 
     def configs(self) -> list[TrainConfig]:
-        """Every configuration of the study, validated when the study was, in a stable order."""
+        """Every configuration of the study that is known before training, validated when the study
+        was, in a stable order: with ``lr_choice_seeds``, those seeds at every rate of the grid (the
+        other seeds wait for the choice, :meth:`follower_configs`)."""
         return list(self._configs)
+
+    @property
+    def follower_seeds(self) -> list[int]:
+        """The seeds that run at the chosen rate only (none unless ``lr_choice_seeds`` is set)."""
+        return [s for s in self.seeds if self.lr_choice_seeds and s not in self.lr_choice_seeds]
+
+    @property
+    def n_configs(self) -> int:
+        """How many configurations the study trains in all, the followers of the choice included."""
+        return len(self._configs) + len({cell_of(c) for c in self._configs}) * len(self.follower_seeds)
+
+    def follower_configs(self, chosen: dict[tuple, float]) -> list[TrainConfig]:
+        """The configurations of the :attr:`follower_seeds`, each network cell (:func:`cell_of`) at
+        its ``chosen`` rate (cells without a choice are left out: no rate of theirs was eligible)."""
+        first = self.lr_choice_seeds[0] if self.lr_choice_seeds else None
+        return [build_config(**{**c.model_dump(), "seed": seed}, check_machine=False)
+                for c in self._configs if c.seed == first and chosen.get(cell_of(c)) == c.lr
+                for seed in self.follower_seeds]
+
+
+def cell_of(config: TrainConfig) -> tuple:
+    """What a learning rate is chosen for: the network (activation, initialisation, pre-training)
+    at one depth and width on one data set; every other field is the study's."""
+    return (config.dataset, config.paper_name, config.depth, config.width)
 
 
 class ShapesetSplits(BaseModel):

@@ -125,7 +125,7 @@ class Sweep:
                 report(f"continuing sweep {key} (MLflow parent run {self.parent_id}): finished configurations "
                        f"are skipped")
             else:
-                self.parent_id = self.tracker.start_parent({"git_commit": commit, "n_configs": str(len(self.configs)),
+                self.parent_id = self.tracker.start_parent({"git_commit": commit, "n_configs": str(self.study.n_configs),
                                                             "glorot.sweep_key": key},
                                                            self.study.model_dump(exclude={"description"}))
                 if closed := self.tracker.supersede(self.parent_id):
