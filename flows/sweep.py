@@ -194,7 +194,7 @@ def count_failed(futures: dict[PrefectFuture, int], on_done=lambda done, failed:
 def progress_reporter(job: Sweep, done_before: int, log, display: SweepDisplay):
     """``on_done`` for :func:`count_failed`: the study's progress artifact, a log line and the
     sweep's display, all counting the configurations finished before this run (``done_before``) as done."""
-    total = len(job.configs)
+    total = job.study.n_configs
     progress = create_progress_artifact(100.0 * done_before / total,
                                         key=artifact_key(job.study.name, "progress"),
                                         description=f"configurations of study {job.study.name} finished")
@@ -252,11 +252,12 @@ def sweep(study: str | None = None, params_file: str = "params.yaml", deployment
         flow_run_id = str(runtime.flow_run.id)
         job.start(fresh, log, wait, instance=flow_run_id if new_sweep_per_run else None, flow_run=flow_run_id)
         log(ui_line(job.tracker.uri, job.tracker.experiment_id, job.parent_id, job.study.name))
-        todo = job.pending(log)
-        groups = job.plan(todo, parallel, remote=bool(deployment), threads=threads, report=log)
-        with SweepDisplay(groups, len(job.configs), len(job.configs) - len(todo)) as display:
-            on_done = progress_reporter(job, len(job.configs) - len(todo), log, display)
-            failed = run_groups(job, groups, deployment, parallel, on_done)
+        failed, todo, before = 0, job.pending(log), None
+        while todo and not failed and todo != before:  # a study that chooses rates on some seeds: two stages
+            groups = job.plan(todo, parallel, remote=bool(deployment), threads=threads, report=log)
+            with SweepDisplay(groups, job.study.n_configs, job.finished) as display:
+                failed = run_groups(job, groups, deployment, parallel, progress_reporter(job, job.finished, log, display))
+            todo, before = (job.pending(log) if not failed else []), todo
         result = job.finish(failed, summary_path, log)
         if report:
             job.release()

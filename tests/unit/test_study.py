@@ -329,3 +329,34 @@ def test_a_grid_beyond_the_configuration_limit_is_one_line_naming_how_to_lift_it
     assert "set GLOROT_MAX_CONFIGS" in _study_error(tmp_path, _quick(seeds=[0, 1]), check_machine=False)
     monkeypatch.setenv("GLOROT_MAX_CONFIGS", "30")
     assert len(_other(tmp_path, _quick(seeds=[0, 1])).get_study("quick", check_machine=False).configs()) == 30
+
+
+def test_a_study_may_choose_each_rate_on_seed_0_and_run_its_other_seeds_at_the_chosen_rate(tmp_path):
+    """``lr_choice_seeds``: the grid on those seeds first; the other seeds at each cell's chosen
+    rate, a cell with no eligible rate (every rate diverged) left out."""
+    from glorot.pipeline.study import cell_of
+
+    study = load_params(_write(tmp_path, _quick(seeds=[0, 1, 2], lr_choice_seeds=[0]))
+                        ).get_study("quick", check_machine=False)
+    assert [(c.paper_name, c.lr, c.seed) for c in study.configs()] == [
+        (n, lr, 0) for n in TABLE1_NETWORKS for lr in study.lrs]
+    assert study.follower_seeds == [1, 2] and study.n_configs == 15 + 5 * 2
+    chosen = {cell_of(c): 0.03 if c.paper_name == "Tanh N" else 0.1
+              for c in study.configs() if c.paper_name != "Sigmoid"}
+    followers = study.follower_configs(chosen)
+    assert [(c.paper_name, c.lr, c.seed) for c in followers] == [
+        (n, 0.03 if n == "Tanh N" else 0.1, s) for n in TABLE1_NETWORKS[:4] for s in (1, 2)]
+    leader = next(c for c in study.configs() if c.paper_name == "Tanh N" and c.lr == 0.03)
+    assert followers[6].model_dump() == {**leader.model_dump(), "seed": 1}  # only the seed differs
+    plain = load_params(REPO_PARAMS).get_study("quick", check_machine=False)
+    assert plain.follower_seeds == [] and plain.n_configs == len(plain.configs())
+
+
+@pytest.mark.parametrize("fields,message", [
+    ({"seeds": [0, 1], "lr_choice_seeds": [2]}, "invalid lr_choice_seeds: [2] are not all among the study's seeds [0, 1]"),
+    ({"lr_choice_seeds": [0], "parts": [{"depths": [2]}]},
+     "invalid lr_choice_seeds: a study of parts cannot choose its rates on some seeds"),
+    ({"parts": [{"lr_choice_seeds": [0]}]}, "invalid parts[0]: a part cannot set lr_choice_seeds"),
+])
+def test_rates_chosen_on_seeds_of_the_study_only(tmp_path, fields, message):
+    assert _study_error(tmp_path, _quick(**fields)) == message

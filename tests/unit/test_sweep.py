@@ -175,3 +175,46 @@ def test_a_worker_takes_a_configuration_it_cannot_run_so_that_its_run_can_fail(m
     assert config.device == "cuda"
     with pytest.raises(GlorotError, match="^invalid dataset"):
         configs_from_json([{"dataset": "nope"}])  # the rest is validated again
+
+
+def test_a_study_choosing_rates_on_seed_0_trains_its_other_seeds_at_the_chosen_rates_once_seed_0_is_done(tmp_path):
+    """Two stages in one sweep (``lr_choice_seeds``): seed 0 at every rate; then, once all of
+    those finished, seed 1 at each network's rate chosen by ``glorot.paper.selection.choose_lr``
+    on seed 0 (here 0.03, but 0.1 for Tanh N; none for Sigmoid, whose every rate diverged)."""
+    import yaml
+
+    from glorot.pipeline.provenance import config_key
+
+    params = yaml.safe_load(REPO_PARAMS.read_text())
+    params["studies"]["quick"].update(seeds=[0, 1], lr_choice_seeds=[0])
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    study = load_params(tmp_path / "params.yaml").get_study("quick", check_machine=False)
+    job = Sweep(study, tmp_path, "data", Tracker(f"sqlite:///{tmp_path / 'mlflow.db'}", study.name, tmp_path))
+    parent = job.start()
+    assert job.pending() == job.configs and len(job.configs) == 15 and study.n_configs == 20
+
+    def record(config, valid_error=None):
+        run_id = job.tracker.start_child(parent, config, {"glorot.config_key": config_key(config, "v1"),
+                                                          "data_version": "v1"})
+        if valid_error is not None:
+            job.tracker.client.log_metric(run_id, "final/valid_error", valid_error)
+            job.tracker.client.log_metric(run_id, "final/test_error", valid_error)
+        job.tracker.set_tags(run_id, {"status": "completed" if valid_error is not None else "diverged"})
+        job.tracker.client.set_terminated(run_id, "FINISHED")
+
+    best = {"Tanh N": 0.1}
+    for config in job.configs[:-1]:
+        record(config, None if config.paper_name == "Sigmoid" else
+               0.2 - 0.1 * (config.lr == best.get(config.paper_name, 0.03)))
+    assert job.pending() == job.configs[-1:]  # seed 0 not done: no choice yet
+    record(job.configs[-1])
+    said = []
+    todo = job.pending(said.append)
+    assert [(c.paper_name, c.lr, c.seed) for c in todo] == [
+        (n, best.get(n, 0.03), 1) for n in ("Softsign", "Softsign N", "Tanh", "Tanh N")]
+    assert said == ["learning rates chosen on seed(s) 0: Softsign shapeset d5 w250: 0.03; Softsign N shapeset d5 "
+                    "w250: 0.03; Tanh shapeset d5 w250: 0.03; Tanh N shapeset d5 w250: 0.1; seed(s) 1 run at those "
+                    "rates", "15 of 20 configurations already finished in this sweep: skipped"]
+    record(todo[0], 0.05)
+    assert job.pending() == todo[1:] and job.finished == 16
+    job.release()

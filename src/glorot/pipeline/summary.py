@@ -50,7 +50,8 @@ def sweep_rows(tracker: Tracker, parent_id: str) -> list[dict]:
     return rows
 
 
-def _trial(row: dict) -> Trial:
+def row_trial(row: dict) -> Trial:
+    """A row of :func:`sweep_rows` as the selection rule's :class:`~glorot.paper.selection.Trial`."""
     valid = None if row["valid_error_pct"] is None else row["valid_error_pct"] / 100
     return Trial(row["lr"], row["seed"], valid, row["status"] == "completed" and row["test_error_pct"] is not None)
 
@@ -69,7 +70,7 @@ def network_metrics(rows: list[dict]) -> dict[str, float]:
     metrics = {}
     for (dataset, network, depth, width), group in sorted(groups.items()):
         name = f"{dataset}/{network}" + (f"/d{depth}_w{width}" if designs[dataset, network] > 1 else "")
-        trials = [_trial(r) for r in group]
+        trials = [row_trial(r) for r in group]
         try:
             means, lr = rate_means(trials), choose_lr(trials)
         except ValueError as e:

@@ -14,6 +14,7 @@ them as JSON, and :func:`configs_from_json` is the one place that turns them bac
 from __future__ import annotations
 
 import os
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +26,13 @@ from glorot.config import TrainConfig, build_config
 from glorot.data.sources import data_shape
 from glorot.engine import plan_groups
 from glorot.errors import GlorotError
+from glorot.paper.selection import Trial, choose_lr
 from glorot.pipeline.lease import Lease
 from glorot.pipeline.progress import group_label
 from glorot.pipeline.provenance import config_key, dvc_data_versions, git_commit, sweep_key
 from glorot.pipeline.runs import is_finished
 from glorot.pipeline.study import StudyConfig, load_params
-from glorot.pipeline.summary import network_metrics, sweep_rows, write_summary
+from glorot.pipeline.summary import network_metrics, row_trial, sweep_rows, write_summary
 from glorot.pipeline.sweep_options import require_data
 from glorot.pipeline.tracking import Tracker, resolve_uri
 
@@ -79,6 +81,7 @@ class Sweep:
     lease: Lease | None = None
     data_versions: dict[str, str | None] | None = None
     threads: int | None = None
+    finished: int = 0  # configurations finished before this run of the sweep (:meth:`pending`)
 
     @classmethod
     def prepare(cls, study: str | None, params_file: str = "params.yaml", root: str | Path = ".",
@@ -137,7 +140,7 @@ class Sweep:
         except BaseException:
             self.release()
             raise
-        report(f"study {self.study.name}: {len(self.configs)} configurations, MLflow parent run {self.parent_id} "
+        report(f"study {self.study.name}: {self.study.n_configs} configurations, MLflow parent run {self.parent_id} "
                f"at {self.tracker.uri}")
         return self.parent_id
 
@@ -152,7 +155,9 @@ class Sweep:
         diverged, :func:`~glorot.pipeline.runs.is_finished`) of this sweep's parent run with the
         same :func:`~glorot.pipeline.provenance.config_key`, on the data version that ``dvc.lock``
         records (or, for data DVC does not version, on the one that run recorded). Asked before
-        anything is scheduled, so that a continued sweep sends no finished configuration to a worker."""
+        anything is scheduled, so that a continued sweep sends no finished configuration to a worker.
+        A study with ``lr_choice_seeds`` has two stages: first its choice seeds at every rate; once
+        they have all finished, its other seeds at each network's chosen rate (:meth:`chosen_rates`)."""
         finished = [r for r in self.tracker.child_runs(self.parent_id) if is_finished(r)]
         keys = {r.data.tags.get("glorot.config_key") for r in finished}
         seen = {r.data.tags.get("data_version") for r in finished} - {None}
@@ -162,9 +167,36 @@ class Sweep:
             return any(config_key(config, v) in keys for v in ([known] if known else seen))
 
         todo = [c for c in self.configs if not done(c)]
-        if skipped := len(self.configs) - len(todo):
-            report(f"{skipped} of {len(self.configs)} configurations already finished in this sweep: skipped")
+        self.finished = len(self.configs) - len(todo)
+        if not todo and self.study.follower_seeds:
+            chosen = self.chosen_rates()
+            report("learning rates chosen on seed(s) " + ", ".join(map(str, self.study.lr_choice_seeds)) + ": "
+                   + "; ".join(f"{cell[1]} {cell[0]} d{cell[2]} w{cell[3]}: {lr:g}" for cell, lr in chosen.items())
+                   + f"; seed(s) {', '.join(map(str, self.study.follower_seeds))} run at those rates")
+            followers = self.study.follower_configs(chosen)
+            todo = [c for c in followers if not done(c)]
+            self.finished += len(followers) - len(todo)
+        if self.finished:
+            report(f"{self.finished} of {self.study.n_configs} configurations already finished in this sweep: skipped")
         return todo
+
+    def chosen_rates(self) -> dict[tuple, float]:
+        """Each network cell's learning rate (:func:`~glorot.pipeline.study.cell_of`), chosen by
+        :func:`glorot.paper.selection.choose_lr` from this sweep's runs on the study's
+        ``lr_choice_seeds``; a cell with no eligible rate (every rate diverged) has none."""
+        groups: dict[tuple, list[Trial]] = defaultdict(list)
+        for row in sweep_rows(self.tracker, self.parent_id):
+            if row["seed"] in self.study.lr_choice_seeds:
+                groups[(row["dataset"], row["network"], row["depth"], row["width"])].append(row_trial(row))
+        chosen = {}
+        for cell, trials in groups.items():
+            try:
+                lr = choose_lr(trials)
+            except ValueError as e:
+                raise GlorotError(f"{cell[1]} on {cell[0]}: {e}") from None
+            if lr is not None:
+                chosen[cell] = lr
+        return chosen
 
     def plan(self, configs: Sequence[TrainConfig], parallel: int, remote: bool = False, threads: int | None = None,
              report: Report = _quiet) -> list[list[TrainConfig]]:
@@ -226,7 +258,7 @@ class Sweep:
         report(f"summary written to {path}; registered models: {registered or 'none'}")
         if failed:
             cause = self.first_failure()
-            raise SweepFailed(f"{failed} of {len(self.configs)} configurations failed; see MLflow parent run "
+            raise SweepFailed(f"{failed} of {self.study.n_configs} configurations failed; see MLflow parent run "
                               f"{self.parent_id} at {self.tracker.uri} (every member of a failed group counts)"
                               + (f"; the first: {cause}" if cause else ""))
         if self.lease is not None and self.lease.lost:
