@@ -3,6 +3,7 @@ one. Table 1's rows are checked against numbers this test computes from the runs
 learning rate, the test error, the paper's value, McNemar's p through scipy); the figures, the curves,
 the missed targets, the provenance, determinism and the refusals of unfinished sweeps."""
 
+import dataclasses
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -181,8 +182,14 @@ def test_the_page_shows_each_studys_design_and_each_networks_own_grid(page):
     md = page[0].read_text()
     assert "**Design** (params.yaml): MNIST at a tiny width." in md and md.count("**Design**") == 1
     runs = [SimpleNamespace(network=n, lr=lr) for n, lr in [("Tanh", 0.01), ("Tanh N", 0.03), ("Tanh N", 0.1)]]
-    assert _lr_text(runs) == ("each network's own learning-rate grid, the rate chosen on the validation error where "
-                              "it holds several: Tanh 0.01, Tanh N 0.03, 0.1")
+    plain = SimpleNamespace(follower_seeds=[], lr_choice_seeds=[])
+    assert _lr_text(SimpleNamespace(runs=runs, study=plain)) == (
+        "each network's own learning-rate grid, the rate chosen on the validation error where it holds several: "
+        "Tanh 0.01, Tanh N 0.03, 0.1")
+    chosen_on_0 = SimpleNamespace(follower_seeds=[1, 2], lr_choice_seeds=[0])
+    assert _lr_text(SimpleNamespace(runs=runs[1:], study=chosen_on_0)) == (
+        "learning rate chosen on the validation error from 0.03, 0.1, on seed(s) 0 only; seed(s) 1, 2 then ran at "
+        "the chosen rate only")
 
 
 def test_figures_are_copied_small_and_linked(page):
@@ -338,3 +345,23 @@ def test_a_tiny_real_sweep_in_mlflow_is_published(tmp_path, monkeypatch, capsys)
         assert replay(entry, tmp_path, None) == entry["recorded"]
         with pytest.raises(GlorotError, match="recorded by other code"):
             replay({**entry, "code_hash": "0" * 64}, tmp_path, None)
+
+
+def test_a_study_choosing_its_rates_on_seed_0_is_published_only_with_its_other_seeds_at_the_chosen_rates(tmp_path):
+    """``lr_choice_seeds: [0]``: seed 1 must have run at each network's rate chosen on seed 0
+    (validation errors ``VALID``: 0.1 for Softsign and Sigmoid, 0.01 for the others, a tie going
+    to the smaller rate)."""
+    params = yaml.safe_load(_params(tmp_path).read_text())
+    params["studies"]["m"].update(seeds=[0, 1], lr_choice_seeds=[0])
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    study = load_params(tmp_path / "params.yaml").get_study("m", check_machine=False)
+    source = FakeSource("m", "mnist")
+    with pytest.raises(GlorotError) as e:
+        check_finished(study, source, "glorot sweep --study m")
+    assert str(e.value).startswith("study 'm': 5 of 15 configurations of its latest sweep (parent-m) have not "
+                                   "finished (Softsign / MNIST lr 0.1 seed 1: not run; Softsign N / MNIST lr 0.01 "
+                                   "seed 1: not run; Tanh / MNIST lr 0.01 seed 1: not run; ...)")
+    chosen = {"Softsign": 0.1, "Sigmoid": 0.1}
+    source.runs += [dataclasses.replace(r, run_id=r.run_id + "-s1", seed=1) for r in source.runs
+                    if r.lr == chosen.get(r.network, 0.01)]
+    check_finished(study, source, "glorot sweep --study m")

@@ -29,6 +29,8 @@ numbers, a key given twice refused): ``1e-2`` is the float 0.01.
 from __future__ import annotations
 
 import itertools
+from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,7 @@ from glorot.config import (CHECK_MACHINE, DATASETS, PRETRAINED, Count, Rate, Tra
 from glorot.data.defaults import SHAPESET_TEST_SEED, SHAPESET_VALID_SEED
 from glorot.errors import GlorotError, shorten
 from glorot.paper.names import ACTIVATION_NAMES, INIT_NAMES
+from glorot.paper.selection import Trial, choose_lr
 from glorot.pipeline.params_file import read_params_file
 
 #: The five networks of the paper's Table 1, in its row order.
@@ -209,6 +212,27 @@ class StudyConfig(StudySettings):
         return [build_config(**{**c.model_dump(), "seed": seed}, check_machine=False)
                 for c in self._configs if c.seed == first and chosen.get(cell_of(c)) == c.lr
                 for seed in self.follower_seeds]
+
+
+def chosen_rates(study: StudyConfig, trials: Iterable[tuple[tuple, Trial]]) -> dict[tuple, float]:
+    """Each network cell's learning rate (:func:`cell_of`) chosen by
+    :func:`glorot.paper.selection.choose_lr` from its ``trials`` on the study's
+    ``lr_choice_seeds`` (``(cell, trial)`` pairs; trials of other seeds are ignored); a cell with
+    no eligible rate (every rate diverged) has none. A grid that cannot be compared is a one-line
+    :class:`GlorotError`."""
+    groups: dict[tuple, list[Trial]] = defaultdict(list)
+    for cell, trial in trials:
+        if trial.seed in study.lr_choice_seeds:
+            groups[cell].append(trial)
+    chosen = {}
+    for cell, group in groups.items():
+        try:
+            lr = choose_lr(group)
+        except ValueError as e:
+            raise GlorotError(f"{cell[1]} on {cell[0]}: {e}") from None
+        if lr is not None:
+            chosen[cell] = lr
+    return chosen
 
 
 def cell_of(config: TrainConfig) -> tuple:

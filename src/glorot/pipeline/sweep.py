@@ -14,7 +14,6 @@ them as JSON, and :func:`configs_from_json` is the one place that turns them bac
 from __future__ import annotations
 
 import os
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,12 +25,11 @@ from glorot.config import TrainConfig, build_config
 from glorot.data.sources import data_shape
 from glorot.engine import plan_groups
 from glorot.errors import GlorotError
-from glorot.paper.selection import Trial, choose_lr
 from glorot.pipeline.lease import Lease
 from glorot.pipeline.progress import group_label
 from glorot.pipeline.provenance import config_key, dvc_data_versions, git_commit, sweep_key
 from glorot.pipeline.runs import is_finished
-from glorot.pipeline.study import StudyConfig, load_params
+from glorot.pipeline.study import StudyConfig, chosen_rates, load_params
 from glorot.pipeline.summary import network_metrics, row_trial, sweep_rows, write_summary
 from glorot.pipeline.sweep_options import require_data
 from glorot.pipeline.tracking import Tracker, resolve_uri
@@ -170,33 +168,22 @@ class Sweep:
         self.finished = len(self.configs) - len(todo)
         if not todo and self.study.follower_seeds:
             chosen = self.chosen_rates()
-            report("learning rates chosen on seed(s) " + ", ".join(map(str, self.study.lr_choice_seeds)) + ": "
-                   + "; ".join(f"{cell[1]} {cell[0]} d{cell[2]} w{cell[3]}: {lr:g}" for cell, lr in chosen.items())
-                   + f"; seed(s) {', '.join(map(str, self.study.follower_seeds))} run at those rates")
             followers = self.study.follower_configs(chosen)
             todo = [c for c in followers if not done(c)]
             self.finished += len(followers) - len(todo)
+            if todo:
+                report("learning rates chosen on seed(s) " + ", ".join(map(str, self.study.lr_choice_seeds)) + ": "
+                       + "; ".join(f"{cell[1]} {cell[0]} d{cell[2]} w{cell[3]}: {lr:g}" for cell, lr in chosen.items())
+                       + f"; seed(s) {', '.join(map(str, self.study.follower_seeds))} run at those rates")
         if self.finished:
             report(f"{self.finished} of {self.study.n_configs} configurations already finished in this sweep: skipped")
         return todo
 
     def chosen_rates(self) -> dict[tuple, float]:
-        """Each network cell's learning rate (:func:`~glorot.pipeline.study.cell_of`), chosen by
-        :func:`glorot.paper.selection.choose_lr` from this sweep's runs on the study's
-        ``lr_choice_seeds``; a cell with no eligible rate (every rate diverged) has none."""
-        groups: dict[tuple, list[Trial]] = defaultdict(list)
-        for row in sweep_rows(self.tracker, self.parent_id):
-            if row["seed"] in self.study.lr_choice_seeds:
-                groups[(row["dataset"], row["network"], row["depth"], row["width"])].append(row_trial(row))
-        chosen = {}
-        for cell, trials in groups.items():
-            try:
-                lr = choose_lr(trials)
-            except ValueError as e:
-                raise GlorotError(f"{cell[1]} on {cell[0]}: {e}") from None
-            if lr is not None:
-                chosen[cell] = lr
-        return chosen
+        """Each network cell's learning rate, chosen from this sweep's runs on the study's
+        ``lr_choice_seeds`` (:func:`glorot.pipeline.study.chosen_rates`)."""
+        return chosen_rates(self.study, (((r["dataset"], r["network"], r["depth"], r["width"]), row_trial(r))
+                                         for r in sweep_rows(self.tracker, self.parent_id)))
 
     def plan(self, configs: Sequence[TrainConfig], parallel: int, remote: bool = False, threads: int | None = None,
              report: Report = _quiet) -> list[list[TrainConfig]]:

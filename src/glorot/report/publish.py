@@ -22,7 +22,7 @@ from glorot.atomic import atomic_write
 from glorot.data.sources import prepare_command
 from glorot.data.store import load_manifest
 from glorot.errors import GlorotError
-from glorot.pipeline.study import StudyConfig
+from glorot.pipeline.study import StudyConfig, chosen_rates
 from glorot.report import figures, figures_initlab
 from glorot.report.build import Findings, find
 from glorot.report.collect import StudySource
@@ -30,6 +30,7 @@ from glorot.report.curves import curve_panels
 from glorot.report.evidence import evidence_record
 from glorot.report.figure_set import FIG12_DATASETS
 from glorot.report.records import Run, design_key
+from glorot.report.table1 import trial
 
 #: A child run's result is final in these states (:func:`glorot.pipeline.runs.is_finished`).
 FINISHED = ("completed", "diverged")
@@ -79,16 +80,21 @@ class StudyResults:
 
 
 def check_finished(study: StudyConfig, source: StudySource, sweep_command: str) -> None:
-    """Refuse (one line) a sweep where some configuration of ``study`` has no finished run."""
+    """Refuse (one line) a sweep where some configuration of ``study`` has no finished run (with
+    ``lr_choice_seeds``: its other seeds at the rates its runs on those seeds chose, too)."""
     runs = {design_key(r): r for r in source.runs}
+    configs = study.configs()
+    if study.follower_seeds:  # the other seeds, at the rates chosen on the choice seeds
+        configs += study.follower_configs(chosen_rates(study, (((r.dataset, r.network, r.depth, r.width), trial(r))
+                                                               for r in source.runs)))
     missing = []
-    for c in study.configs():
+    for c in configs:
         run = runs.get(design_key(c))
         if run is None or run.status not in FINISHED:
             missing.append(f"{c.paper_cell} lr {c.lr:g} seed {c.seed}: {'not run' if run is None else run.status}")
     if missing:
         shown = "; ".join(missing[:3]) + ("; ..." if len(missing) > 3 else "")
-        raise GlorotError(f"study {study.name!r}: {len(missing)} of {len(study.configs())} configurations of its "
+        raise GlorotError(f"study {study.name!r}: {len(missing)} of {study.n_configs} configurations of its "
                           f"latest sweep ({source.parent_id}) have not finished ({shown}): run `{sweep_command}` "
                           f"to finish it")
 

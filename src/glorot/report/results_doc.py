@@ -79,15 +79,21 @@ def _epochs(r: StudyResults) -> str:
     return "; ".join(parts)
 
 
-def _lr_text(runs) -> str:
-    """The learning-rate grid the runs tried: one for all networks, or each network's own."""
+def _lr_text(r: StudyResults) -> str:
+    """The learning-rate grid the runs tried (one for all networks, or each network's own), and
+    on which seeds the rate was chosen when the study chose it on some (``lr_choice_seeds``)."""
     grids: dict[str, set[float]] = {}
-    for x in runs:
+    for x in r.runs:
         grids.setdefault(x.network, set()).add(x.lr)
     if len({frozenset(g) for g in grids.values()}) == 1:
-        return f"learning rate chosen on the validation error from {_values(next(iter(grids.values())))}"
-    return ("each network's own learning-rate grid, the rate chosen on the validation error where it holds several: "
-            + ", ".join(f"{n} {_values(g)}" for n, g in grids.items()))
+        text = f"learning rate chosen on the validation error from {_values(next(iter(grids.values())))}"
+    else:
+        text = ("each network's own learning-rate grid, the rate chosen on the validation error where it holds "
+                "several: " + ", ".join(f"{n} {_values(g)}" for n, g in grids.items()))
+    if r.study.follower_seeds:
+        text += (f", on seed(s) {_values(r.study.lr_choice_seeds)} only; seed(s) {_values(r.study.follower_seeds)} "
+                 f"then ran at the chosen rate only")
+    return text
 
 
 def scale_text(r: StudyResults) -> str:
@@ -96,7 +102,7 @@ def scale_text(r: StudyResults) -> str:
     seeds = sorted({x.seed for x in runs})
     return (f"{', '.join(_title(d) for d in r.study.datasets)}; {_values(x.depth for x in runs)} hidden layers of "
             f"{_values(x.width for x in runs)} units; {_values(x.updates for x in runs)} updates of mini-batches of "
-            f"{_values(x.batch_size or 10 for x in runs)} ({_epochs(r)}); {_lr_text(runs)}; {len(seeds)} seed(s) "
+            f"{_values(x.batch_size or 10 for x in runs)} ({_epochs(r)}); {_lr_text(r)}; {len(seeds)} seed(s) "
             f"({_values(seeds)}); {len(runs)} runs")
 
 
