@@ -105,3 +105,22 @@ def test_a_store_without_the_studys_sweep_is_one_line_and_exit_2(tmp_path, capsy
         f"glorot: error: study 'a' has no sweep in {uri} (MLFLOW_TRACKING_URI) yet: run `MLFLOW_TRACKING_URI={uri} "
         f"glorot sweep --study a` first")
     assert not (tmp_path / "reports").exists() and not (tmp_path / "docs").exists()
+
+
+@pytest.mark.parametrize("command", ["report", "summary", "results"])
+def test_the_projects_own_store_is_not_said_to_come_from_mlflow_tracking_uri(tmp_path, capsys, monkeypatch, command):
+    """Opening a store sets ``MLFLOW_TRACKING_URI`` in the process (mlflow's ``set_tracking_uri``);
+    the message still says where the store came from as the user chose it: params.yaml's default."""
+    from glorot.pipeline.tracking import Tracker
+
+    params = {"study": "a", "studies": {"a": {"datasets": ["shapeset"], "networks": ["Tanh"], "lrs": [0.1],
+                                              "updates": 1}}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    Tracker(uri, "other", tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main([command, "--params", str(tmp_path / "params.yaml")]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (f"glorot: error: study 'a' has no sweep in {uri} yet: run "
+                                                        f"`dvc repro` first")

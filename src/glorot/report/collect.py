@@ -154,14 +154,14 @@ def open_study(uri: str, study: str, root: str | Path, parent_id: str | None = N
     """The study's latest sweep (or the sweep ``parent_id``) on the tracking store ``uri``;
     with no sweep yet, an error naming the command ``first_sweep`` that runs one
     (default: ``glorot sweep --study NAME``)."""
-    first_sweep = first_sweep or f"glorot sweep --study {study}"
-    if store_missing(uri):
-        raise no_sweep(study, uri, first_sweep)
+    empty = no_sweep(study, uri, first_sweep or f"glorot sweep --study {study}")  # before opening the store sets
+    if store_missing(uri):                                                     # MLFLOW_TRACKING_URI (mlflow does)
+        raise empty
     tracker = Tracker(uri, study, root)
     if parent_id is None:
         parent_id = tracker.latest_parent()
         if parent_id is None:
-            raise no_sweep(study, uri, first_sweep)
+            raise empty
     else:
         runs = tracker.client.search_runs([tracker.experiment_id], f"attributes.run_id = '{parent_id}'")
         if not runs or runs[0].data.tags.get("glorot.kind") != "sweep":
