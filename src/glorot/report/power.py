@@ -44,6 +44,7 @@ WELCH = "Welch t-test over seeds"
 MCNEMAR = "McNemar exact test on the test set"
 PAIRED_SEEDS = "paired t-test across seeds"
 PAIRED_CURVE = "paired t-test across the evaluations of the curve"
+PAIRED_LAYERS = "paired t-test across the layers of each seed"
 #: The most pairs (seeds or evaluations) :func:`pairs_needed` looks for.
 MAX_PAIRS = 10_000
 
@@ -99,7 +100,7 @@ def power_to_detect(test: Comparison, diff_pct: float, alpha: float) -> float | 
     """The power of the test ``test`` ran to find a difference of ``diff_pct`` percentage points
     between the two cells, with the same seeds (Welch) or the same discordant count (McNemar,
     at least as many as the difference implies)."""
-    if test.method in (WELCH, PAIRED_SEEDS, PAIRED_CURVE) and test.se_pct is not None and test.df is not None:
+    if test.method in (WELCH, PAIRED_SEEDS, PAIRED_CURVE, PAIRED_LAYERS) and test.se_pct is not None and test.df is not None:
         return welch_power(diff_pct, test.se_pct, test.df, alpha)
     if test.method == MCNEMAR and test.discordant is not None and test.n:
         shift = diff_pct / 100 * test.n  # k - (n_d - k) under the difference

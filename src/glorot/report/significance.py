@@ -38,8 +38,8 @@ import numpy as np
 from scipy import stats
 
 from glorot.report.comparable import differences
-from glorot.report.power import (MCNEMAR, PAIRED_CURVE, PAIRED_SEEDS, WELCH, mcnemar_power, welch_degrees_of_freedom,
-                                 welch_power)
+from glorot.report.power import (MCNEMAR, PAIRED_CURVE, PAIRED_LAYERS, PAIRED_SEEDS, WELCH, mcnemar_power,
+                                 welch_degrees_of_freedom, welch_power)
 from glorot.report.records import Cell, Comparison, no_artifact
 
 #: The paper's threshold for "statistically different" (Table 1's bold entries).
@@ -142,7 +142,7 @@ def paired_test(diffs: Sequence[float], method: str = PAIRED_SEEDS, alpha: float
     else:
         result = stats.ttest_1samp(d, 0.0)
         t, p = float(result.statistic), float(result.pvalue)
-    over = "seeds" if method == PAIRED_SEEDS else "evaluations"
+    over = {PAIRED_SEEDS: "seeds", PAIRED_LAYERS: "layer pairs"}.get(method, "evaluations")
     return Comparison(method, t, float(df), p, p < alpha, diff_pct=mean, power=welch_power(mean, se, df, alpha),
                       se_pct=se, n=n, detail=f"t = {t:.3g}, df = {df} ({n} {over}, mean difference {mean:+.3g} "
                                             f"points, sd {sd:.3g})")

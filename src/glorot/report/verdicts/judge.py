@@ -23,7 +23,7 @@ import numpy as np
 
 from glorot.paper.table1 import table1_error
 from glorot.report.comparable import AT_CHANCE_MARGIN_PCT, at_chance, chance_pct
-from glorot.report.power import PAIRED_CURVE, PAIRED_SEEDS, pairs_needed, power_to_detect
+from glorot.report.power import PAIRED_CURVE, PAIRED_LAYERS, PAIRED_SEEDS, pairs_needed, power_to_detect
 from glorot.report.records import Cell, Claim, Comparison, Verdict, no_artifact
 from glorot.report.significance import ALPHA, compare
 
@@ -77,21 +77,26 @@ def lower_error(a: Cell, b: Cell, correct: Callable[[str], np.ndarray | None] = 
     return judge_test(test, f"{name_a} {_pct(a.mean_pct)} vs {name_b} {_pct(b.mean_pct)}", paper_diff_pct, numbers)
 
 
-def judge_test(test: Comparison, said: str, paper_diff_pct: float | None, numbers: dict | None = None) -> Judgement:
+def judge_test(test: Comparison, said: str, paper_diff_pct: float | None, numbers: dict | None = None,
+               effect: str | None = None) -> Judgement:
     """Steps 3-4 of the module's rule on a test that ran (a - b < 0 is the claim): different at
     p < ALPHA decides it by the sign; no difference decides against it only with power >=
-    :data:`POWER_TO_DECIDE` to detect ``paper_diff_pct``; else not decided, with the scale
-    (paired differences) that would decide it."""
+    :data:`POWER_TO_DECIDE` to detect ``paper_diff_pct`` (the paper's effect in the test's unit,
+    named ``effect`` when it is not a Table 1 difference in points); else not decided, with the
+    scale (paired differences) that would decide it."""
+    if test.method is None:  # no test could run (too few pairs): the reason says why
+        return Judgement(None, f"{said}: {test.reason}", dict(numbers or {}))
     paper_power = None if paper_diff_pct is None else power_to_detect(test, paper_diff_pct, ALPHA)
     numbers = {**(numbers or {}), "test": test.method, "p": test.p, "power_observed": _round(test.power),
                "power_paper_difference": _round(paper_power), "detail": test.detail}
     said = f"{said}, p = {test.p:.3g} ({test.method})"
+    paper = effect or (_paper(paper_diff_pct) if paper_diff_pct is not None else "")
     if test.significant:
         return Judgement(test.diff_pct < 0, said, numbers)
     if paper_power is not None and paper_power >= POWER_TO_DECIDE:
         return Judgement(False, f"{said}: no difference at p < {ALPHA} though the test had "
-                                f"{_power_words(paper_power, _paper(paper_diff_pct))}", numbers)
-    what = (_power_words(paper_power, _paper(paper_diff_pct)) if paper_diff_pct is not None
+                                f"{_power_words(paper_power, paper)}", numbers)
+    what = (_power_words(paper_power, paper) if paper_diff_pct is not None
             else _power_words(test.power, "the observed difference"))
     return Judgement(None, f"{said}: no difference at p < {ALPHA}, and the test has only {what} "
                            f"(needs {POWER_TO_DECIDE}){_would_decide(test, paper_diff_pct)}", numbers)
@@ -99,10 +104,11 @@ def judge_test(test: Comparison, said: str, paper_diff_pct: float | None, number
 
 def _would_decide(test: Comparison, paper_diff_pct: float | None) -> str:
     """``; N seeds would decide it`` for a paired test, from its own spread, else empty."""
-    if test.method not in (PAIRED_SEEDS, PAIRED_CURVE) or paper_diff_pct is None or not test.n:
+    units = {PAIRED_SEEDS: "seeds", PAIRED_CURVE: "evaluations", PAIRED_LAYERS: "layer pairs (layers x seeds)"}
+    if test.method not in units or paper_diff_pct is None or not test.n:
         return ""
     need = pairs_needed(paper_diff_pct, test.se_pct * math.sqrt(test.n), ALPHA, POWER_TO_DECIDE)
-    unit = "seeds" if test.method == PAIRED_SEEDS else "evaluations"
+    unit = units[test.method]
     return (f"; at this spread {need} {unit} would decide it" if need is not None
             else f"; at this spread no practical number of {unit} would decide it")
 
