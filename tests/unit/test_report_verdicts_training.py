@@ -207,9 +207,17 @@ def test_final_histograms_tanh_at_the_ends_softsign_at_the_knees():
     assert V.final_activation_histograms(evidence([tanh, soft], histograms=swapped.get)).status == V.NOT_REPRODUCED
 
 
-def test_final_histograms_fall_back_to_p98():
-    v = V.final_activation_histograms(evidence([p98("Tanh", TOGETHER), p98("Softsign", CALM)]))
-    assert v.status == V.REPRODUCED and v.numbers["from"] == "act_p98 (no histograms)"
-    v = V.final_activation_histograms(evidence([p98("Tanh", CALM), p98("Softsign", CALM)]))
-    assert v.status == V.NOT_REPRODUCED
+def test_final_histograms_are_compared_layer_by_layer_and_need_them():
+    """Tanh at the ends in two layers of three, at the knees in the third: no paired difference at
+    p < 0.005 across three layers (the old pooled rule said reproduced); no histograms: not run
+    (the old rule fell back to act_p98)."""
+    tanh, soft = p98("Tanh", TOGETHER), p98("Softsign", CALM)
+    mixed = Histograms({**{f"u100/L{i}/act_{k}": v for i in (1, 2) for k, v in
+                           (("counts", histogram_at((0.95, 0.05))), ("edges", EDGES))},
+                        "u100/L3/act_counts": histogram_at((0.65, 0.75)), "u100/L3/act_edges": EDGES})
+    hists = {tanh.run_id: mixed, soft.run_id: with_histograms(soft, histogram_at((0.65, 0.75)))}
+    v = V.final_activation_histograms(evidence([tanh, soft], histograms=hists.get))
+    assert v.status == V.NOT_DECIDED and v.numbers["extremes_test"]["test"] == "paired t-test across the layers of " \
+                                                                             "each seed"
+    assert V.final_activation_histograms(evidence([tanh, soft])).status == V.NOT_RUN
     assert V.final_activation_histograms(evidence([p98("Tanh", CALM)])).status == V.NOT_RUN

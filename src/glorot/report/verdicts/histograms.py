@@ -2,19 +2,24 @@
 
 The paper: tanh's activations pile up at the saturation values -1 and +1 (and at 0), while
 softsign's sit near the "knees" of the non-linearity, about +-0.6 to 0.8, where it is
-non-linear but still passes gradients. Decided on the histograms of each run's last probe
-(``diagnostics.npz``: ``u<last>/L<i>/act_counts`` and ``_edges``), pooled over layers and
-seeds; runs without histograms fall back to the 98th percentile of the last probe.
+non-linear but still passes gradients. Read on the histograms of each run's last probe
+(``diagnostics.npz``: ``u<last>/L<i>/act_counts`` and ``_edges``), layer by layer: the share of
+activations at the extremes and at the knees, Tanh's against Softsign's of the same seed and
+layer, each by a paired t-test across the layers of each seed at p < 0.005
+(:func:`~glorot.report.verdicts.judge.judge_test`). Reproduced when both differ in the paper's
+direction; not reproduced when one differs the other way; else not decided (the paper gives
+no size, so no difference cannot count against it).
 """
 
 from __future__ import annotations
 
-from statistics import fmean
-
 import numpy as np
 
+from glorot.report.power import PAIRED_LAYERS
 from glorot.report.records import Claim, Evidence, Run, Verdict
-from glorot.report.verdicts.select import describe_scale, needs_pair, pick_pair
+from glorot.report.significance import paired_test
+from glorot.report.verdicts.judge import judge_test
+from glorot.report.verdicts.select import describe_scale, needs_pair, paired_by_seed, pick_pair
 
 #: |a| at or above this counts as at +-1 (saturated) ...
 EXTREME = 0.9
@@ -26,10 +31,10 @@ CENTRE = 0.1
 FIG4 = Claim(
     "fig4_final_activations", "At the end of training tanh's activations pile up at -1 and +1 (and 0), while "
     "softsign's sit near the knees, about +-0.6 to 0.8", "Figure 4",
-    f"histograms of the last probe pooled over layers and seeds: the share of activations with |a| >= {EXTREME} is "
-    f"larger for tanh than for softsign, and the share with {KNEES[0]} <= |a| <= {KNEES[1]} is larger for softsign "
-    f"than for tanh; without histograms, act_p98 at the last probe averaged over layers and seeds: tanh's >= "
-    f"{EXTREME} and softsign's < {EXTREME}")
+    f"histograms of the last probe, per layer: the share of activations with |a| >= {EXTREME} larger for tanh than "
+    f"for softsign, and the share with {KNEES[0]} <= |a| <= {KNEES[1]} larger for softsign than for tanh, each by a "
+    f"paired t-test across the layers of each seed at p < 0.005; reproduced if both hold, not reproduced if one "
+    f"differs the other way, else not decided")
 
 
 def band_shares(counts: np.ndarray, edges: np.ndarray) -> dict[str, float]:
@@ -41,39 +46,13 @@ def band_shares(counts: np.ndarray, edges: np.ndarray) -> dict[str, float]:
             "centre": float(np.sum(counts[centre < CENTRE])) / total}
 
 
-def _pooled(evidence: Evidence, runs: list[Run]) -> tuple[np.ndarray, np.ndarray] | None:
-    """The activation histogram of the last probe, summed over layers and runs; None if one lacks it."""
-    total, edges = None, None
-    for r in runs:
-        hists = evidence.histograms(r.run_id)
-        if hists is None or hists.last_update() == 0:
-            return None
-        for i in r.layers:
-            layer = hists.layer(hists.last_update(), i, "act")
-            if layer is None or (edges is not None and not np.array_equal(layer[1], edges)):
-                return None
-            total = layer[0].astype(np.float64) if total is None else total + layer[0]
-            edges = layer[1]
-    return None if total is None else (total, edges)
-
-
-def _final_p98(runs: list[Run]) -> float | None:
-    values = []
-    for r in runs:
-        last = [r.layer(i, "act_p98").values[-1] for i in r.layers if len(r.layer(i, "act_p98"))]
-        if len(last) != r.depth:
-            return None
-        values.append(fmean(last))
-    return fmean(values) if values else None
-
-
-def _from_p98(tanh: list[Run], softsign: list[Run]) -> Verdict:
-    pt, ps = _final_p98(tanh), _final_p98(softsign)
-    if pt is None or ps is None:
-        return FIG4.not_run("no histograms or act_p98 at the last probe of the Tanh and Softsign runs")
-    return FIG4.decided(pt >= EXTREME > ps, {"final_p98_tanh": round(pt, 4), "final_p98_softsign": round(ps, 4),
-                                             "from": "act_p98 (no histograms)"},
-                        f"from act_p98 (no histograms): tanh {pt:.3f}, softsign {ps:.3f}", describe_scale(softsign))
+def _layer_shares(evidence: Evidence, run: Run) -> list[dict[str, float]] | None:
+    """:func:`band_shares` of each layer's histogram at the run's last probe; None if it has none."""
+    hists = evidence.histograms(run.run_id)
+    if hists is None or hists.last_update() == 0:
+        return None
+    layers = [hists.layer(hists.last_update(), i, "act") for i in run.layers]
+    return None if any(h is None for h in layers) else [band_shares(*h) for h in layers]
 
 
 def final_activation_histograms(evidence: Evidence) -> Verdict:
@@ -81,13 +60,23 @@ def final_activation_histograms(evidence: Evidence) -> Verdict:
     tanh, softsign = pick_pair(list(evidence.records), "Tanh", "Softsign", trained=True)
     if not tanh or not softsign:
         return FIG4.not_run(needs_pair("Tanh", "Softsign"))
-    ht, hs = _pooled(evidence, tanh), _pooled(evidence, softsign)
-    if ht is None or hs is None:
-        return _from_p98(tanh, softsign)
-    st, ss = band_shares(*ht), band_shares(*hs)
-    numbers = {"tanh": {k: round(v, 4) for k, v in st.items()}, "softsign": {k: round(v, 4) for k, v in ss.items()}}
-    return FIG4.decided(
-        st["extremes"] > ss["extremes"] and ss["knees"] > st["knees"], numbers,
-        f"share at |a| >= {EXTREME}: tanh {st['extremes']:.3f}, softsign {ss['extremes']:.3f}; at the knees: "
-        f"tanh {st['knees']:.3f}, softsign {ss['knees']:.3f}; at 0: tanh {st['centre']:.3f}, softsign "
-        f"{ss['centre']:.3f}", describe_scale(softsign))
+    shares = [(_layer_shares(evidence, t), _layer_shares(evidence, s)) for t, s in paired_by_seed(tanh, softsign)]
+    if any(t is None or s is None for t, s in shares):
+        return FIG4.not_run("no activation histograms (diagnostics.npz) at the last probe of the Tanh and Softsign "
+                            "runs", describe_scale(softsign))
+    pairs = [(t, s) for ts, ss in shares for t, s in zip(ts, ss)]
+    mean = {name: {k: round(float(np.mean([p[j][k] for p in pairs])), 4) for k in ("extremes", "knees", "centre")}
+            for j, name in enumerate(("tanh", "softsign"))}
+    extremes = judge_test(paired_test([s["extremes"] - t["extremes"] for t, s in pairs], PAIRED_LAYERS),
+                          f"share at |a| >= {EXTREME}, softsign {mean['softsign']['extremes']:.3f} - tanh "
+                          f"{mean['tanh']['extremes']:.3f}", None)
+    knees = judge_test(paired_test([t["knees"] - s["knees"] for t, s in pairs], PAIRED_LAYERS),
+                       f"share at the knees, tanh {mean['tanh']['knees']:.3f} - softsign "
+                       f"{mean['softsign']['knees']:.3f}", None)
+    numbers = {**mean, "extremes_test": extremes.numbers, "knees_test": knees.numbers}
+    why = f"{extremes.why}; {knees.why}"
+    if extremes.holds is False or knees.holds is False:
+        return FIG4.decided(False, numbers, why, describe_scale(softsign))
+    if extremes.holds and knees.holds:
+        return FIG4.decided(True, numbers, why, describe_scale(softsign))
+    return FIG4.not_decided(why, numbers, describe_scale(softsign))

@@ -32,7 +32,7 @@ from glorot.report.power import PAIRED_CURVE, PAIRED_LAYERS
 from glorot.report.records import Claim, Run, Verdict
 from glorot.report.significance import paired_test
 from glorot.report.verdicts.judge import judge_test, verdict_from
-from glorot.report.verdicts.select import describe_scale, pick_pair, pick_runs
+from glorot.report.verdicts.select import describe_scale, one_per_seed, paired_by_seed, pick_pair, pick_runs
 
 #: Section 4.2.2: the paper's mean Jacobian singular values and the tolerance around them.
 JACOBIAN_PAPER = {"standard": 0.5, "normalized": 0.8}
@@ -79,14 +79,6 @@ SEC422 = Claim(
     f"{JACOBIAN_PAPER['standard']} and {JACOBIAN_PAPER['normalized']}")
 
 
-def _by_seed(runs: list[Run]) -> dict[int, Run]:
-    """One run per seed: runs of one seed at several learning rates share their update 0."""
-    out: dict[int, Run] = {}
-    for r in runs:
-        out.setdefault(r.seed, r)
-    return out
-
-
 def _log_steps(run: Run, key: str, upward: bool, step: int = 0) -> list[float] | None:
     """log v(i+1) - log v(i) for the layers i = 1..d-1 at ``step`` (``upward``), or its reverse
     going down; None if a value is missing or not positive."""
@@ -95,15 +87,6 @@ def _log_steps(run: Run, key: str, upward: bool, step: int = 0) -> list[float] |
         return None
     steps = [math.log(b) - math.log(a) for a, b in zip(values, values[1:])]
     return steps if upward else [-s for s in steps]
-
-
-def _paired(std_runs: list[Run], norm_runs: list[Run]) -> list[tuple[Run, Run]]:
-    """Tanh and Tanh N runs paired by seed (by order when they share no seed)."""
-    std, norm = _by_seed(std_runs), _by_seed(norm_runs)
-    shared = sorted(set(std) & set(norm))
-    if shared:
-        return [(std[s], norm[s]) for s in shared]
-    return list(zip(std.values(), norm.values()))
 
 
 def _deep_pair(records: list[Run]) -> tuple[list[Run], list[Run]]:
@@ -117,7 +100,7 @@ def _flatter_with_normalized(claim: Claim, records: list[Run], key: str, upward:
     if not std_runs or not norm_runs:
         return claim.not_run("needs Tanh and Tanh N runs with 2 or more hidden layers on the same data set")
     diffs, std_steps = [], []
-    for s_run, n_run in _paired(std_runs, norm_runs):
+    for s_run, n_run in paired_by_seed(std_runs, norm_runs):
         s_steps, n_steps = _log_steps(s_run, key, upward), _log_steps(n_run, key, upward)
         if s_steps is None or n_steps is None:
             return claim.not_run(f"{key} at update 0 not recorded", describe_scale(std_runs))
@@ -151,7 +134,7 @@ def weight_gradients_do_not_shrink(records: list[Run]) -> Verdict:
     if not runs:
         return FIG8.not_run("no Tanh run with 2 or more hidden layers")
     diffs = []
-    for run in _by_seed(runs).values():
+    for run in one_per_seed(runs).values():
         w_steps, s_steps = _log_steps(run, "dCdW_std", False), _log_steps(run, "dCds_std", False)
         if w_steps is None or s_steps is None:
             return FIG8.not_run("gradient stds at update 0 not recorded", describe_scale(runs))
@@ -176,7 +159,7 @@ def normalized_equalises_weight_gradients(records: list[Run]) -> Verdict:
     std_runs, norm_runs = _deep_pair(records)
     std_runs, norm_runs = [r for r in std_runs if r.updates > 0], [r for r in norm_runs if r.updates > 0]
     diffs = []
-    for s_run, n_run in _paired(std_runs, norm_runs):
+    for s_run, n_run in paired_by_seed(std_runs, norm_runs):
         for step in s_run.layer(1, "dCdW_std").steps:
             a, b = (_spread(s_run, step), _spread(n_run, step)) if step > 0 else (None, None)
             if a is not None and b is not None:
@@ -196,7 +179,7 @@ def _jacobian(run: Run) -> list[float] | None:
 def jacobian_singular_values(records: list[Run]) -> Verdict:
     """Section 4.2.2: mean singular value of the layer Jacobian ~0.5 standard vs ~0.8 normalized (tanh)."""
     std_runs, norm_runs = pick_pair(records, "Tanh", "Tanh N")
-    pairs = [(_jacobian(s), _jacobian(n)) for s, n in _paired(std_runs, norm_runs)]
+    pairs = [(_jacobian(s), _jacobian(n)) for s, n in paired_by_seed(std_runs, norm_runs)]
     if not pairs or any(s is None or n is None for s, n in pairs):
         return SEC422.not_run("needs Tanh and Tanh N runs with jac_sv_mean at update 0 on the same data set")
     std = [v for s, _ in pairs for v in s]

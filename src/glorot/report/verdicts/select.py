@@ -109,3 +109,20 @@ def _pretraining(runs: list[Run]) -> str:
     parts = ([f"noise {r.pretrain_noise:g}"] if r.pretrain_noise is not None else []) + \
         ([f"{r.pretrain_updates} updates"] if r.pretrain_updates is not None else [])
     return ", DAE pre-training: " + ", ".join(parts)
+
+
+def one_per_seed(runs: list[Run]) -> dict[int, Run]:
+    """One run per seed (the first): runs of one seed at several learning rates share their update 0."""
+    out: dict[int, Run] = {}
+    for r in runs:
+        out.setdefault(r.seed, r)
+    return out
+
+
+def paired_by_seed(a_runs: list[Run], b_runs: list[Run]) -> list[tuple[Run, Run]]:
+    """Runs of two networks paired by seed (by order when they share no seed)."""
+    a, b = one_per_seed(a_runs), one_per_seed(b_runs)
+    shared = sorted(set(a) & set(b))
+    if shared:
+        return [(a[s], b[s]) for s in shared]
+    return list(zip(a.values(), b.values()))
