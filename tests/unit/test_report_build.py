@@ -140,3 +140,20 @@ def test_curves_csv_is_one_long_format_file_with_a_series_per_network_and_depth(
     tanh5 = [r for r in rows if r[1] == "Tanh / d5"]
     assert [(r[0], r[2], r[4], r[5]) for r in tanh5] == [(str(s), "Tanh", "5", "16") for s in STEPS]
     assert float(tanh5[-1][6]) == pytest.approx(40.1) and float(tanh5[-1][7]) == pytest.approx(40.0)
+
+
+def test_the_learning_curves_carry_the_band_the_seeds_span():
+    """Figures 11-12: each line is the seed mean, with the lowest and highest seed's error at each
+    update (test errors 0.4, 0.401, 0.402 at the last one for Tanh's three seeds); one seed, no band."""
+    from glorot.report.curves import curve_panels
+
+    source = FakeSource()
+    records = source.diagnostics(source.runs)
+    panel, = curve_panels(build_table(records), records, ("shapeset",))
+    tanh5 = next(c for c in panel.curves if c.label == "Tanh d5")
+    assert tanh5.values[-1] == pytest.approx(40.1)
+    assert (tanh5.low[-1], tanh5.high[-1]) == (pytest.approx(40.0), pytest.approx(40.2))
+    assert "band: their range" in panel.title
+    one_seed = [r for r in records if r.seed == 0]
+    panel, = curve_panels(build_table(one_seed), one_seed, ("shapeset",))
+    assert all(c.low == () == c.high for c in panel.curves)

@@ -22,6 +22,15 @@ def mean_curve(records: list[Run], key: str) -> Series:
     return Series(tuple(steps), tuple(sum(p[s] for p in per_seed) / len(per_seed) for s in steps))
 
 
+def seed_band(records: list[Run], key: str, steps: tuple[int, ...]) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The lowest and highest value of a metric over seeds at each of ``steps`` (which every seed
+    recorded, :func:`mean_curve`); empty with fewer than two seeds."""
+    if len(records) < 2:
+        return (), ()
+    per_seed = [dict(r.metric(key).points()) for r in records]
+    return (tuple(min(p[s] for p in per_seed) for s in steps), tuple(max(p[s] for p in per_seed) for s in steps))
+
+
 def _cell_runs(records: list[Run], cell: Cell) -> list[Run]:
     return [r for r in records if r.run_id in cell.run_ids]
 
@@ -37,13 +46,16 @@ def curve_panels(table: Table1, records: list[Run], datasets: tuple[str, ...]) -
                 cell = t.cell(network, dataset)
                 if not cell.ok:
                     continue
-                mean = mean_curve(_cell_runs(records, cell), "test/error")
+                runs = _cell_runs(records, cell)
+                mean = mean_curve(runs, "test/error")
                 if len(mean) >= 2:
                     label = f"{network} {t.tag}" if len(table.tables) > 1 else network
-                    curves.append(Curve(label, mean.steps, tuple(100 * e for e in mean.values)))
+                    low, high = seed_band(runs, "test/error", mean.steps)
+                    curves.append(Curve(label, mean.steps, tuple(100 * e for e in mean.values),
+                                        tuple(100 * e for e in low), tuple(100 * e for e in high)))
         if curves:
-            panels.append(CurvePanel(f"{DATASET_TITLES.get(dataset, dataset)}: test error (%, mean over seeds, "
-                                     f"learning rate chosen on validation error)", tuple(curves)))
+            panels.append(CurvePanel(f"{DATASET_TITLES.get(dataset, dataset)}: test error (%, mean over seeds, band: "
+                                     f"their range; learning rate chosen on validation error)", tuple(curves)))
     return panels
 
 

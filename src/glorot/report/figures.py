@@ -124,12 +124,15 @@ def weight_gradient_std(panels: list[RunPanel], path: str | Path) -> Path:
 
 
 def test_error_curves(panels: list[CurvePanel], path: str | Path) -> Path:
-    """Figures 11-12: test error (%) against updates, one line per network, one panel per data set."""
+    """Figures 11-12: test error (%) against updates, one line per network (the mean over seeds, and
+    the band the seeds span), one panel per data set."""
     fig = Figure(figsize=(7, 3.8 * len(panels)), layout="constrained")
     for k, panel in enumerate(panels):
         ax = fig.add_subplot(len(panels), 1, k + 1)
         for curve in panel.curves:
-            ax.plot(curve.updates, curve.values, marker="o", ms=3, label=curve.label)
+            line, = ax.plot(curve.updates, curve.values, marker="o", ms=3, label=curve.label)
+            if curve.low:
+                ax.fill_between(curve.updates, curve.low, curve.high, color=line.get_color(), alpha=0.15, lw=0)
         ax.set_xlabel("updates (mini-batches of 10)")
         ax.set_ylabel("test error (%)")
         ax.set_title(panel.title, fontsize=9)

@@ -30,11 +30,15 @@ class HistogramPanel:
 
 @dataclass(frozen=True)
 class Curve:
-    """One line of Figures 11-12: a network's test error (%) against updates."""
+    """One line of Figures 11-12: a network's test error (%) against updates, the mean over seeds,
+    and with several seeds the band they span (``low``, ``high``: their lowest and highest error at
+    each update; empty with one seed)."""
 
     label: str
     updates: tuple[int, ...]
     values: tuple[float, ...]
+    low: tuple[float, ...] = ()
+    high: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
