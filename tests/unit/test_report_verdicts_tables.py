@@ -7,6 +7,7 @@ import numpy as np
 from report_synthetic import cell, evidence, rec
 
 from glorot.report import verdicts as V
+from glorot.report.power import welch_power
 
 
 def correctness(n, error, seed=0):
@@ -55,6 +56,11 @@ def test_tanh_n_beats_tanh_not_decided():
     low_power = V.tanh_n_beats_tanh(evidence(cells=noisy))
     assert low_power.status == V.NOT_DECIDED and "power" in low_power.evidence
     assert low_power.numbers["power_paper_difference"] < 0.8
+    # the scale that would decide it: Welch's test with more seeds at the same spread (sd 10 per
+    # network, se 10 * sqrt(2 / n), df 2 (n - 1)) finds the paper's -11.55 points with power 0.8
+    need = int(low_power.evidence.split("at this spread ")[1].split(" seeds per network")[0])
+    assert welch_power(-11.55, 10 * np.sqrt(2 / need), 2 * (need - 1), 0.005) >= 0.8
+    assert welch_power(-11.55, 10 * np.sqrt(2 / (need - 1)), 2 * (need - 2), 0.005) < 0.8
 
 
 def test_tanh_n_beats_tanh_not_run_and_diverged():

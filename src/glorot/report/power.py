@@ -35,6 +35,7 @@ paper's effect, leaves the claim not decided.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from scipy import stats
 
@@ -109,19 +110,34 @@ def power_to_detect(test: Comparison, diff_pct: float, alpha: float) -> float | 
     return None
 
 
+def _fewest(power_at: Callable[[int], float], power: float) -> int | None:
+    """The fewest n in 2..:data:`MAX_PAIRS` with ``power_at(n) >= power`` (the power grows with n);
+    None if even the most fall short."""
+    lo, hi = 2, MAX_PAIRS
+    if power_at(hi) < power:
+        return None
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if power_at(mid) >= power:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
 def pairs_needed(diff: float, sd: float, alpha: float, power: float) -> int | None:
     """The fewest paired differences (seeds, or evaluations of a curve) of standard deviation ``sd``
     with which the paired t-test (df = n - 1, se = sd / sqrt(n)) has ``power`` to find a mean
     difference ``diff``; None if more than :data:`MAX_PAIRS` or no difference to find."""
     if diff == 0:
         return None
-    lo, hi = 2, MAX_PAIRS
-    if welch_power(diff, sd / math.sqrt(hi), hi - 1, alpha) < power:
+    return _fewest(lambda n: welch_power(diff, sd / math.sqrt(n), n - 1, alpha), power)
+
+
+def seeds_needed(diff: float, se: float, seeds: int, alpha: float, power: float) -> int | None:
+    """The fewest seeds per network with which Welch's test, at the spread it had with ``seeds``
+    per network (standard error ``se``), has ``power`` to find ``diff``: the standard error
+    shrinks as 1 / sqrt(n) and df = 2 (n - 1); None beyond :data:`MAX_PAIRS` or with no difference."""
+    if diff == 0:
         return None
-    while lo < hi:  # the power grows with n
-        mid = (lo + hi) // 2
-        if welch_power(diff, sd / math.sqrt(mid), mid - 1, alpha) >= power:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
+    return _fewest(lambda n: welch_power(diff, se * math.sqrt(seeds / n), 2 * (n - 1), alpha), power)

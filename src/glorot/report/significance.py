@@ -81,7 +81,7 @@ def _welch(a: Cell, b: Cell, alpha: float) -> Comparison:
     ea, eb = a.test_errors_pct, b.test_errors_pct
     se = math.sqrt(np.var(ea, ddof=1) / len(ea) + np.var(eb, ddof=1) / len(eb))
     return Comparison(WELCH, t, df, p, p < alpha, diff_pct=diff, power=welch_power(diff, se, df, alpha), se_pct=se,
-                      detail=f"t = {t:.3g}, df = {df:.3g} ({len(ea)} vs {len(eb)} seeds)")
+                      n=min(len(ea), len(eb)), detail=f"t = {t:.3g}, df = {df:.3g} ({len(ea)} vs {len(eb)} seeds)")
 
 
 def _pair(a: Cell, b: Cell) -> tuple[str, str, str]:

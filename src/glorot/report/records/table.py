@@ -77,8 +77,8 @@ class Comparison:
     decided). ``diff_pct``: a's test error minus b's, in percentage points, on what the test
     compared; ``power``: the test's power at the threshold to detect that observed difference
     (:mod:`glorot.report.power`). ``se_pct`` and ``df`` (Welch) or ``discordant`` and ``n``
-    (McNemar) give the power for any other difference (:func:`glorot.report.power.power_to_detect`).
-    ``detail``: the statistic in words (``t = ..., df = ...``, the discordant counts).
+    (McNemar) give the power for any other difference (:func:`glorot.report.power.power_to_detect`);
+    for Welch, ``n`` is the smaller cell's seed count. ``detail``: the statistic in words (``t = ..., df = ...``, the discordant counts).
     """
 
     method: str | None = None

@@ -23,9 +23,10 @@ import numpy as np
 
 from glorot.paper.table1 import table1_error
 from glorot.report.comparable import AT_CHANCE_MARGIN_PCT, at_chance, chance_pct
-from glorot.report.power import PAIRED_CURVE, PAIRED_LAYERS, PAIRED_SEEDS, pairs_needed, power_to_detect
+from glorot.report.power import (MCNEMAR, PAIRED_CURVE, PAIRED_LAYERS, PAIRED_SEEDS, WELCH, pairs_needed,
+                                 power_to_detect, seeds_needed)
 from glorot.report.records import Cell, Claim, Comparison, Verdict, no_artifact
-from glorot.report.significance import ALPHA, compare
+from glorot.report.significance import ALPHA, MIN_SEEDS_FOR_T, compare
 
 #: The power a test needs to have before "no difference" counts against a claim.
 POWER_TO_DECIDE = 0.8
@@ -105,6 +106,12 @@ def judge_test(test: Comparison, said: str, paper_diff_pct: float | None, number
 def _would_decide(test: Comparison, paper_diff_pct: float | None) -> str:
     """``; N seeds would decide it`` for a paired test, from its own spread, else empty."""
     units = {PAIRED_SEEDS: "seeds", PAIRED_CURVE: "evaluations", PAIRED_LAYERS: "layer pairs (layers x seeds)"}
+    if test.method == MCNEMAR:
+        return f"; {MIN_SEEDS_FOR_T}+ seeds per network (Welch's t-test over seeds) could decide it"
+    if test.method == WELCH and paper_diff_pct is not None and test.n and test.se_pct is not None:
+        need = seeds_needed(paper_diff_pct, test.se_pct, test.n, ALPHA, POWER_TO_DECIDE)
+        return (f"; at this spread {need} seeds per network would decide it" if need is not None
+                else "; at this spread no practical number of seeds would decide it")
     if test.method not in units or paper_diff_pct is None or not test.n:
         return ""
     need = pairs_needed(paper_diff_pct, test.se_pct * math.sqrt(test.n), ALPHA, POWER_TO_DECIDE)
