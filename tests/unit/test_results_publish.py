@@ -365,3 +365,27 @@ def test_a_study_choosing_its_rates_on_seed_0_is_published_only_with_its_other_s
     source.runs += [dataclasses.replace(r, run_id=r.run_id + "-s1", seed=1) for r in source.runs
                     if r.lr == chosen.get(r.network, 0.01)]
     check_finished(study, source, "glorot sweep --study m")
+
+
+class WithActivations(FakeSource):
+    """A sweep whose runs recorded per-layer activations (act_mean, act_std) at every evaluation."""
+
+    def diagnostics(self, records):
+        layers = {f"L{i}/{k}": Series(STEPS, (0.5,) * len(STEPS)) for i in range(1, 6) for k in ("act_mean", "act_std")}
+        return [r.with_series({**dict(r.series), **layers}) for r in super().diagnostics(records)]
+
+
+def test_a_study_with_a_trained_sigmoid_net_shows_its_figure_2(tmp_path):
+    """Sigmoid's top-layer saturation beside Table 1 (issue 26): Figure 2 of the chosen rate's first
+    seed, drawn when the runs recorded activations, and absent when they did not."""
+    params = load_params(_params(tmp_path))
+    with_acts = gather(WithActivations("m", "mnist"), params.get_study("m", check_machine=False), tmp_path / "data",
+                       Path("params.yaml"))
+    stems = [stem for stem, _, _ in with_acts.figures]
+    assert "m-fig02_sigmoid_activations" in stems
+    stem, caption, draw = with_acts.figures[stems.index("m-fig02_sigmoid_activations")]
+    assert caption.startswith("Figure 2: the Sigmoid net's activations during training")
+    assert draw(tmp_path / "fig2.png").stat().st_size > 0
+    plain = gather(FakeSource("m", "mnist"), params.get_study("m", check_machine=False), tmp_path / "data",
+                   Path("params.yaml"))
+    assert not any("fig02" in stem for stem, _, _ in plain.figures)

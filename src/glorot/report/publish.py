@@ -28,7 +28,7 @@ from glorot.report.build import Findings, find
 from glorot.report.collect import StudySource
 from glorot.report.curves import curve_panels
 from glorot.report.evidence import evidence_record
-from glorot.report.figure_set import FIG12_DATASETS
+from glorot.report.figure_set import FIG12_DATASETS, representatives
 from glorot.report.records import Run, design_key
 from glorot.report.table1 import trial
 
@@ -42,6 +42,19 @@ CURVE_FIGURES = (
     ("fig12_test_error_image_sets", FIG12_DATASETS, "Figure 12: test error against the number of updates on the "
                                                     "image sets"),
 )
+
+
+#: Figure 2 of a study with a trained Sigmoid net: the top layer's saturation, shown beside Table 1.
+FIG2 = ("fig02_sigmoid_activations", "Figure 2: the Sigmoid net's activations during training, each hidden layer's mean "
+                                     "(points) and standard deviation (bars) on the probe set, at the learning rate "
+                                     "Table 1 chose, first seed (depth 4, and 5 when run): the top layer's saturation")
+
+
+def sigmoid_runs(records: Sequence[Run]) -> list[Run]:
+    """The Sigmoid runs Figure 2 draws (:func:`glorot.report.figure_set.representatives`), if trained
+    with per-layer activations recorded."""
+    runs = representatives(list(records), "Sigmoid", (4, 5))
+    return runs if runs and runs[0].updates > 0 and len(runs[0].layer(1, "act_mean")) else []
 
 
 @dataclass(frozen=True)
@@ -164,6 +177,8 @@ def gather(source: StudySource, study: StudyConfig, data_dir: str | Path, params
     drawn = tuple((f"{study.name}-{stem}", caption, lambda p, panels=panels: figures.test_error_curves(panels, p))
                   for stem, datasets, caption in CURVE_FIGURES
                   if (panels := curve_panels(found.table, found.records, datasets)))
+    if sigmoid := sigmoid_runs(found.records):
+        drawn += ((f"{study.name}-{FIG2[0]}", FIG2[1], lambda p, runs=sigmoid: figures.activation_mean_std(runs, p)),)
     if figures_initlab.is_initlab(found.records):
         drawn += tuple((f"{study.name}-{stem}", caption, draw) for stem, caption, draw, _ in
                        figures_initlab.drawings(found.records, source.histograms) if draw)
