@@ -163,15 +163,15 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
     params = load_params(args.params)
     study = params.get_study(args.study, check_machine=False)  # reads results: need not train here
-    from glorot.pipeline.summary import first_sweep_command  # MLflow and numpy: after the checks, which need neither
-    from glorot.pipeline.tracking import resolve_uri
-    from glorot.report.collect import open_study
+    from glorot.pipeline.store import resolve_uri  # numpy and scipy: after the checks, which need neither
+    from glorot.pipeline.summary import first_sweep_command
+    from glorot.report.sqlite_source import read_sweep
     from glorot.report.summary import summary_text
     from glorot.report.table1 import build_table
 
     root = args.params.parent
     uri = resolve_uri(params.tracking_uri, root)
-    source = open_study(uri, study.name, root, first_sweep=first_sweep_command(study.name, params.study, args.params))
+    source = read_sweep(uri, study.name, root, first_sweep_command(study.name, params.study, args.params))
     print(f"study {study.name}: Table 1 of the latest sweep (MLflow run {source.parent_id}) in {uri}")
     print(summary_text(build_table(source.runs, source.correctness), source.runs, every_run=args.all))
     print(f"open the MLflow UI: glorot ui   (or: mlflow ui --backend-store-uri {uri})")

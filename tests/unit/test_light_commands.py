@@ -108,14 +108,20 @@ def test_glorot_sweep_outside_a_project_says_where_to_run_it(tmp_path, monkeypat
                                        f"project folder\n")
 
 
-def test_glorot_summary_reads_runs_without_torch_or_prefect(tmp_path):
+def test_glorot_summary_reads_a_local_store_without_mlflow_torch_or_prefect(tmp_path, monkeypatch):
     """The whole of the summary's import path (every import of ``cmd_summary`` and of what
-    reads the runs) on an empty store: it ends at "no sweep", having loaded MLflow only."""
+    reads the runs) on a store that holds another study: it ends at "no sweep", having read
+    the SQLite file itself (glorot.report.sqlite_source), none of HEAVY loaded."""
+    from glorot.pipeline.tracking import Tracker
+
     project = _project(tmp_path)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)  # restored after: opening the store sets it in this process
+    Tracker(uri, "other", tmp_path)
     code, loaded, err = _run("glorot", "summary", "--params", str(project / "params.yaml"), cwd=project,
-                             MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path / 'mlflow.db'}")
+                             MLFLOW_TRACKING_URI=uri)
     assert code == 2 and err.startswith("glorot: error: study 'a' has no sweep in sqlite:///"), err
-    assert loaded == ["mlflow"]
+    assert loaded == []
 
 
 def test_reading_a_sweep_loads_no_torch():

@@ -3,7 +3,7 @@
 import numpy as np
 
 from glorot.config import network_name
-from glorot.report.collect import _checked_correctness
+from glorot.report.run_records import checked_correctness
 from glorot.report.records import (NOT_DECIDED, NOT_REPRODUCED, NOT_RUN, REPRODUCED, Cell, Claim, DepthTable,
                                    Histograms, Run, Series)
 
@@ -60,7 +60,7 @@ def test_network_names_and_test_correctness():
     assert network_name("tanh", "normalized") == "Tanh N" and network_name("sigmoid", "dae") == "Sigmoid DAE"
     assert network_name("relu", "he") == "relu/he"
     ok = np.array([1, 0, 1], dtype=np.int64)
-    assert _checked_correctness(ok, 3).dtype == np.uint8 and _checked_correctness(ok, None).tolist() == [1, 0, 1]
-    assert _checked_correctness(ok, 4) is None  # not the run's test set
-    assert _checked_correctness(np.array([1, 2, 0]), 3) is None and _checked_correctness(np.ones((2, 2)), 4) is None
-    assert _checked_correctness(None, 3) is None
+    assert checked_correctness(ok, 3).dtype == np.uint8 and checked_correctness(ok, None).tolist() == [1, 0, 1]
+    assert checked_correctness(ok, 4) is None  # not the run's test set
+    assert checked_correctness(np.array([1, 2, 0]), 3) is None and checked_correctness(np.ones((2, 2)), 4) is None
+    assert checked_correctness(None, 3) is None

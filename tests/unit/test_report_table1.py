@@ -111,7 +111,7 @@ def test_several_widths_get_their_own_tables():
 
 
 def test_retried_configurations_count_once():
-    from glorot.report.collect import latest_attempts
+    from glorot.report.run_records import latest_attempts
 
     failed = replace(run("Tanh"), status="failed", config_key="k1", run_id="a")
     done = replace(run("Tanh"), config_key="k1", run_id="b")

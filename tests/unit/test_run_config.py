@@ -48,7 +48,7 @@ def test_a_malformed_param_is_one_line_naming_the_run_and_param(name, text):
 
 
 def test_the_report_refuses_a_run_with_a_missing_param_instead_of_reading_zero():
-    from glorot.report.collect import run_record
+    from glorot.report.run_records import run_record
 
     params = _logged(CONFIG)
     del params["lr"]

@@ -15,6 +15,7 @@ import os
 import shlex
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from glorot.atomic import atomic_write_text
 from glorot.config import DATASET_TITLES
@@ -23,7 +24,9 @@ from glorot.paper.selection import Trial, choose_lr, rate_means
 from glorot.paper.table1 import table1_error
 from glorot.pipeline.run_config import run_config
 from glorot.pipeline.store import store_label
-from glorot.pipeline.tracking import Tracker
+
+if TYPE_CHECKING:  # reading a summary file needs no MLflow
+    from glorot.pipeline.tracking import Tracker
 
 #: The numbers-only file written beside the summary (:func:`numeric_runs`).
 RUNS_FILE = "runs.json"

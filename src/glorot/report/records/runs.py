@@ -55,7 +55,7 @@ def design_key(x: Any) -> tuple:
 
 @dataclass(frozen=True)
 class Run:
-    """A child run of a sweep (:func:`glorot.report.collect.run_record`).
+    """A child run of a sweep (:func:`glorot.report.run_records.run_record`).
 
     The defaults are what a run that did not record a parameter gets (``pretrain_*``: only
     runs with ``init = dae``, greedy denoising auto-encoder pre-training). ``valid_error`` and
