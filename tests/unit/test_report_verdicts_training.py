@@ -4,6 +4,7 @@ must, and must not, reproduce each claim."""
 from dataclasses import replace
 
 import numpy as np
+import pytest
 from report_synthetic import evidence, rec
 
 from glorot.report import verdicts as V
@@ -126,9 +127,18 @@ def p98(network, layers, seed=0):
     return rec(network, {f"L{i}/act_p98": v for i, v in enumerate(layers, 1)}, seed=seed)
 
 
-def test_tanh_sequential_saturation():
+def test_tanh_sequential_saturation_by_an_exact_order_test():
+    """One seed of 3 layers, two saturating in order (the old majority rule's reproduced): by
+    chance 1 in 6 (layers 1-2 of 3 chosen, 1 in 3, in order, 1 in 2): not decided, naming the
+    seeds that would decide it. Two seeds of 5 layers each saturating one after another (1 in
+    120 each): p = 0.0007 by Fisher's method, reproduced."""
     v = V.tanh_saturates_layer_by_layer(evidence([p98("Tanh", SEQUENTIAL)]))
-    assert v.status == V.REPRODUCED and v.numbers["seed 0"] == {"L1": 25, "L2": 50, "L3": None}
+    assert v.status == V.NOT_DECIDED and v.numbers["seed 0"] == {"L1": 25, "L2": 50, "L3": None}
+    assert v.numbers["p"] == pytest.approx(1 / 6) and "15 such seed(s) would decide it" in v.evidence
+    stairs = [[0.5] * k + [0.99] * (5 - k) for k in range(5)]  # layer i saturates at the (i)th probe after 0
+    deep = [rec("Tanh", {f"L{i}/act_p98": v for i, v in enumerate(stairs, 1)}, depth=5, seed=s) for s in (0, 1)]
+    v = V.tanh_saturates_layer_by_layer(evidence(deep))
+    assert v.status == V.REPRODUCED and v.numbers["p"] == pytest.approx(0.000734, rel=1e-2)
     top_first = ([0.7, 0.7, 0.7, 0.99, 0.99], [0.5, 0.6, 0.96, 0.99, 0.99], [0.3, 0.99, 0.99, 0.99, 0.99])
     for layers in (top_first, TOGETHER):
         assert V.tanh_saturates_layer_by_layer(evidence([p98("Tanh", layers)])).status == V.NOT_REPRODUCED

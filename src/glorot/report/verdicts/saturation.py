@@ -4,8 +4,10 @@ Figure 10 (tanh with the normalized init).
 Figure 3 (top): tanh layers saturate one after another, starting from layer 1. Figure 3
 (bottom): softsign layers saturate less, and together. Figure 10: with the normalized
 init, tanh layers no longer saturate one after another. All read the runs' ``act_p98``
-diagnostics; Figures 3 (top) and 10 are decided per seed (reproduced when more than half of
-the seeds show it), Figure 3 (bottom) on the means over seeds. A claim about the order or
+diagnostics. Figure 3 (top) is decided by an exact test per seed against layers that saturate
+in no particular order (:func:`order_p`), combined over seeds by Fisher's method; Figure 10 by
+Fisher's exact test on the seeds in order, Tanh's against Tanh N's; Figure 3 (bottom) on the
+means over seeds. A claim about the order or
 timing of saturation is not decided when nothing saturates one layer after another to show
 it: no layer saturating (Figures 3 and 10 alike), or tanh pinned at the ceiling in every layer
 from the first probe (Figure 3, bottom, whose claim is about timing).
@@ -13,6 +15,7 @@ from the first probe (Figure 3, bottom, whose claim is about timing).
 
 from __future__ import annotations
 
+import math
 from statistics import fmean
 
 from scipy import stats
@@ -31,8 +34,11 @@ _IN_ORDER = (f"a layer is saturated from the first probe where act_p98 >= {TANH_
              f"with the layer index and layer 1 saturates strictly before layer k")
 FIG3 = Claim(
     "fig3_tanh_sequential", "Tanh layers (standard init) saturate one after another, starting from layer 1",
-    "Figure 3", f"{_IN_ORDER}; reproduced if more than half of the seeds saturate in order; not decided when no "
-                f"seed has 2 or more saturated layers")
+    "Figure 3", f"{_IN_ORDER}; per seed, the exact probability of an order at least that tidy if the layers "
+                f"saturated in no particular order (the saturated ones 1..k and their times in layer order, "
+                f":func:`order_p`), combined over seeds by Fisher's method: reproduced at p < 0.005; not "
+                f"reproduced when no seed with 2 or more saturated layers saturates in order; else not decided; "
+                f"not decided either when no seed has 2 or more saturated layers")
 FIG3_SOFTSIGN = Claim(
     "fig3_softsign_saturates_less", "Softsign layers saturate less than tanh's, and together rather than one after "
     "another (Figure 3, bottom; Section 3.2)", "Figure 3 (bottom)",
@@ -85,18 +91,53 @@ def _order_votes(runs: list[Run]) -> tuple[int, dict]:
     return hits, per_seed
 
 
+def order_p(first: dict[int, int | None]) -> float:
+    """The probability that a seed's layers are as much in order as ``first`` (each layer's first
+    saturation update, None: never) if the saturation updates fell on the layers in no particular
+    order: 1 when they are not in order (:func:`_in_layer_order`); else the chance that the k
+    saturated layers are layers 1..k, 1 / C(d, k), times the chance that their updates come in
+    layer order, prod(m!) / k! for updates shared by m layers."""
+    if not _in_layer_order(first):
+        return 1.0
+    times = [t for t in first.values() if t is not None]
+    ties = math.prod(math.factorial(times.count(t)) for t in set(times))
+    return ties / (math.factorial(len(times)) * math.comb(len(first), len(times)))
+
+
+def fisher_combined(ps: list[float]) -> float:
+    """Fisher's method: P(chi2 with 2n df >= -2 sum log p) for the seeds' independent p-values."""
+    return float(stats.chi2.sf(-2 * sum(math.log(p) for p in ps), 2 * len(ps)))
+
+
 def tanh_saturates_layer_by_layer(evidence: Evidence) -> Verdict:
     """Figure 3 (top): tanh layers saturate one after another, starting from layer 1."""
     runs = trained_deep(pick_runs(list(evidence.records), "Tanh"))
     if not runs:
         return FIG3.not_run("no trained Tanh run with 2 or more hidden layers")
     hits, per_seed = _order_votes(runs)
-    if not any(sum(v is not None for v in first.values()) >= 2 for first in per_seed.values()):
+    firsts = [_first_saturation(r) for r in runs]
+    if not any(sum(v is not None for v in first.values()) >= 2 for first in firsts):
         return FIG3.not_decided(f"fewer than 2 layers reach act_p98 >= {TANH_P98_SATURATED} in every seed, so no "
                                 f"order of saturation can show (as Figure 10)", per_seed, describe_scale(runs))
-    return FIG3.decided(majority(hits, len(runs)), per_seed,
-                        f"update of first act_p98 >= {TANH_P98_SATURATED} per layer (None: never); "
-                        f"{hits} of {len(runs)} seed(s) saturate in layer order", describe_scale(runs))
+    p = fisher_combined([order_p(first) for first in firsts])
+    numbers = {**per_seed, "test": "exact order test per seed, Fisher's method over seeds", "p": p}
+    said = (f"update of first act_p98 >= {TANH_P98_SATURATED} per layer (None: never); {hits} of {len(runs)} "
+            f"seed(s) saturate in layer order, p = {p:.3g} (exact order test per seed, Fisher's method)")
+    if p < ALPHA:
+        return FIG3.decided(True, numbers, said, describe_scale(runs))
+    if hits == 0:
+        return FIG3.decided(False, numbers, f"{said}: the layers that saturate do not in layer order",
+                            describe_scale(runs))
+    depth = runs[0].depth
+    return FIG3.not_decided(f"{said}: no order at p < {ALPHA}; a seed of {depth} layers all saturating one after "
+                            f"another counts p = 1/{math.factorial(depth)}, so {_seeds_for(depth)} such seed(s) "
+                            f"would decide it", numbers, describe_scale(runs))
+
+
+def _seeds_for(depth: int) -> int:
+    """How many seeds whose ``depth`` layers all saturate strictly in order reach p < ALPHA together."""
+    one = 1 / math.factorial(depth)
+    return next(n for n in range(1, 100) if fisher_combined([one] * n) < ALPHA)
 
 
 def tanh_n_does_not_saturate_in_order(evidence: Evidence) -> Verdict:
