@@ -196,15 +196,17 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    from glorot.pipeline.links import runs_url
     from glorot.pipeline.study import load_params
-    from glorot.pipeline.tracking import Tracker, resolve_uri
-    from glorot.pipeline.watchdog import serve
 
     root = args.params.parent
     params = load_params(args.params)
+    study = params.get_study(args.study, check_machine=False)
+    from glorot.pipeline.links import runs_url  # MLflow: after the checks, which need none
+    from glorot.pipeline.tracking import Tracker, resolve_uri
+    from glorot.pipeline.watchdog import serve
+
     uri = resolve_uri(params.tracking_uri, root)
-    tracker = Tracker(uri, params.get_study(args.study, check_machine=False).name, root)
+    tracker = Tracker(uri, study.name, root)
     served = uri.startswith(("http://", "https://"))
     url = runs_url(uri if served else f"http://{args.host}:{args.port}", tracker.experiment_id, tracker.latest_parent())
     if served:
@@ -231,16 +233,17 @@ def _results_command(name: str, args: argparse.Namespace) -> str:
 
 def cmd_results(args: argparse.Namespace) -> int:
     from glorot.pipeline.study import load_params
-    from glorot.pipeline.summary import first_sweep_command
-    from glorot.pipeline.tracking import resolve_uri
-    from glorot.report.collect import open_study
-    from glorot.report.publish import gather
-    from glorot.report.results_doc import write_results
 
     params = load_params(args.params)
     root = args.params.parent
     names = list(dict.fromkeys(args.study or [params.study]))
     studies = [params.get_study(name, check_machine=False) for name in names]  # every name checked before reading
+    from glorot.pipeline.store import resolve_uri  # MLflow, scipy, matplotlib: after the checks, which need none
+    from glorot.pipeline.summary import first_sweep_command
+    from glorot.report.collect import open_study
+    from glorot.report.publish import gather
+    from glorot.report.results_doc import write_results
+
     uri = resolve_uri(params.tracking_uri, root)
     results = []
     for study in studies:

@@ -73,8 +73,9 @@ def test_a_bad_sweep_option_is_one_line_before_torch_prefect_or_mlflow_load(entr
     (["--study", "nope"], "unknown study 'nope'; valid: quick, "),
     (["--params", "missing.yaml"], "missing parameters file: missing.yaml"),
 ])
-def test_a_bad_summary_option_is_one_line_before_mlflow_loads(argv, message):
-    code, loaded, err = _run("glorot", "summary", *argv)
+@pytest.mark.parametrize("command", ["summary", "report", "results", "ui"])
+def test_a_bad_option_of_a_reading_command_is_one_line_before_mlflow_loads(command, argv, message):
+    code, loaded, err = _run("glorot", command, *argv)
     assert (code, loaded) == (2, [])
     assert err.startswith(f"glorot: error: {message}") and len(err.splitlines()) == 1, err
 

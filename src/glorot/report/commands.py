@@ -7,14 +7,15 @@ from pathlib import Path
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from glorot.report.build import build_report
-    from glorot.report.collect import open_study
     from glorot.pipeline.study import load_params
-    from glorot.pipeline.summary import first_sweep_command
-    from glorot.pipeline.tracking import resolve_uri
 
     params = load_params(args.params)
     study = params.get_study(args.study, check_machine=False)  # reads results: need not train here
+    from glorot.pipeline.store import resolve_uri  # MLflow, scipy, matplotlib: after the checks, which need none
+    from glorot.pipeline.summary import first_sweep_command
+    from glorot.report.build import build_report
+    from glorot.report.collect import open_study
+
     root = args.params.parent
     uri = resolve_uri(params.tracking_uri, root)
     source = open_study(uri, study.name, root, args.parent,
