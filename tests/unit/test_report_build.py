@@ -88,7 +88,8 @@ def test_verdicts_json_has_every_claim_with_its_status(built):
     assert verdicts["fig2_sigmoid_saturation"]["status"] == "reproduced"
     assert verdicts["fig2_sigmoid_recovery_depth4"]["status"] == "not reproduced"  # stays at 0.03
     assert verdicts["fig2_sigmoid_no_recovery_depth5"]["status"] == "reproduced"
-    assert verdicts["pretraining_dae_no_saturation"]["status"] == "reproduced"
+    assert verdicts["pretraining_dae_no_saturation"]["status"] == "not decided"  # 3 seeds of 3 against 0 of 3:
+    assert "needs 6 seeds of each" in verdicts["pretraining_dae_no_saturation"]["evidence"]  # Fisher's p = 0.1
     assert "DAE pre-training: noise 0.25" in verdicts["pretraining_dae_no_saturation"]["scale"]
     assert verdicts["table1_tanh_n_vs_tanh"]["status"] == "reproduced"
     assert verdicts["depth_sigmoid_5_worse_than_4"]["status"] == "reproduced"

@@ -146,3 +146,14 @@ def paired_test(diffs: Sequence[float], method: str = PAIRED_SEEDS, alpha: float
     return Comparison(method, t, float(df), p, p < alpha, diff_pct=mean, power=welch_power(mean, se, df, alpha),
                       se_pct=se, n=n, detail=f"t = {t:.3g}, df = {df} ({n} {over}, mean difference {mean:+.3g} "
                                             f"points, sd {sd:.3g})")
+
+
+def fisher_p(a_hits: int, a_n: int, b_hits: int, b_n: int) -> float:
+    """Fisher's exact test (two-sided) of ``a_hits`` of ``a_n`` seeds against ``b_hits`` of ``b_n``."""
+    return float(stats.fisher_exact([[a_hits, a_n - a_hits], [b_hits, b_n - b_hits]]).pvalue)
+
+
+def seeds_to_separate(alpha: float = ALPHA, most: int = 100) -> int | None:
+    """The fewest seeds per network with which all of one network's and none of the other's
+    (the clearest contrast there is) differ at ``alpha`` by :func:`fisher_p`."""
+    return next((n for n in range(1, most + 1) if fisher_p(n, n, 0, n) < alpha), None)

@@ -26,7 +26,7 @@ from glorot.report.comparable import AT_CHANCE_MARGIN_PCT, at_chance, chance_pct
 from glorot.report.power import (MCNEMAR, PAIRED_CURVE, PAIRED_LAYERS, PAIRED_SEEDS, WELCH, pairs_needed,
                                  power_to_detect, seeds_needed)
 from glorot.report.records import Cell, Claim, Comparison, Verdict, no_artifact
-from glorot.report.significance import ALPHA, MIN_SEEDS_FOR_T, compare
+from glorot.report.significance import ALPHA, MIN_SEEDS_FOR_T, compare, fisher_p, seeds_to_separate
 
 #: The power a test needs to have before "no difference" counts against a claim.
 POWER_TO_DECIDE = 0.8
@@ -133,3 +133,21 @@ def verdict_from(claim: Claim, judged: Judgement, scale: str) -> Verdict:
     if judged.holds is None:
         return claim.not_decided(judged.why, judged.numbers, scale)
     return claim.decided(judged.holds, judged.numbers, judged.why, scale)
+
+
+def share_contrast(claim: Claim, a: tuple[int, int], b: tuple[int, int], said: str, numbers: dict, scale: str,
+                   names: tuple[str, str]) -> Verdict:
+    """A claim that more of network a's seeds show something than b's (``a``, ``b``: seeds that
+    show it, seeds), by Fisher's exact test at p < ALPHA: decided by the sign when different; not
+    reproduced without a difference only with enough seeds each that all of a's against none of
+    b's would have shown (:func:`~glorot.report.significance.seeds_to_separate`); else not
+    decided, naming those seeds. ``names``: what one seed of a that shows it, and one of b, are called."""
+    p, need = fisher_p(a[0], a[1], b[0], b[1]), seeds_to_separate()
+    said += f", p = {p:.3g} (Fisher's exact test)"
+    numbers = {**numbers, "test": "Fisher's exact test", "p": p, "seeds_to_decide": need}
+    if p < ALPHA:
+        return claim.decided(a[0] / a[1] > b[0] / b[1], numbers, said, scale)
+    if need is not None and min(a[1], b[1]) >= need:
+        return claim.decided(False, numbers, f"{said}: no difference at p < {ALPHA} with {need}+ seeds each", scale)
+    return claim.not_decided(f"{said}: no difference at p < {ALPHA}; even every {names[0]} and no {names[1]} "
+                             f"needs {need} seeds of each to reach it", numbers, scale)

@@ -22,6 +22,7 @@ from scipy import stats
 
 from glorot.report.records import Claim, Evidence, Run, Verdict
 from glorot.report.significance import ALPHA
+from glorot.report.verdicts.judge import share_contrast
 from glorot.report.verdicts.select import describe_scale, majority, needs_pair, pick_pair, pick_runs, trained_deep
 
 #: A layer counts as saturated once its 98th percentile reaches this.
@@ -55,17 +56,6 @@ FIG10 = Claim(
                             f"reproduced if not, with enough seeds that every Tanh seed in order and no Tanh N seed "
                             f"would have been found; not decided when Tanh does not saturate in order in most seeds "
                             f"(no contrast to show) or with fewer seeds")
-
-
-def fisher_p(a_hits: int, a_n: int, b_hits: int, b_n: int) -> float:
-    """Fisher's exact test (two-sided) of ``a_hits`` of ``a_n`` against ``b_hits`` of ``b_n``."""
-    return float(stats.fisher_exact([[a_hits, a_n - a_hits], [b_hits, b_n - b_hits]]).pvalue)
-
-
-def seeds_to_separate(alpha: float = ALPHA, most: int = 100) -> int | None:
-    """The fewest seeds per network with which all of one network's and none of the other's
-    (the clearest contrast there is) differ at ``alpha`` by :func:`fisher_p`."""
-    return next((n for n in range(1, most + 1) if fisher_p(n, n, 0, n) < alpha), None)
 
 
 def _first_saturation(run: Run) -> dict[int, int | None]:
@@ -154,15 +144,8 @@ def tanh_n_does_not_saturate_in_order(evidence: Evidence) -> Verdict:
     if not majority(s_hits, len(standard)):
         return FIG10.not_decided(f"{said}: Tanh does not saturate layer by layer at this scale either, so the "
                                  f"contrast of Figures 3 and 10 cannot show", numbers, scale)
-    p, need = fisher_p(s_hits, len(standard), n_hits, len(normalized)), seeds_to_separate()
-    said += f", p = {p:.3g} (Fisher's exact test)"
-    numbers = {**numbers, "test": "Fisher's exact test", "p": p, "seeds_to_decide": need}
-    if p < ALPHA:
-        return FIG10.decided(s_hits / len(standard) > n_hits / len(normalized), numbers, said, scale)
-    if need is not None and min(len(standard), len(normalized)) >= need:
-        return FIG10.decided(False, numbers, f"{said}: no difference at p < {ALPHA} with {need}+ seeds each", scale)
-    return FIG10.not_decided(f"{said}: no difference at p < {ALPHA}; even every Tanh seed in order and no Tanh N "
-                             f"seed needs {need} seeds of each to reach it", numbers, scale)
+    return share_contrast(FIG10, (s_hits, len(standard)), (n_hits, len(normalized)), said, numbers, scale,
+                          ("Tanh seed in order", "Tanh N seed"))
 
 
 def _rise_updates(run: Run) -> list[int]:
