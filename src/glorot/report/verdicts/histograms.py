@@ -18,7 +18,7 @@ import numpy as np
 from glorot.report.power import PAIRED_LAYERS
 from glorot.report.records import Claim, Evidence, Run, Verdict
 from glorot.report.significance import paired_test
-from glorot.report.verdicts.judge import judge_test
+from glorot.report.verdicts.judge import both_hold, judge_test
 from glorot.report.verdicts.select import describe_scale, needs_pair, paired_by_seed, pick_pair
 
 #: |a| at or above this counts as at +-1 (saturated) ...
@@ -73,10 +73,5 @@ def final_activation_histograms(evidence: Evidence) -> Verdict:
     knees = judge_test(paired_test([t["knees"] - s["knees"] for t, s in pairs], PAIRED_LAYERS),
                        f"share at the knees, tanh {mean['tanh']['knees']:.3f} - softsign "
                        f"{mean['softsign']['knees']:.3f}", None)
-    numbers = {**mean, "extremes_test": extremes.numbers, "knees_test": knees.numbers}
-    why = f"{extremes.why}; {knees.why}"
-    if extremes.holds is False or knees.holds is False:
-        return FIG4.decided(False, numbers, why, describe_scale(softsign))
-    if extremes.holds and knees.holds:
-        return FIG4.decided(True, numbers, why, describe_scale(softsign))
-    return FIG4.not_decided(why, numbers, describe_scale(softsign))
+    return both_hold(FIG4, extremes, knees, {**mean, "extremes_test": extremes.numbers, "knees_test": knees.numbers},
+                     describe_scale(softsign))

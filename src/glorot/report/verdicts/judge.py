@@ -151,3 +151,14 @@ def share_contrast(claim: Claim, a: tuple[int, int], b: tuple[int, int], said: s
         return claim.decided(False, numbers, f"{said}: no difference at p < {ALPHA} with {need}+ seeds each", scale)
     return claim.not_decided(f"{said}: no difference at p < {ALPHA}; even every {names[0]} and no {names[1]} "
                              f"needs {need} seeds of each to reach it", numbers, scale)
+
+
+def both_hold(claim: Claim, first: Judgement, second: Judgement, numbers: dict, scale: str, said: str = "") -> Verdict:
+    """A claim of two parts, each judged by its own test: reproduced if both hold, not reproduced
+    if either fails, else not decided; the evidence gives both tests."""
+    why = "; ".join(x for x in (said, first.why, second.why) if x)
+    if first.holds is False or second.holds is False:
+        return claim.decided(False, numbers, why, scale)
+    if first.holds and second.holds:
+        return claim.decided(True, numbers, why, scale)
+    return claim.not_decided(why, numbers, scale)

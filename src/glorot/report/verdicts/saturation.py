@@ -22,8 +22,11 @@ from scipy import stats
 
 from glorot.report.records import Claim, Evidence, Run, Verdict
 from glorot.report.significance import ALPHA
-from glorot.report.verdicts.judge import share_contrast
-from glorot.report.verdicts.select import describe_scale, majority, needs_pair, pick_pair, pick_runs, trained_deep
+from glorot.report.power import PAIRED_LAYERS, PAIRED_SEEDS
+from glorot.report.significance import paired_test
+from glorot.report.verdicts.judge import both_hold, judge_test, share_contrast
+from glorot.report.verdicts.select import (describe_scale, majority, needs_pair, paired_by_seed, pick_pair, pick_runs,
+                                          trained_deep)
 
 #: A layer counts as saturated once its 98th percentile reaches this.
 TANH_P98_SATURATED = 0.95
@@ -45,10 +48,12 @@ FIG3_SOFTSIGN = Claim(
     "another (Figure 3, bottom; Section 3.2)", "Figure 3 (bottom)",
     f"a layer rises at the first probe after update 0 where its act_p98 has covered half of its rise from update 0 to "
     f"its highest value (a rise of >= {RISE_MIN} to count); the layers' timing spread is (last rise - first rise) / "
-    f"updates; mean over seeds of the spread and of act_p98 at the last probe averaged over layers; reproduced if "
-    f"Softsign's final act_p98 and timing spread are both smaller than Tanh's (same data set, depth and width); not "
-    f"decided when Tanh's layers do not rise one after another (timing spread 0, or every layer already at "
-    f"act_p98 >= {TANH_P98_SATURATED} at the first probe after update 0: pinned at the ceiling)")
+    f"updates; Softsign's minus Tanh's (same data set, depth, width and seed) below 0 for act_p98 at the last probe "
+    f"(a paired t-test across the layers of each seed) and for the timing spread (a paired t-test across seeds), "
+    f"each at p < 0.005: reproduced if both hold, not reproduced if one differs the other way, else not decided (the "
+    f"paper gives no size); not decided either when Tanh's layers do not rise one after another (timing spread 0, "
+    f"or every layer already at act_p98 >= {TANH_P98_SATURATED} at the first probe after update 0: pinned at the "
+    f"ceiling)")
 FIG10 = Claim(
     "fig10_tanh_n_no_sequential_saturation", "With the normalized init, tanh layers do not saturate one after "
     "another", "Figure 10", f"{_IN_ORDER}; the share of seeds that saturate in order, Tanh's against Tanh N's (same "
@@ -167,25 +172,32 @@ def _pinned(run: Run) -> bool:
     return all(f is not None and f[1] >= TANH_P98_SATURATED for f in firsts)
 
 
+def _lasts(run: Run) -> list[float] | None:
+    """Each layer's act_p98 at the last probe; None without probes after update 0."""
+    lasts = [run.layer(i, "act_p98").values[-1] for i in run.layers if len(run.layer(i, "act_p98")) > 1]
+    return lasts if len(lasts) == run.depth else None
+
+
+def _timing_spread(run: Run) -> float:
+    """(last rise - first rise) / updates of the layers that rise (:func:`_rise_updates`), 0 for fewer than 2."""
+    rises = _rise_updates(run)
+    return (max(rises) - min(rises)) / run.updates if len(rises) >= 2 else 0.0
+
+
 def _p98_profile(runs: list[Run]) -> dict | None:
     """Mean over seeds of act_p98 at the last probe averaged over layers, and of the timing spread
     of the layers' rises; how many seeds are pinned at the ceiling; None without probes after 0."""
-    finals, spreads, pinned = [], [], 0
-    for r in runs:
-        lasts = [r.layer(i, "act_p98").values[-1] for i in r.layers if len(r.layer(i, "act_p98")) > 1]
-        if len(lasts) < r.depth:
-            return None
-        rises = _rise_updates(r)
-        finals.append(fmean(lasts))
-        spreads.append((max(rises) - min(rises)) / r.updates if len(rises) >= 2 else 0.0)
-        pinned += _pinned(r)
-    if not finals:
+    lasts = [_lasts(r) for r in runs]
+    if not runs or any(x is None for x in lasts):
         return None
-    return {"final_p98": round(fmean(finals), 4), "timing_spread": round(fmean(spreads), 4), "pinned_seeds": pinned}
+    return {"final_p98": round(fmean(fmean(x) for x in lasts), 4),
+            "timing_spread": round(fmean(_timing_spread(r) for r in runs), 4),
+            "pinned_seeds": sum(_pinned(r) for r in runs)}
 
 
 def softsign_saturates_less(evidence: Evidence) -> Verdict:
-    """Figure 3 (bottom): softsign layers saturate less than tanh's, and together (timing)."""
+    """Figure 3 (bottom): softsign layers saturate less than tanh's (act_p98 at the end, paired
+    across layers and seeds), and together (the layers' timing spread, paired across seeds)."""
     tanh, softsign = pick_pair(list(evidence.records), "Tanh", "Softsign", trained=True)
     pt, ps = _p98_profile(tanh), _p98_profile(softsign)
     if pt is None or ps is None:
@@ -197,5 +209,10 @@ def softsign_saturates_less(evidence: Evidence) -> Verdict:
         return FIG3_SOFTSIGN.not_decided(f"{said}: tanh's layers do not rise one after another at this scale "
                                          f"({pt['pinned_seeds']} of {len(tanh)} seed(s) pinned at the ceiling from "
                                          f"the first probe), so the timing contrast cannot show", numbers, scale)
-    return FIG3_SOFTSIGN.decided(ps["final_p98"] < pt["final_p98"] and ps["timing_spread"] < pt["timing_spread"],
-                                 numbers, said, scale)
+    pairs = paired_by_seed(tanh, softsign)
+    level = judge_test(paired_test([s - t for tr, sr in pairs for t, s in zip(_lasts(tr), _lasts(sr))],
+                                   PAIRED_LAYERS), "act_p98 at the end, softsign - tanh", None)
+    timing = judge_test(paired_test([_timing_spread(sr) - _timing_spread(tr) for tr, sr in pairs], PAIRED_SEEDS),
+                        "timing spread, softsign - tanh", None)
+    return both_hold(FIG3_SOFTSIGN, level, timing, {**numbers, "level_test": level.numbers,
+                                                     "timing_test": timing.numbers}, scale, said)
