@@ -17,7 +17,7 @@ from pathlib import Path
 from glorot.config import TrainConfig, build_config, field_choices
 from glorot.data.commands import add_data_commands
 from glorot.errors import GlorotError
-from glorot.pipeline import sweep_options
+from glorot.pipeline import archive_command, sweep_options
 from glorot.report.commands import add_report_command
 
 #: TrainConfig fields exposed as typed ``glorot train`` flags.
@@ -362,6 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
     diag.add_argument("--json", action="store_true", help="print JSON instead of a table")
     diag.set_defaults(func=cmd_diagnose)
     _add_results(sub)
+    archive_command.add_archive_command(_command(sub, "archive", archive_command.SUMMARY, archive_command.DESCRIPTION,
+                                                 archive_command.EPILOG))
     add_report_command(_command(sub, "report", "Table 1, Figures 2-12 and a verdict per claim, from a study's "
                                                "latest sweep in MLflow",
                                 "Rebuild a study's report from its latest sweep in MLflow: the paper's Table 1 "

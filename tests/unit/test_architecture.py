@@ -68,8 +68,10 @@ def test_no_module_imports_upward(path):
     assert used <= allowed, f"{path.relative_to(SRC)} ({part}) imports {sorted(used - allowed)}"
 
 
-#: The modules that talk to MLflow: runs, their metrics, artifacts, and models and the registry.
-MLFLOW_MODULES = {"pipeline/tracking.py", "pipeline/metrics_logger.py", "pipeline/artifacts.py", "pipeline/registry.py"}
+#: The modules that talk to MLflow: runs, their metrics, artifacts, and models and the registry; a sweep
+#: carried between stores.
+MLFLOW_MODULES = {"pipeline/tracking.py", "pipeline/metrics_logger.py", "pipeline/artifacts.py", "pipeline/registry.py",
+                  "pipeline/archive.py"}
 
 
 def test_only_the_tracking_modules_import_mlflow():

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from glorot.report.records import Run
-from glorot.report.table1 import (DIVERGED, NOT_RUN, OK, build_cell, build_table, cell_text, metrics_json,
-                                  select_lr)
+from glorot.report.table1 import (DIVERGED, FAILED, NOT_RUN, OK, RUNNING, build_cell, build_table, cell_text,
+                                  metrics_json, select_lr)
 
 
 def run(network="Tanh N", dataset="shapeset", depth=5, lr=0.01, seed=0, valid=0.2, test=0.2,
@@ -43,6 +43,15 @@ def test_all_diverged_cell_is_marked_not_filled():
     cell = build_cell("Sigmoid", "shapeset", 5, [run("Sigmoid", status="diverged")])
     assert cell.state == DIVERGED and cell.mean_pct is None
     assert cell_text(cell) == "diverged"
+
+
+def test_a_cell_still_training_is_running_not_failed():
+    """A sweep read mid-training (``glorot summary`` beside a long study): no rate is chosen yet."""
+    cell = build_cell("Tanh", "mnist", 5, [run("Tanh", "mnist", status="running"),
+                                            run("Tanh", "mnist", lr=0.1, status="failed")])
+    assert cell.state == RUNNING and cell_text(cell) == "running"
+    assert cell.lrs["0.01"].failed == 0 and cell.lrs["0.1"].failed == 1
+    assert build_cell("Tanh", "mnist", 5, [run("Tanh", "mnist", status="failed")]).state == FAILED
 
 
 def test_table_marks_cells_not_run_and_keeps_paper_rows():

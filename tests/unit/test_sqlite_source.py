@@ -6,7 +6,7 @@ import sqlite3
 
 import numpy as np
 import pytest
-from tiny_sweep import run_tiny_sweep, start_tiny_sweep
+from tiny_sweep import run_tiny_sweep_after_a_failure
 
 from glorot.errors import GlorotError
 from glorot.report.collect import open_study
@@ -23,10 +23,7 @@ STUDY = {"datasets": ["shapeset"], "networks": ["Tanh", "Tanh N"], "depths": [1]
 def store(tmp_path_factory):
     monkeypatch = pytest.MonkeyPatch()
     tmp = tmp_path_factory.mktemp("store")
-    sweep = start_tiny_sweep(tmp, monkeypatch, "t", STUDY)
-    failed = sweep.tracker.start_child(sweep.parent, sweep.configs[0], {"glorot.config_key": "an attempt"})
-    sweep.tracker.fail(failed, "OSError: disk away")  # an attempt that failed before the one that finished
-    run_tiny_sweep(sweep, "t", tmp)
+    sweep = run_tiny_sweep_after_a_failure(tmp, monkeypatch, "t", STUDY)
     yield sweep, tmp
     monkeypatch.undo()
 

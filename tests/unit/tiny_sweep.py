@@ -40,3 +40,13 @@ def run_tiny_sweep(sweep: TinySweep, name: str, root: Path) -> None:
 
     for config in sweep.configs:
         run_configuration(config, name, sweep.uri, sweep.parent, root, None)
+
+
+def run_tiny_sweep_after_a_failure(tmp_path: Path, monkeypatch, name: str, study: dict) -> TinySweep:
+    """:func:`start_tiny_sweep`, one attempt at the first configuration that failed (``OSError: disk
+    away``, a child run that did not finish), then :func:`run_tiny_sweep`: a sweep as a retry leaves it."""
+    sweep = start_tiny_sweep(tmp_path, monkeypatch, name, study)
+    failed = sweep.tracker.start_child(sweep.parent, sweep.configs[0], {"glorot.config_key": "an attempt"})
+    sweep.tracker.fail(failed, "OSError: disk away")
+    run_tiny_sweep(sweep, name, tmp_path)
+    return sweep

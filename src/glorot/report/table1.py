@@ -29,8 +29,8 @@ from glorot.config import DATASET_TITLES, DATASETS
 from glorot.errors import GlorotError
 from glorot.paper.selection import Trial, choose_lr, rate_means
 from glorot.paper.table1 import TABLE1, table1_error
-from glorot.report.records import (DIVERGED, FAILED, NOT_RUN, OK, PAPER_DEPTH, Cell, ColumnSignificance, DepthTable,
-                                   LrSummary, Run, Table1, no_artifact)
+from glorot.report.records import (DIVERGED, FAILED, NOT_RUN, OK, PAPER_DEPTH, RUNNING, Cell, ColumnSignificance,
+                                   DepthTable, LrSummary, Run, Table1, no_artifact)
 from glorot.report.significance import ALPHA, compare
 
 
@@ -67,7 +67,7 @@ def select_lr(runs: list[Run]) -> tuple[float | None, dict[float, LrSummary]]:
         mean_valid_error_pct=100 * means[lr] if lr in means else None,
         completed=sum(t.finished for t in trials if t.lr == lr),
         diverged=sum(r.status == "diverged" for r in runs if r.lr == lr),
-        failed=sum(r.status not in ("completed", "diverged") for r in runs if r.lr == lr),
+        failed=sum(r.status not in ("completed", "diverged", "running") for r in runs if r.lr == lr),
     ) for lr in sorted({r.lr for r in runs})}
     return chosen, summary
 
@@ -88,7 +88,8 @@ def build_cell(network: str, dataset: str, depth: int, runs: list[Run], width: i
     lrs = {f"{k:g}": v for k, v in per_lr.items()}
     design = _design(runs)
     if lr is None:
-        state = DIVERGED if any(r.status == "diverged" for r in runs) else FAILED
+        statuses = {r.status for r in runs}
+        state = RUNNING if "running" in statuses else DIVERGED if "diverged" in statuses else FAILED
         return Cell(network, dataset, depth, state, width=width, paper_pct=paper, n_runs=len(runs), lrs=lrs,
                     **design)
     chosen = sorted((r for r in runs if r.lr == lr), key=lambda r: r.seed)  # every seed finished (eligible)

@@ -19,14 +19,14 @@ Everything is importable from here.
 from glorot.report.records.panels import (CostSurface, Curve, CurvePanel, DepthLine, DepthPanel, HistogramPanel,
                                           InputMoments, RunPanel, TheoryRow)
 from glorot.report.records.runs import NO_SERIES, Histograms, Run, Series, Sweep, design_key, no_artifact
-from glorot.report.records.table import (DIVERGED, FAILED, NOT_RUN, OK, PAPER_DEPTH, Cell, ColumnSignificance,
-                                         Comparison, DepthTable, LrSummary, Table1)
+from glorot.report.records.table import (DIVERGED, FAILED, NOT_RUN, OK, PAPER_DEPTH, RUNNING, Cell,
+                                         ColumnSignificance, Comparison, DepthTable, LrSummary, Table1)
 from glorot.report.records.verdicts import (NOT_DECIDED, NOT_DECIDED_PREFIX, NOT_REPRODUCED, REPRODUCED, Claim,
                                             Evidence, Verdict)
 
 __all__ = [
     "DIVERGED", "FAILED", "NOT_DECIDED", "NOT_DECIDED_PREFIX", "NOT_REPRODUCED", "NOT_RUN", "NO_SERIES", "OK",
-    "PAPER_DEPTH", "REPRODUCED", "Cell", "Claim", "ColumnSignificance", "Comparison", "CostSurface", "Curve",
+    "PAPER_DEPTH", "RUNNING", "REPRODUCED", "Cell", "Claim", "ColumnSignificance", "Comparison", "CostSurface", "Curve",
     "CurvePanel", "DepthLine", "DepthPanel", "DepthTable", "Evidence", "HistogramPanel", "Histograms",
     "InputMoments", "LrSummary", "Run", "RunPanel", "Series", "Sweep", "Table1", "TheoryRow", "Verdict", "design_key",
     "no_artifact",

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 #: Table 1's cell states; ``NOT_RUN`` is also a verdict's status (the study lacks the runs).
-OK, NOT_RUN, DIVERGED, FAILED = "ok", "not run", "diverged", "failed"
+#: ``RUNNING``: no learning rate can be chosen yet because runs of the cell are still training.
+OK, NOT_RUN, DIVERGED, FAILED, RUNNING = "ok", "not run", "diverged", "failed", "running"
 #: The paper's Table 1 is for networks of 5 hidden layers.
 PAPER_DEPTH = 5
 
@@ -28,7 +29,8 @@ class LrSummary:
 class Cell:
     """One cell of Table 1 (network x data set at one depth and width).
 
-    A cell the study did not run is ``NOT_RUN``; one whose every run diverged (or failed) is
+    A cell the study did not run is ``NOT_RUN``; one with no learning rate to choose yet while
+    some of its runs still train is ``RUNNING``; one whose every run diverged (or failed) is
     ``DIVERGED`` (``FAILED``): the fields from ``lr`` to ``diff_pct`` are only set for an ``OK``
     cell. The design the cell ran, whatever its outcome: ``widths``, ``updates_run``,
     ``lr_grid`` and ``seeds_run`` (sorted, over all its runs); two cells are compared like with
