@@ -257,7 +257,7 @@ def sweep(study: str | None = None, params_file: str = "params.yaml", deployment
             groups = job.plan(todo, parallel, remote=bool(deployment), threads=threads, report=log)
             with SweepDisplay(groups, job.study.n_configs, job.finished) as display:
                 failed = run_groups(job, groups, deployment, parallel, progress_reporter(job, job.finished, log, display))
-            todo, before = (job.pending(log) if not failed else []), todo
+            todo, before = (job.pending(log, after_stage=True) if not failed else []), todo
         result = job.finish(failed, summary_path, log)
         if report:
             job.release()

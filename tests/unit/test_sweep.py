@@ -217,4 +217,8 @@ def test_a_study_choosing_rates_on_seed_0_trains_its_other_seeds_at_the_chosen_r
                     "rates", "15 of 20 configurations already finished in this sweep: skipped"]
     record(todo[0], 0.05)
     assert job.pending() == todo[1:] and job.finished == 16
+    for config in todo[1:]:
+        record(config, 0.05)
+    said = []
+    assert job.pending(said.append, after_stage=True) == [] and said == []  # trained here, not skipped
     job.release()

@@ -148,14 +148,16 @@ class Sweep:
             self.lease.release()
             self.lease = None
 
-    def pending(self, report: Report = _quiet) -> list[TrainConfig]:
+    def pending(self, report: Report = _quiet, after_stage: bool = False) -> list[TrainConfig]:
         """The configurations still to train: those without a finished child run (completed or
         diverged, :func:`~glorot.pipeline.runs.is_finished`) of this sweep's parent run with the
         same :func:`~glorot.pipeline.provenance.config_key`, on the data version that ``dvc.lock``
         records (or, for data DVC does not version, on the one that run recorded). Asked before
         anything is scheduled, so that a continued sweep sends no finished configuration to a worker.
         A study with ``lr_choice_seeds`` has two stages: first its choice seeds at every rate; once
-        they have all finished, its other seeds at each network's chosen rate (:meth:`chosen_rates`)."""
+        they have all finished, its other seeds at each network's chosen rate (:meth:`chosen_rates`).
+        ``after_stage``: asked again once this process trained a stage, whose configurations are then
+        finished but not "skipped" (``report`` hears only the chosen rates)."""
         finished = [r for r in self.tracker.child_runs(self.parent_id) if is_finished(r)]
         keys = {r.data.tags.get("glorot.config_key") for r in finished}
         seen = {r.data.tags.get("data_version") for r in finished} - {None}
@@ -175,7 +177,7 @@ class Sweep:
                 report("learning rates chosen on seed(s) " + ", ".join(map(str, self.study.lr_choice_seeds)) + ": "
                        + "; ".join(f"{cell[1]} {cell[0]} d{cell[2]} w{cell[3]}: {lr:g}" for cell, lr in chosen.items())
                        + f"; seed(s) {', '.join(map(str, self.study.follower_seeds))} run at those rates")
-        if self.finished:
+        if self.finished and not after_stage:
             report(f"{self.finished} of {self.study.n_configs} configurations already finished in this sweep: skipped")
         return todo
 
