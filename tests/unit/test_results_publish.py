@@ -389,3 +389,35 @@ def test_a_study_with_a_trained_sigmoid_net_shows_its_figure_2(tmp_path):
     plain = gather(FakeSource("m", "mnist"), params.get_study("m", check_machine=False), tmp_path / "data",
                    Path("params.yaml"))
     assert not any("fig02" in stem for stem, _, _ in plain.figures)
+
+
+class TwoDepths(FakeSource):
+    """The same runs at 1 and at 5 hidden layers, as the depth study has them."""
+
+    def __init__(self, study: str, dataset: str):
+        super().__init__(study, dataset)
+        shallow = [dataclasses.replace(r, run_id=f"{r.run_id}-d1", depth=1) for r in self.runs]
+        self.correct.update({r.run_id: self.correct[r.run_id.removesuffix("-d1")] for r in shallow})
+        self.raw += [SimpleNamespace(info=SimpleNamespace(**{**vars(x.info), "run_id": f"{x.info.run_id}-d1"}),
+                                     data=x.data) for x in self.raw]
+        self.runs += shallow
+
+
+def test_a_study_of_several_depths_compares_with_the_paper_only_at_5_hidden_layers(tmp_path):
+    """The paper's Table 1 is for 5 hidden layers: at 1 its values and the difference are not shown
+    (nor the target missed), and where a test does not decide, the line says at which depth."""
+    params = yaml.safe_load(_params(tmp_path).read_text())
+    params["studies"]["m"]["depths"] = [1, 5]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    study = load_params(tmp_path / "params.yaml").get_study("m", check_machine=False)
+    result = gather(TwoDepths("m", "mnist"), study, tmp_path / "data", Path("params.yaml"))
+    md = write_results([result], tmp_path / "docs" / "results.md", COMMAND)[-1].read_text()
+    shallow, deep = (_rows(md, f"### Table 1: MNIST, {n} of 16 units") for n in ("1 hidden layer", "5 hidden layers"))
+    assert [shallow["Tanh"][i] for i in (2, 3, 4)] == ["-", "-", "-"]  # paper, difference, within the target
+    assert deep["Tanh"][2] == f"{PAPER_MNIST['Tanh']:.2f}"
+    assert "at 1 hidden layer it gives no value to compare with" in md
+    assert "#### MNIST (5 hidden layers): Tanh N vs Tanh" in md
+    missed = md.split("### Where a target is missed or not decided", 1)[1]
+    assert "on MNIST, 1 hidden layer: p = " in missed and "on MNIST, 5 hidden layers: p = " in missed
+    targets = [line for line in missed.splitlines() if "target is missed" in line]
+    assert targets and all(", 5 hidden layers: " in line for line in targets)

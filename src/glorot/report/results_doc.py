@@ -22,8 +22,8 @@ from glorot.report.curves import mean_curve
 from glorot.errors import GlorotError
 from glorot.report.evidence import evidence_json, load_evidence
 from glorot.report.publish import CURVE_FIGURES, Provenance, StudyResults, shrink_png
-from glorot.report.records import (NOT_DECIDED, NOT_REPRODUCED, NOT_RUN, REPRODUCED, Cell, ColumnSignificance,
-                                   DepthTable, Verdict)
+from glorot.report.records import (NOT_DECIDED, NOT_REPRODUCED, NOT_RUN, PAPER_DEPTH, REPRODUCED, Cell,
+                                   ColumnSignificance, DepthTable, Verdict)
 from glorot.report.render import Block, Bullets, DataTable, Heading, Image, Paragraph, to_markdown
 from glorot.report.significance import ALPHA, MCNEMAR, MIN_SEEDS_FOR_T
 from glorot.report.table1 import cell_text
@@ -143,15 +143,20 @@ def _versus_best(cell: Cell, sig: ColumnSignificance) -> tuple[str, str]:
     return f"{_p(comp.p)} ({comp.method})", "yes" if comp.significant else "no"
 
 
+def _layers(depth: int) -> str:
+    return f"{depth} hidden layer{'' if depth == 1 else 's'}"
+
+
 def _table_row(cell: Cell, sig: ColumnSignificance, target: float | None) -> list[str]:
+    """A row of the table; the paper's value and the difference only where the paper's Table 1 is
+    for the cell's depth (5 hidden layers)."""
+    paper = "-" if cell.paper_pct is None or not cell.like_for_like else f"{cell.paper_pct:.2f}"
+    diff_pct = cell.diff_pct if cell.like_for_like else None
     if not cell.ok:
-        return [cell.network, cell.state, "-", "-" if cell.paper_pct is None else f"{cell.paper_pct:.2f}", "-",
-                *(["-"] if target is not None else []), "-", "-"]
-    diff = "-" if cell.diff_pct is None else f"{cell.diff_pct:+.2f}"
-    within = [] if target is None else ["-" if cell.diff_pct is None else "yes" if abs(cell.diff_pct) <= target
-                                        else "no"]
-    return [cell.network, cell_text(cell), f"{cell.lr:g}", "-" if cell.paper_pct is None else f"{cell.paper_pct:.2f}",
-            diff, *within, *_versus_best(cell, sig)]
+        return [cell.network, cell.state, "-", paper, "-", *(["-"] if target is not None else []), "-", "-"]
+    diff = "-" if diff_pct is None else f"{diff_pct:+.2f}"
+    within = [] if target is None else ["-" if diff_pct is None else "yes" if abs(diff_pct) <= target else "no"]
+    return [cell.network, cell_text(cell), f"{cell.lr:g}", paper, diff, *within, *_versus_best(cell, sig)]
 
 
 def _table_blocks(t: DepthTable, dataset: str, networks: Sequence[str]) -> list[Block]:
@@ -161,9 +166,13 @@ def _table_blocks(t: DepthTable, dataset: str, networks: Sequence[str]) -> list[
               f"differs at p < {ALPHA}"]
     rows = [_table_row(t.cell(n, dataset), t.significance[dataset], target) for n in networks
             if t.cell(n, dataset).n_runs]
+    if not rows:
+        return []
     width = _values(w for n in networks for w in t.cell(n, dataset).widths)
-    return [Heading(3, f"Table 1: {_title(dataset)}, {t.depth} hidden layers of {width} units"),
-            DataTable(header, rows),
+    unlike = [] if t.depth == PAPER_DEPTH else [Paragraph(
+        f"The paper's Table 1 is for 5 hidden layers: at {_layers(t.depth)} it gives no value to compare with.")]
+    return [Heading(3, f"Table 1: {_title(dataset)}, {_layers(t.depth)} of {width} units"),
+            DataTable(header, rows), *unlike,
             Paragraph(f"Ours: the test error at the learning rate with the lowest validation error (mean ± standard "
                       f"deviation when several seeds). Difference: ours − the paper's. p: two-sided, against the "
                       f"column's best network: {MCNEMAR} (one trained network each, paired on the same test "
@@ -185,7 +194,8 @@ def _twin_blocks(r: StudyResults, dataset: str) -> list[Block]:
         rows = [[f"{s:,}", f"{100 * cn.at(s):.2f}", f"{100 * cs.at(s):.2f}", f"{100 * (cn.at(s) - cs.at(s)):+.2f}"]
                 for s in sorted(set(cn.steps) & set(cs.steps))]
         if rows:
-            blocks += [Heading(4, f"{_title(dataset)}: {norm} vs {std}"),
+            depths = "" if len(r.found.table.tables) == 1 else f" ({_layers(cells[norm].depth)})"
+            blocks += [Heading(4, f"{_title(dataset)}{depths}: {norm} vs {std}"),
                        DataTable(["update", f"{norm} (%)", f"{std} (%)", "gap (points)"], rows)]
     title = _title(dataset)
     for claim in claims:
@@ -220,11 +230,13 @@ def _missed_targets(r: StudyResults) -> list[str]:
     for t in r.found.table.tables:
         for dataset in r.found.table.datasets:
             sig, target = t.significance[dataset], TARGET_POINTS.get(dataset)
+            where = _title(dataset) + ("" if len(r.found.table.tables) == 1 else f", {_layers(t.depth)}")
             for cell in (t.cell(n, dataset) for n in r.found.table.networks):
                 if not cell.ok:
                     continue
-                if target is not None and cell.diff_pct is not None and abs(cell.diff_pct) > target:
-                    out.append(f"{cell.network} on {_title(dataset)}: {cell.mean_pct:.2f}% against the paper's "
+                if target is not None and cell.like_for_like and cell.diff_pct is not None \
+                        and abs(cell.diff_pct) > target:
+                    out.append(f"{cell.network} on {where}: {cell.mean_pct:.2f}% against the paper's "
                                f"{cell.paper_pct:.2f}%, {abs(cell.diff_pct):.2f} points "
                                f"{'above' if cell.diff_pct > 0 else 'below'} it: the {target:g}-point target is "
                                f"missed by {abs(cell.diff_pct) - target:.2f} points. " + _longer(cell))
@@ -233,7 +245,7 @@ def _missed_targets(r: StudyResults) -> list[str]:
                     seeds = (f"{MIN_SEEDS_FOR_T} or more seeds per network (Welch's t-test over seeds) would test "
                              f"it beyond one training run" if comp.method == MCNEMAR else
                              f"more than {len(cell.seeds)} seeds per network would raise the test's power")
-                    out.append(f"{cell.network} against the best, {sig.best}, on {_title(dataset)}: p = {_p(comp.p)}, "
+                    out.append(f"{cell.network} against the best, {sig.best}, on {where}: p = {_p(comp.p)}, "
                                f"not below {ALPHA}, so Table 1's significance test does not order them (its power to "
                                f"detect the {abs(comp.diff_pct or 0):.2f}-point difference observed: "
                                f"{comp.power or 0:.0%}); "
