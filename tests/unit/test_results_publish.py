@@ -421,3 +421,24 @@ def test_a_study_of_several_depths_compares_with_the_paper_only_at_5_hidden_laye
     assert "on MNIST, 1 hidden layer: p = " in missed and "on MNIST, 5 hidden layers: p = " in missed
     targets = [line for line in missed.splitlines() if "target is missed" in line]
     assert targets and all(", 5 hidden layers: " in line for line in targets)
+
+
+def test_a_run_trained_in_a_group_is_replayed_in_that_group_bit_for_bit(tmp_path, monkeypatch, capsys):
+    """Batched training gives a configuration's numbers up to their last bits only (tests/unit/
+    test_batched.py): a tiny sigmoid net whose train/nll differs in them between its group of two
+    and training alone. The record names the group (its runs' ``glorot.group`` tag) and the replay
+    trains that group, so the numbers come back exactly."""
+    from glorot.pipeline.runs import run_configurations
+
+    study = {"datasets": ["shapeset"], "networks": ["Sigmoid"], "depths": [2], "widths": [8], "lrs": [0.03, 0.1],
+             "seeds": [0], "updates": 40, "eval_every": 40, "probe_every": 40, "probe_size": 10, "valid_size": 60,
+             "test_size": 60, "device": "cpu"}
+    sweep = start_tiny_sweep(tmp_path, monkeypatch, "t", study)
+    run_configurations(sweep.configs, "t", sweep.uri, sweep.parent, tmp_path, None, on_progress=lambda _: None)
+    out = tmp_path / "docs" / "results.md"
+    assert main(["results", "--params", str(sweep.params), "--out", str(out)]) == 0, capsys.readouterr().err
+    (entry,) = load_evidence(out.parent / "results" / "t-evidence.json")["entries"]
+    assert [c["lr"] for c in entry["group"]] == [0.03, 0.1] and entry["config"] in entry["group"]
+    assert replay(entry, tmp_path, None) == entry["recorded"]
+    alone = replay({k: v for k, v in entry.items() if k != "group"}, tmp_path, None)
+    assert alone["train/nll"] != entry["recorded"]["train/nll"]  # what a replay outside the group gives

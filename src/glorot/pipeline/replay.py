@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from glorot.config import build_config
-from glorot.engine import NullLogger, train
+from glorot.engine import NullLogger, train, train_group
 from glorot.errors import GlorotError
 from glorot.pipeline.provenance import code_hash, versioned_data
 
@@ -32,9 +32,9 @@ class _Recorder(NullLogger):
 
 
 def replay(entry: dict[str, Any], root: str | Path, data_dir: str | None) -> dict[str, float]:
-    """Train the entry's configuration again up to its ``step``, with its thread count, after
-    checking that this code and data are the ones it was recorded with; returns the values
-    logged at ``step`` of the metrics the entry ``recorded``."""
+    """Train the entry's configuration again up to its ``step``, with its thread count (and in its
+    ``group``, when it was trained in one), after checking that this code and data are the ones it
+    was recorded with; returns the values logged at ``step`` of the metrics the entry ``recorded``."""
     config = build_config(**{**entry["config"], "updates": entry["step"]})
     if entry["code_hash"] != code_hash():
         raise GlorotError(f"{entry['label']} was recorded by other code ({str(entry['code_hash'])[:12]}; this is "
@@ -43,10 +43,15 @@ def replay(entry: dict[str, Any], root: str | Path, data_dir: str | None) -> dic
     if now["data_version"] != entry["data_version"]:
         raise GlorotError(f"{entry['label']}: data version {now['data_version']} is not the recorded "
                           f"{entry['data_version']}")
-    recorder, threads = _Recorder(entry["step"]), torch.get_num_threads()
+    group = [build_config(**{**c, "updates": entry["step"]}) for c in entry.get("group", [])]
+    recorders, threads = [_Recorder(entry["step"]) for _ in group or [config]], torch.get_num_threads()
     torch.set_num_threads(entry["torch_threads"])
     try:
-        train(config, data, recorder, progress=False)
+        if group:  # trained as one batched model: its numbers, to the last bit, are those of that group
+            train_group(group, data, recorders)
+        else:
+            train(config, data, recorders[0], progress=False)
     finally:
         torch.set_num_threads(threads)
+    recorder = recorders[group.index(config)] if group else recorders[0]
     return {k: recorder.at_step[k] for k in entry["recorded"]}

@@ -107,8 +107,11 @@ def _train(tracker: Tracker, members: list[_Member], data: DataBundle, data_vers
     try:
         for m in members:
             fits_here(m.config)
-        for m in members:  # how this attempt runs: a configuration's numbers depend on the thread count
-            tracker.set_tags(m.run_id, {"glorot.group_size": str(len(members)),
+        # How this attempt runs: a configuration's numbers depend on the thread count, and, in their
+        # last bits, on the group it trains in (replayed as that group: glorot.pipeline.replay).
+        group = ",".join(config_key(m.config, data_version) for m in members)
+        for m in members:
+            tracker.set_tags(m.run_id, {"glorot.group_size": str(len(members)), "glorot.group": group,
                                         "torch_threads": str(torch.get_num_threads())})
         loggers = [ProgressLogger(MlflowLogger(tracker.client, m.run_id), m.config, on_progress, m.run_id,
                                   run_url(tracker.uri, tracker.experiment_id, m.run_id)) for m in members]

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from glorot.errors import GlorotError
+from glorot.pipeline.provenance import config_key
 from glorot.pipeline.study import StudyConfig
 from glorot.report.collect import CURVE_KEYS
 from glorot.report.records import Run, design_key
@@ -49,8 +50,21 @@ def evidence_record(study: StudyConfig, records: Sequence[Run], children: Sequen
         entries.append({"network": run.network, "label": config.label, "run_id": run.run_id,
                         "config": config.model_dump(mode="json"), "data_version": run.data_version,
                         "code_hash": t.get("glorot.code_hash"), "torch_threads": int(t.get("torch_threads", 1)),
-                        "step": step, "recorded": recorded})
+                        "step": step, "recorded": recorded, **_group(study, t, run.data_version)})
     return {"study": study.name, "entries": entries}
+
+
+def _group(study: StudyConfig, tags: dict[str, str], data_version: str | None) -> dict[str, Any]:
+    """``{"group": [configs]}``: the configurations a run was trained with as one batched model, in
+    the order trained (its ``glorot.group`` tag, of config keys), since the last bits of its numbers
+    depend on them; empty for a run trained alone or one whose group is not known (a run recorded
+    before the tag existed, or a member this study does not hold)."""
+    keys = tags.get("glorot.group", "").split(",")
+    if len(keys) < 2:
+        return {}
+    known = {config_key(c, data_version): c for c in study.configs()}  # the study's own (first-stage) configurations
+    members = [known.get(k) for k in keys]
+    return {} if None in members else {"group": [c.model_dump(mode="json") for c in members]}
 
 
 def evidence_json(record: dict[str, Any]) -> str:

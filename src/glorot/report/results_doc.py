@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 
 from glorot.atomic import atomic_folder, atomic_write_text
@@ -21,7 +20,8 @@ from glorot.report import figures_initlab
 from glorot.report.curves import mean_curve
 from glorot.errors import GlorotError
 from glorot.report.evidence import evidence_json, load_evidence
-from glorot.report.publish import CURVE_FIGURES, Provenance, StudyResults, shrink_png
+from glorot.report.provenance_text import provenance_items
+from glorot.report.publish import CURVE_FIGURES, StudyResults, shrink_png
 from glorot.report.records import (NOT_DECIDED, NOT_REPRODUCED, NOT_RUN, PAPER_DEPTH, REPRODUCED, Cell,
                                    ColumnSignificance, DepthTable, Verdict)
 from glorot.report.render import Block, Bullets, DataTable, Heading, Image, Paragraph, to_markdown
@@ -51,18 +51,6 @@ def _values(values) -> str:
 def _p(p: float) -> str:
     """A p-value: 3 decimals, else 2 significant digits; one too small for a float is below its smallest."""
     return f"{p:.3f}" if p >= 0.001 else f"{p:.1e}" if p > 0 else "< 1e-300"
-
-
-def _duration(ms: int) -> str:
-    """``42 s``, ``8.3 min`` or ``3 h 05 min``."""
-    minutes = round(ms / 60_000)
-    if ms < 60_000:
-        return f"{ms / 1000:.0f} s"
-    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{ms / 60_000:.1f} min"
-
-
-def _when(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _epochs(r: StudyResults) -> str:
@@ -266,29 +254,6 @@ def _missed_twins(r: StudyResults) -> list[str]:
     return out
 
 
-def _provenance_items(p: Provenance) -> list[str]:
-    commits = ", ".join(f"`{c}` ({n} runs)" for c, n in p.commits)
-    shared = (f"; these {len(p.commits)} commits share one code hash (`glorot.code_hash`): they differ only outside "
-              f"the code that decides the numbers" if len(p.commits) > 1 and len(p.code_hashes) == 1 else "")
-    dirty = f"; {p.dirty} run(s) trained with uncommitted changes (`+dirty`)" if p.dirty else ""
-    resumed = (f"; {p.resumed} run(s) were resumed after an interruption (`glorot.attempts` > 1): their durations "
-               f"include the time between attempts" if p.resumed else "")
-    others = f" ({p.other_attempts} other attempt(s) of the sweep, failed or interrupted, not counted)" \
-        if p.other_attempts else ""
-    return [
-        f"MLflow: experiment `{p.experiment}`, parent run `{p.parent_id}`, {p.runs} child runs behind the "
-        f"table{others}",
-        f"commit(s) (`mlflow.source.git.commit` of the child runs): {commits}{shared}{dirty}",
-        "code hash (`glorot.code_hash`): " + ", ".join(f"`{h}`" for h in p.code_hashes),
-        "data version(s): " + (", ".join(f"`{v}`" for v in p.data_versions) or "unknown"),
-        "machine (`glorot.machine`, `torch_version`, `torch_threads`): "
-        + "; ".join(f"{m} ({n} runs)" for m, n in p.machines),
-        f"wall time: {_duration(p.busy_ms)} of training runs (the sum of the {p.runs} runs' durations); "
-        f"{_duration(p.last_end_ms - p.first_start_ms)} elapsed from the first start ({_when(p.first_start_ms)}) to "
-        f"the last end ({_when(p.last_end_ms)}){resumed}",
-    ]
-
-
 def _study_blocks(r: StudyResults, command: str, figure_dir: str) -> list[Block]:
     name, found = r.study.name, r.found
     datasets = [d for d in found.table.datasets if any(c.n_runs for c in found.table.all_cells() if c.dataset == d)]
@@ -309,7 +274,7 @@ def _study_blocks(r: StudyResults, command: str, figure_dir: str) -> list[Block]
     commands = "\n".join([*r.commands, command])
     replayed = ", ".join(e["network"] for e in r.evidence["entries"])
     blocks += [Heading(3, "Provenance"), Paragraph(f"Commands, from the project root:\n\n```bash\n{commands}\n```"),
-               Bullets([*_provenance_items(r.provenance),
+               Bullets([*provenance_items(r.provenance),
                         f"replay record: [`{figure_dir}/{name}-evidence.json`]({figure_dir}/{name}-evidence.json), "
                         f"the configuration, code hash, data version, thread count and first-evaluation numbers of "
                         f"each cell's run ({replayed}); `python -m pytest -m slow tests/integration/test_evidence.py` "
