@@ -278,8 +278,7 @@ def _study_blocks(r: StudyResults, command: str, figure_dir: str) -> list[Block]
                         f"replay record: [`{figure_dir}/{name}-evidence.json`]({figure_dir}/{name}-evidence.json), "
                         f"the configuration, code hash, data version, thread count and first-evaluation numbers of "
                         f"each cell's run ({replayed}); `python -m pytest -m slow tests/integration/test_evidence.py` "
-                        f"trains the Tanh and Tanh N cells again to that evaluation and requires the same numbers, "
-                        f"bit for bit"])]
+                        f"trains each of them again to that evaluation and requires the same numbers, bit for bit"])]
     return blocks
 
 
