@@ -86,8 +86,9 @@ def test_verdicts_json_has_every_claim_with_its_status(built):
     verdicts = {v["id"]: v for v in json.loads((result.out / "verdicts.json").read_text())}
     assert len(verdicts) == 23
     assert verdicts["fig2_sigmoid_saturation"]["status"] == "reproduced"
-    assert verdicts["fig2_sigmoid_recovery_depth4"]["status"] == "not reproduced"  # stays at 0.03
-    assert verdicts["fig2_sigmoid_no_recovery_depth5"]["status"] == "reproduced"
+    # Still at 0.03 at the end, but the runs are far shorter than Figure 2's (its net comes back around epoch 100).
+    assert verdicts["fig2_sigmoid_recovery_depth4"]["status"] == "not decided"
+    assert verdicts["fig2_sigmoid_no_recovery_depth5"]["status"] == "not decided"
     assert verdicts["pretraining_dae_no_saturation"]["status"] == "not decided"  # 3 seeds of 3 against 0 of 3:
     assert "needs 6 seeds of each" in verdicts["pretraining_dae_no_saturation"]["evidence"]  # Fisher's p = 0.1
     assert "DAE pre-training: noise 0.25" in verdicts["pretraining_dae_no_saturation"]["scale"]

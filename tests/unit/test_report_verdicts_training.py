@@ -16,12 +16,14 @@ DENSE = [0, 1, 2, 4, 8, 16, 25, 50, 75, 100]  # the engine's log-spaced early pr
 RECOVERS = [0.5, 0.4, 0.2, 0.05, 0.02, 0.02, 0.03, 0.1, 0.15, 0.2]
 STAYS = [0.5, 0.4, 0.2, 0.05, 0.02, 0.01, 0.01, 0.01, 0.01, 0.02]
 NEVER = [0.5] * 10
+#: The same probes in a run as long as the paper's Figure 2 (its top layer comes back around 2 million updates).
+LONG = [25_000 * s for s in DENSE]
 
 
 def sigmoid(top, depth=4, seed=0, network="Sigmoid", lr=0.1, lower=0.5, steps=DENSE):
     values = {f"L{i}/act_mean": [lower if k else 0.5 for k in range(len(steps))] for i in range(1, depth)}
     values[f"L{depth}/act_mean"] = top
-    run = rec(network, values, depth=depth, seed=seed, steps=steps)
+    run = rec(network, values, depth=depth, seed=seed, steps=steps, updates=steps[-1])
     return replace(run, lr=lr, run_id=f"{run.run_id}-{lr:g}")
 
 
@@ -72,21 +74,24 @@ def test_majority_of_seeds_decides_a_rate():
 def test_depth_4_and_5_side_by_side():
     v = V.sigmoid_top_layer_saturates(grid(sigmoid(RECOVERS), sigmoid(STAYS, depth=5)))
     assert v.numbers["depth 5"]["lr 0.1"]["saturates"] and v.numbers["depth 4"]["lr 0.1"]["recovers"]
-    five = V.sigmoid_depth5_does_not_recover(grid(sigmoid(RECOVERS), sigmoid(STAYS, depth=5)))
+    five = V.sigmoid_depth5_does_not_recover(grid(sigmoid(RECOVERS, steps=LONG), sigmoid(STAYS, depth=5, steps=LONG)))
     assert five.status == V.REPRODUCED and "depth 4" in five.numbers
 
 
 def test_sigmoid_depth_4_recovers():
     assert V.sigmoid_top_layer_recovers(grid(sigmoid(RECOVERS))).status == V.REPRODUCED
-    v = V.sigmoid_top_layer_recovers(grid(sigmoid(STAYS)))
+    v = V.sigmoid_top_layer_recovers(grid(sigmoid(STAYS, steps=LONG)))
     assert v.status == V.NOT_REPRODUCED and "it recovers at 0" in v.evidence
+    short = V.sigmoid_top_layer_recovers(grid(sigmoid(STAYS)))  # 100 updates: Figure 2's net had not come back yet
+    assert short.status == V.NOT_DECIDED and "end at 100 updates" in short.evidence and "epoch 100" in short.evidence
     never = V.sigmoid_top_layer_recovers(grid(sigmoid(NEVER)))
     assert never.status == V.NOT_DECIDED and "nothing to recover from" in never.evidence
     assert V.sigmoid_top_layer_recovers(grid(sigmoid(RECOVERS, depth=5))).status == V.NOT_RUN
 
 
 def test_sigmoid_depth_5_does_not_recover():
-    assert V.sigmoid_depth5_does_not_recover(grid(sigmoid(STAYS, depth=5))).status == V.REPRODUCED
+    assert V.sigmoid_depth5_does_not_recover(grid(sigmoid(STAYS, depth=5, steps=LONG))).status == V.REPRODUCED
+    assert V.sigmoid_depth5_does_not_recover(grid(sigmoid(STAYS, depth=5))).status == V.NOT_DECIDED  # 100 updates
     assert V.sigmoid_depth5_does_not_recover(grid(sigmoid(RECOVERS, depth=5))).status == V.NOT_REPRODUCED
     never = V.sigmoid_depth5_does_not_recover(grid(sigmoid(NEVER, depth=5)))
     assert never.status == V.NOT_DECIDED  # today: not reproduced
