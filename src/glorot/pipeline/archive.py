@@ -35,6 +35,7 @@ from mlflow.entities import Metric, Param, RunTag
 
 from glorot.atomic import atomic_write
 from glorot.errors import GlorotError
+from glorot.pipeline.metrics_logger import METRICS_PER_BATCH
 from glorot.pipeline.runs import is_finished
 from glorot.pipeline.store import store_label
 from glorot.pipeline.tracking import Tracker
@@ -44,7 +45,6 @@ INDEX = "sweep.json"
 ARTIFACTS = ("test_correct.npy", "diagnostics.npz")
 #: Tags that name things of the exporting store: the parent (given anew), the trained model.
 STORE_TAGS = ("mlflow.parentRunId", "mlflow.runName", "mlflow.log-model.history", "model_uri")
-BATCH = 1000  # MLflow's log_batch takes at most 1000 metrics (100 params) per call
 
 
 @dataclass(frozen=True)
@@ -152,11 +152,11 @@ def _create(tracker: Tracker, run: dict, tags: dict[str, str], files: dict[str, 
     run_id = client.create_run(tracker.experiment_id, start_time=run["start_time"], run_name=run["run_name"],
                                tags=tags).info.run_id
     try:
-        for params in _batches([Param(k, v) for k, v in run["params"].items()], 100):
+        for params in _batches([Param(k, v) for k, v in run["params"].items()], 100):  # MLflow's limit per call
             client.log_batch(run_id, params=params)
         points = [Metric(key, value, timestamp, step) for key, history in run["metrics"].items()
                   for step, timestamp, value in history]
-        for metrics in _batches(points, BATCH):
+        for metrics in _batches(points, METRICS_PER_BATCH):
             client.log_batch(run_id, metrics=metrics)
         if files:
             with tempfile.TemporaryDirectory() as tmp:
