@@ -45,8 +45,9 @@ from prefect import flow, get_run_logger, runtime, task  # noqa: E402
 from prefect.artifacts import (create_link_artifact, create_markdown_artifact, create_progress_artifact,  # noqa: E402
                                update_progress_artifact)
 from prefect.deployments import run_deployment  # noqa: E402
+from prefect.exceptions import TerminationSignal  # noqa: E402
 from prefect.futures import PrefectFuture, as_completed  # noqa: E402
-from prefect.states import Failed, State  # noqa: E402
+from prefect.states import Cancelled, Failed, State  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from prefect.utilities.urls import url_for  # noqa: E402
 
@@ -61,6 +62,7 @@ from glorot.pipeline.runs import run_configurations  # noqa: E402
 from glorot.pipeline.summary import format_rows  # noqa: E402
 from glorot.pipeline.sweep import Sweep, configs_from_json, group_label, set_threads  # noqa: E402
 from glorot.pipeline.server_lock import first_start_lock  # noqa: E402
+from glorot.pipeline.stopping import Stopped, stop_on_signals  # noqa: E402
 from glorot.pipeline.watchdog import stop_with_this_process  # noqa: E402
 
 hush_tracking_setup()
@@ -108,12 +110,15 @@ def train_task(configs: list[TrainConfig], study: str, tracking_uri: str, parent
     """Train a group of configurations (one batched model, or one alone) and record each in
     MLflow, tagged with this flow run's id (``prefect.flow_run_id``), reporting every evaluation
     (:func:`prefect_progress`); retried on transient failures (finished members are skipped on a
-    retry). A :class:`GlorotError` fails it with its one line, without a traceback."""
+    retry). A :class:`GlorotError` fails it with its one line, without a traceback; a requested
+    stop (:mod:`glorot.pipeline.stopping`) cancels it."""
     try:
         return run_configurations(configs, study, tracking_uri, parent_id, root, data_dir,
                                   on_progress=prefect_progress(study), tags={"prefect.flow_run_id": str(runtime.flow_run.id)})
     except GlorotError as e:
         return Failed(message=str(e), data=e)
+    except Stopped as e:
+        return Cancelled(message=str(e))
 
 
 def name_train_run() -> str:
@@ -171,8 +176,9 @@ def run_groups(job: Sweep, groups: list[list[TrainConfig]], deployment: str | No
                on_done=lambda done, failed: None) -> int:
     """Run ``groups``, ``parallel`` in flight at once (a task runner of that many threads, whatever
     the flow's own: a deployment's flow runs a nightly with the concurrency it was given); returns
-    how many configurations failed (:func:`count_failed`)."""
-    with ThreadPoolTaskRunner(max_workers=parallel) as runner:
+    how many configurations failed (:func:`count_failed`). Ctrl-C or SIGTERM stops the groups
+    trained here at their next checkpoints before the signal ends the sweep (:mod:`glorot.pipeline.stopping`)."""
+    with stop_on_signals(), ThreadPoolTaskRunner(max_workers=parallel) as runner:
         return count_failed({submit(runner, job, members, deployment): len(members) for members in groups}, on_done)
 
 
@@ -266,6 +272,10 @@ def sweep(study: str | None = None, params_file: str = "params.yaml", deployment
         return result
     except GlorotError as e:
         return Failed(message=str(e), data=e)
+    except (KeyboardInterrupt, TerminationSignal):
+        if job is not None and job.parent_id:
+            job.tracker.stopped(job.parent_id)  # the same command continues it
+        raise
     finally:
         if job is not None:
             job.release()

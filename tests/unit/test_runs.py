@@ -32,7 +32,7 @@ def tracker(tmp_path):
 
 def _killed_run(tracker, parent, config, root, monkeypatch):
     """Train ``config`` under ``parent`` until just after its second checkpoint; returns its run id."""
-    class Dying(runs.Checkpointer):
+    class Dying(runs.StoppingCheckpointer):
         saves = 0
 
         def save(self, config, state):
@@ -41,7 +41,7 @@ def _killed_run(tracker, parent, config, root, monkeypatch):
             if Dying.saves == 2:
                 raise Killed
 
-    monkeypatch.setattr(runs, "Checkpointer", Dying)
+    monkeypatch.setattr(runs, "StoppingCheckpointer", Dying)
     with pytest.raises(Killed):
         run_configuration(config, "runs", tracker.uri, parent, root, None, checkpoint_every=10)
     monkeypatch.undo()

@@ -21,12 +21,13 @@ import torch
 from glorot.atomic import atomic_write_text
 from glorot.config import TrainConfig, build_config
 from glorot.data.sources import DataBundle
-from glorot.engine import Checkpointer, group_key, train_group
+from glorot.engine import group_key, train_group
 from glorot.errors import GlorotError
 from glorot.pipeline.links import run_url
 from glorot.pipeline.progress import OnProgress, ProgressLogger, print_progress
 from glorot.pipeline.provenance import code_hash, config_key, versioned_data
 from glorot.pipeline.metrics_logger import MlflowLogger
+from glorot.pipeline.stopping import Stopped, StoppingCheckpointer, check
 from glorot.pipeline.store import store_digest
 from glorot.pipeline.tracking import Tracker, system_metrics, transient
 
@@ -101,7 +102,8 @@ def _train(tracker: Tracker, members: list[_Member], data: DataBundle, data_vers
     """Train ``members`` as one group and finish their runs, reporting each evaluation to
     ``on_progress``; a member that does not fit this machine (:func:`fits_here`) fails them all,
     as a user error (not retried, :func:`retryable`). On any error the runs not yet finished are
-    marked failed (their checkpoints stay, to resume from, by the same runs only)."""
+    marked failed, on a requested stop (:mod:`glorot.pipeline.stopping`) stopped; their checkpoints
+    stay, to resume from, by the same runs only."""
     pending = list(members)
     done = []
     try:
@@ -115,9 +117,10 @@ def _train(tracker: Tracker, members: list[_Member], data: DataBundle, data_vers
                                         "torch_threads": str(torch.get_num_threads())})
         loggers = [ProgressLogger(MlflowLogger(tracker.client, m.run_id), m.config, on_progress, m.run_id,
                                   run_url(tracker.uri, tracker.experiment_id, m.run_id)) for m in members]
-        checkpointers = [Checkpointer(m.folder, checkpoint_every or m.config.eval_every,
-                                      owner={"run_id": m.run_id, "code": code_hash(), "data": data_version})
-                         for m in members]
+        owner = {"code": code_hash(), "data": data_version}
+        checkpointers = StoppingCheckpointer.group([m.folder for m in members],
+                                                   [checkpoint_every or m.config.eval_every for m in members],
+                                                   [{"run_id": m.run_id, **owner} for m in members])
         with system_metrics(tracker, [m.run_id for m in members]):
             runs = train_group([m.config for m in members], data, loggers, False, checkpointers)
         for m, (net, result) in zip(members, runs):
@@ -125,6 +128,10 @@ def _train(tracker: Tracker, members: list[_Member], data: DataBundle, data_vers
             pending.remove(m)
             shutil.rmtree(m.folder, ignore_errors=True)  # the checkpoint, run.json and any temp file of a killed write
             done.append((m, _summary(m.run_id, m.config, resumed=m.resumed, **result.summary())))
+    except Stopped:
+        for m in pending:
+            tracker.stopped(m.run_id)
+        raise
     except BaseException as e:
         for m in pending:
             tracker.fail(m.run_id, f"{type(e).__name__}: {e}")
@@ -177,6 +184,7 @@ def run_configurations(configs: list[TrainConfig], study: str, tracking_uri: str
     """
     if not configs:
         return []
+    check()  # a group that a stopped sweep's task runner still starts: nothing to open
     if len({group_key(c) for c in configs}) != 1:
         raise GlorotError("run_configurations needs configurations of one group (see glorot.engine.group_key)")
     tracker = Tracker(tracking_uri, study, root)

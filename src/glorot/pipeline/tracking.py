@@ -222,6 +222,17 @@ class Tracker(ModelRegistry, RunArtifacts):
         """Set (or overwrite) tags of a run, e.g. how an attempt was executed."""
         self.client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
 
+    def stopped(self, run_id: str) -> None:
+        """Mark a run KILLED, stopped on request (:mod:`glorot.pipeline.stopping`): a child at a
+        checkpoint, or a sweep's parent. A stop is not a failed attempt: the count of attempts
+        that :meth:`reopen` raised is lowered again."""
+        tags = self.client.get_run(run_id).data.tags
+        stop = [RunTag("status", "stopped")]
+        if "glorot.attempts" in tags:
+            stop.append(RunTag("glorot.attempts", str(int(tags["glorot.attempts"]) - 1)))
+        self.client.log_batch(run_id, tags=stop)
+        self.client.set_terminated(run_id, "KILLED")
+
     def fail(self, run_id: str, message: str) -> None:
         """Mark a run FAILED with the error that stopped it."""
         self.client.set_tag(run_id, "status", "failed")
