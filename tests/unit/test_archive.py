@@ -3,7 +3,11 @@ report reads of the imported sweep is what it read of the exported one, a sweep 
 imported runs instead of training them again, and an import is whole per run and can be repeated."""
 
 import io
+import os
+import subprocess
+import sys
 import tarfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -133,6 +137,17 @@ def test_the_command_exports_and_imports(exported, tmp_path, monkeypatch, capsys
     assert "imported 4 run(s) of study t" in capsys.readouterr().out
     assert main(["archive", "import", str(tmp_path / "none.tar.xz"), "--params", str(tmp_path / "params.yaml")]) == 2
     assert capsys.readouterr().err.startswith("glorot: error: no archive at ")
+
+
+def test_an_import_into_a_new_store_says_one_line_and_nothing_of_mlflow_s_set_up(exported, tmp_path):
+    sweep, tmp, _ = exported
+    archive = tmp / "t.tar.xz"
+    (tmp_path / "params.yaml").write_text(sweep.params.read_text())
+    proc = subprocess.run([str(Path(sys.executable).parent / "glorot"), "archive", "import", str(archive)],
+                          cwd=tmp_path, capture_output=True, text=True,
+                          env=dict(os.environ, MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path / 'new.db'}"))
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert len(proc.stdout.splitlines()) == 1 and proc.stdout.startswith("imported 4 run(s) of study t")
 
 
 def test_endpoints_keep_the_first_and_last_probe():

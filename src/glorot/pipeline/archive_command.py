@@ -24,7 +24,10 @@ def cmd_archive(args: argparse.Namespace) -> int:
     root = args.params.parent
     name = params.get_study(args.study, check_machine=False).name if args.action == "export" else None
     from glorot.pipeline.archive import export_sweep, import_sweep, read_archive  # MLflow: after the checks
+    from glorot.pipeline.progress import hush_tracking_setup
     from glorot.pipeline.tracking import Tracker, resolve_uri
+
+    hush_tracking_setup()  # a new store's set-up lines ("Creating initial MLflow database tables...")
 
     uri = resolve_uri(params.tracking_uri, root)
     if name is not None:
