@@ -27,6 +27,10 @@ def test_a_tiny_initlab_sweep_publishes_its_figures_and_verdicts(tmp_path, monke
     section = (out.parent / "results" / "lab.md").read_text()
     for stem in ("initlab_signal_gradient_by_layer", "initlab_jacobian_spectra"):
         assert (out.parent / "results" / f"lab-{stem}.png").is_file() and f"lab-{stem}.png" in section
+    # Table 1 holds trained networks only: the init-only part (depth 3, and the tanh nets at 20) is not in it
+    assert "Table 1: Shapeset-3x2, 3 hidden layers" not in section and "at initialisation only (0 updates)" in section
+    table = section.split("### Table 1: Shapeset-3x2, 20 hidden layers of 8 units")[1].split("###")[0]
+    assert "| relu/he |" in table and "| Relu N |" in table and "| Tanh N |" not in table
     for claim_id, source in CLAIMS.items():
         assert source in section or f"`{claim_id}`" in section
     rows = {source: next(line for line in section.splitlines() if source in line and "| **" in line)

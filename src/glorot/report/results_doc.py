@@ -153,7 +153,7 @@ def _table_blocks(t: DepthTable, dataset: str, networks: Sequence[str]) -> list[
               *([f"within {target:g} points"] if target is not None else []), f"p against the column's best",
               f"differs at p < {ALPHA}"]
     rows = [_table_row(t.cell(n, dataset), t.significance[dataset], target) for n in networks
-            if t.cell(n, dataset).n_runs]
+            if t.cell(n, dataset).trained]
     if not rows:
         return []
     width = _values(w for n in networks for w in t.cell(n, dataset).widths)
@@ -220,7 +220,7 @@ def _missed_targets(r: StudyResults) -> list[str]:
             sig, target = t.significance[dataset], TARGET_POINTS.get(dataset)
             where = _title(dataset) + ("" if len(r.found.table.tables) == 1 else f", {_layers(t.depth)}")
             for cell in (t.cell(n, dataset) for n in r.found.table.networks):
-                if not cell.ok:
+                if not (cell.ok and cell.trained):
                     continue
                 if target is not None and cell.like_for_like and cell.diff_pct is not None \
                         and abs(cell.diff_pct) > target:
@@ -261,6 +261,10 @@ def _study_blocks(r: StudyResults, command: str, figure_dir: str) -> list[Block]
                            *([Paragraph(f"**Design** (params.yaml): {r.study.description}")] if r.study.description
                              else []),
                            Paragraph(f"**Scale**: {scale_text(r)}."), Paragraph(_decides(_own(found.verdicts), "It"))]
+    if any(c.n_runs and not c.trained for c in found.table.all_cells()):
+        blocks.append(Paragraph("Its networks measured at initialisation only (0 updates) are not in Table 1: an "
+                                "untrained network's error is chance, nothing to set beside the paper's; they feed "
+                                "the figures and verdicts of the diagnostics at initialisation."))
     for t in found.table.tables:
         for dataset in datasets:
             blocks += _table_blocks(t, dataset, found.table.networks)

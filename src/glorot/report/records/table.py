@@ -66,6 +66,12 @@ class Cell:
         return self.state == OK
 
     @property
+    def trained(self) -> bool:
+        """Whether the cell's runs trained (more than 0 updates): Table 1 is of trained networks, and
+        a study's runs at initialisation only (Figures 6-8) have chance errors, nothing to set beside it."""
+        return any(u > 0 for u in self.updates_run)
+
+    @property
     def like_for_like(self) -> bool:
         """Whether the paper's value is for this depth (5 hidden layers)."""
         return self.depth == PAPER_DEPTH
