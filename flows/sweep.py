@@ -312,13 +312,16 @@ def run(args, concurrency: int) -> int:
 
 def main(argv: list[str] | None = None, checked=None) -> int:
     """``python flows/sweep.py``: the sweep of the arguments ``argv`` (or those already ``checked``,
-    with their concurrency); a problem is one line on stderr and exit status 2."""
+    with their concurrency); a problem is one line on stderr and exit status 2, Ctrl-C status 130."""
     args, concurrency = checked or checked_arguments(argv, ROOT)
     try:
         return run(args, concurrency)
     except GlorotError as e:
         print(f"glorot: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C, once the runs have stopped at their checkpoints (glorot.pipeline.stopping)
+        print("glorot: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
-"""Stopping a real sweep (``glorot sweep``: Prefect's temporary server, a SQLite MLflow store) with
-SIGTERM, then Ctrl-C (SIGINT): each time the training stops at its next checkpoint instead of running
-to its end, the sweep ends by the signal (SIGTERM) or with status 130 (SIGINT), its runs end KILLED with status ``stopped``
-(not failed, and no attempt spent), and the same command continues the same MLflow run from the
-checkpoint. The study's one run is far too long to finish within the test: only a stop ends it."""
+"""Stopping a real sweep (Prefect's temporary server, a SQLite MLflow store): ``glorot sweep`` with
+SIGTERM, then ``python flows/sweep.py`` with Ctrl-C (SIGINT). Each time the training stops at its
+next checkpoint instead of running to its end, the sweep ends by the signal (SIGTERM) or with
+status 130 (SIGINT), its runs end KILLED with status ``stopped`` (not failed, and no attempt
+spent), and the sweep run again continues the same MLflow run from the checkpoint. The study's one run is far too long to finish within the test: only a stop ends it."""
 
 import signal
 import subprocess
@@ -43,10 +43,10 @@ def _experiment(client):
     return experiment.experiment_id if experiment else None
 
 
-def _stop(project, home, sig, client, started_after: int):
-    """Start the sweep, wait until its run has checkpointed past ``started_after`` updates, send
+def _stop(project, home, sig, client, started_after: int, command: list[str]):
+    """Start the sweep with ``command``, wait until its run has checkpointed past ``started_after`` updates, send
     ``sig``; returns the sweep's exit status, stderr and the checkpointed update."""
-    proc = subprocess.Popen([str(BIN / "glorot"), "sweep", "--study", "tiny", "--concurrency", "1"], cwd=project,
+    proc = subprocess.Popen([*command, "--study", "tiny", "--concurrency", "1"], cwd=project,
                             env=env(PREFECT_HOME=home, OMP_NUM_THREADS="1"), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
 
@@ -73,7 +73,7 @@ def test_a_signalled_sweep_stops_at_a_checkpoint_and_the_same_command_continues_
     home = prefect_home(tmp_path / "prefect-home")
     client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
     client.search_experiments()  # the store exists before the sweep opens it, for the first wait's reads
-    rc, stderr = _stop(project, home, signal.SIGTERM, client, 0)
+    rc, stderr = _stop(project, home, signal.SIGTERM, client, 0, [str(BIN / "glorot"), "sweep"])
     assert rc == -signal.SIGTERM, stderr[-3000:]  # ended by the signal, once the run had stopped
     assert "Failed" not in stderr and "Traceback" not in stderr
     assert "glorot: SIGTERM: stopping; each run stops after its next checkpoint" in stderr
@@ -85,8 +85,8 @@ def test_a_signalled_sweep_stops_at_a_checkpoint_and_the_same_command_continues_
     stopped_at = max(m.step for m in client.get_metric_history(first.info.run_id, "valid/error"))
     assert list(project.glob("checkpoints/*/checkpoint.pt")), "the checkpoint to continue from"
 
-    rc, stderr = _stop(project, home, signal.SIGINT, client, stopped_at)
-    assert rc == 130 and "Traceback" not in stderr, stderr[-3000:]
+    rc, stderr = _stop(project, home, signal.SIGINT, client, stopped_at, [str(BIN / "python"), "flows/sweep.py"])
+    assert rc == 130 and "Traceback" not in stderr and "\nglorot: interrupted\n" in stderr, stderr[-3000:]
     assert "glorot: SIGINT: stopping" in stderr and "continuing sweep" in stderr
     again = _child(client, _experiment(client))
     assert again.info.run_id == first.info.run_id and again.info.status == "KILLED"
