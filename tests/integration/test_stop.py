@@ -46,7 +46,8 @@ def _experiment(client):
 def _stop(project, home, sig, client, started_after: int, command: list[str]):
     """Start the sweep with ``command``, wait until its run has checkpointed past ``started_after`` updates, send
     ``sig``; returns the sweep's exit status, stderr and the checkpointed update."""
-    proc = subprocess.Popen([*command, "--study", "tiny", "--concurrency", "1"], cwd=project,
+    # one torch thread: a second only spins on a busy machine (tests/integration/test_faults.py)
+    proc = subprocess.Popen([*command, "--study", "tiny", "--concurrency", "1", "--threads", "1"], cwd=project,
                             env=env(PREFECT_HOME=home, OMP_NUM_THREADS="1"), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
 
