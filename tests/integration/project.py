@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from .servers import own_environ
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
@@ -50,8 +52,9 @@ def make_project(dest: Path, study: dict | None = None, git: bool = False) -> Pa
 
 
 def env(**extra: str) -> dict[str, str]:
-    """The test's environment with this venv's tools first on PATH and no telemetry."""
-    return dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", PREFECT_SERVER_ANALYTICS_ENABLED="false",
+    """The test's environment (:func:`~.servers.own_environ`: no tracking URI but one in ``extra``)
+    with this venv's tools first on PATH and no telemetry."""
+    return dict(own_environ(), PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", PREFECT_SERVER_ANALYTICS_ENABLED="false",
                 DO_NOT_TRACK="1", **extra)
 
 

@@ -66,9 +66,16 @@ def mlflow_server(tmp: Path):
         yield uri
 
 
+def own_environ() -> dict[str, str]:
+    """This test process's environment less ``MLFLOW_TRACKING_URI``: ``mlflow.set_tracking_uri``
+    exports the variable, so an earlier test's in-process tracker would otherwise point a command
+    started now at that test's store. A command that needs a store is given its own."""
+    return {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+
+
 def prefect_env(tmp: Path, api_url: str | None = None) -> dict[str, str]:
     """An environment whose Prefect home (database, settings) is a temp folder."""
-    env = dict(os.environ, PREFECT_HOME=str(tmp / "prefect-home"), PREFECT_SERVER_ANALYTICS_ENABLED="false",
+    env = dict(own_environ(), PREFECT_HOME=str(tmp / "prefect-home"), PREFECT_SERVER_ANALYTICS_ENABLED="false",
                DO_NOT_TRACK="1", PREFECT_LOGGING_LEVEL="INFO")
     if api_url:
         env["PREFECT_API_URL"] = api_url

@@ -15,7 +15,7 @@ import pytest
 from glorot.pipeline.tracking import Tracker
 
 from .project import BIN, make_project
-from .servers import free_port, process, wait_healthy
+from .servers import free_port, own_environ, process, wait_healthy
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +25,7 @@ def test_ui_serves_the_project_store(tmp_path):
     tracker = Tracker(f"sqlite:///{project / 'mlflow.db'}", "tiny", project)
     parent = tracker.start_parent({"note": "ui test"})
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env = own_environ()
     env["PATH"] = "/usr/bin:/bin"  # not activated: the ui must not rely on `mlflow` being on PATH
     log = tmp_path / "ui.log"
     with process([str(BIN / "glorot"), "ui", "--port", str(port)], log, env=env, cwd=project) as proc:
