@@ -47,9 +47,11 @@ def _stop(project, home, sig, client, started_after: int, command: list[str]):
     """Start the sweep with ``command``, wait until its run has checkpointed past ``started_after`` updates, send
     ``sig``; returns the sweep's exit status, stderr and the checkpointed update."""
     # one torch thread: a second only spins on a busy machine (tests/integration/test_faults.py)
+    # SIGINT as a terminal's Ctrl-C finds it, even where the tests run as a background job (which ignores it)
     proc = subprocess.Popen([*command, "--study", "tiny", "--concurrency", "1", "--threads", "1"], cwd=project,
                             env=env(PREFECT_HOME=home, OMP_NUM_THREADS="1"), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
     def checkpointed():
         experiment = _experiment(client)
