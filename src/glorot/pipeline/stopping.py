@@ -68,15 +68,15 @@ class StoppingCheckpointer(Checkpointer):
     """
 
     def __init__(self, folder: str | Path, every: int, owner: dict[str, str] | None = None,
-                 member: int = 0, saved: dict[int, int] | None = None, size: int = 1) -> None:
+                 member: int = 0, saved: set[int] | None = None, size: int = 1) -> None:
         super().__init__(folder, every, owner)
         self.member, self.size = member, size
-        self.saved = {} if saved is None else saved  # shared by the group: member -> update saved since the request
+        self.saved = set() if saved is None else saved  # shared by the group: the members saved since the request
 
     @classmethod
     def group(cls, folders: list[Path], every: list[int], owners: list[dict[str, str]]) -> list[StoppingCheckpointer]:
         """One checkpointer per member of a group, sharing what they saved since a request."""
-        saved: dict[int, int] = {}
+        saved: set[int] = set()
         return [cls(f, e, o, k, saved, len(folders)) for k, (f, e, o) in enumerate(zip(folders, every, owners))]
 
     def save(self, config: TrainConfig, state: TrainState) -> None:
@@ -84,7 +84,7 @@ class StoppingCheckpointer(Checkpointer):
             check()
         super().save(config, state)
         if _requested.is_set():
-            self.saved[self.member] = state.update
+            self.saved.add(self.member)
             if len(self.saved) == self.size:
                 check()
 
