@@ -10,6 +10,7 @@ from glorot.config import build_config
 from glorot.errors import GlorotError
 from glorot.paper.nets import MLP
 from glorot.pipeline.metrics_logger import MlflowLogger
+from glorot.pipeline.registry import champions
 from glorot.pipeline.store import store_digest
 from glorot.pipeline.tracking import Tracker, check_reachable, resolve_uri
 from glorot.engine.loop import TrainResult
@@ -292,6 +293,29 @@ def test_the_champion_is_the_network_and_rate_that_the_one_rule_chooses(tracker)
     version = tracker.client.get_model_version_by_alias(f"glorot-{tracker.study}-shapeset", "champion")
     assert version.tags["run_id"] == runs["tanh", 0.1, 1]
     assert float(version.tags["cell_valid_error"]) == pytest.approx(0.65 / 3)
+
+
+def test_runs_imported_without_a_model_count_for_the_choice_but_are_never_crowned(tracker):
+    """A sweep continued after ``glorot archive import``: its seed-0 runs carry no model. They
+    still decide the rate and the network, as in Table 1 (tanh at 0.1, 0.2 on the seed its rates
+    share, beats softsign's imported 0.3); the crown goes to the best of tanh's seeds there that has a
+    model (seed 1, not the imported seed 0), and a data set whose winner has none gets no champion."""
+    parent = tracker.start_parent({})
+    runs = {(a, lr, seed): _trial_run(tracker, parent, a, lr, seed, err)
+            for a, lr, seed, err in (("tanh", 0.1, 0, 0.20), ("tanh", 0.1, 1, 0.25), ("tanh", 0.1, 2, 0.30),
+                                     ("tanh", 0.01, 0, 0.50), ("softsign", 0.1, 0, 0.30))}
+    imported = [key for key in runs if key[2] == 0]
+    for key in imported:
+        tracker.client.delete_tag(runs[key], "model_uri")
+    net, example = MLP(3, 2, depth=1, width=4), np.zeros((2, 3), dtype=np.float32)
+    for key in (("tanh", 0.1, 1), ("tanh", 0.1, 2)):
+        tracker.set_tags(runs[key], {"model_uri": tracker.log_model(runs[key], net, example)})
+    assert tracker.register_best(parent) == {"shapeset": f"glorot-{tracker.study}-shapeset/1"}
+    version = tracker.client.get_model_version_by_alias(f"glorot-{tracker.study}-shapeset", "champion")
+    assert version.tags["run_id"] == runs["tanh", 0.1, 1]
+    assert float(version.tags["cell_valid_error"]) == pytest.approx(0.2)
+    latest = tracker.child_runs(parent)
+    assert champions([r for r in latest if r.info.run_id in {runs[k] for k in imported}]) == {}
 
 
 def test_each_study_has_its_own_registered_model_and_champion(tracker, tmp_path):

@@ -37,32 +37,39 @@ def model_name(study: str, dataset: str) -> str:
 
 def _trial(run: Any) -> Trial:
     p = run.data.params
-    finished = run.data.tags.get("status") == "completed" and "model_uri" in run.data.tags
-    return Trial(float(p["lr"]), int(p["seed"]), run.data.metrics.get("final/valid_error"), finished)
+    return Trial(float(p["lr"]), int(p["seed"]), run.data.metrics.get("final/valid_error"),
+                 run.data.tags.get("status") == "completed")
 
 
 def champions(runs: list[Any]) -> dict[str, tuple[Any, float]]:
     """Each data set's champion among the child runs ``runs`` (the latest attempt of each
     configuration), with its network's seed-mean validation error: per network (:data:`NETWORK`)
     the rate that :func:`~glorot.paper.selection.choose_lr` keeps; the network whose kept rate
-    has the lowest mean wins (ties: the first network in sorted order); of its seeds at that
-    rate, the run with the lowest validation error (ties: the smallest seed)."""
+    has the lowest mean wins (ties: the first network in sorted order), as in Table 1; of its seeds
+    at that rate that carry a trained model, the run with the lowest validation error (ties: the
+    smallest seed). Runs imported from an archive (:mod:`glorot.pipeline.archive`) carry none: they
+    count towards the choice but are never crowned, and a data set whose winning network has no
+    model at its rate has no champion."""
     cells: dict[tuple, list[Any]] = defaultdict(list)
     for run in runs:
         if {"lr", "seed"} <= run.data.params.keys():  # not a run killed before its params were logged
             cells[(run.data.params.get("dataset"), *(run.data.params.get(k) for k in NETWORK))].append(run)
-    best: dict[str, tuple[Any, float]] = {}
+    best: dict[str, tuple[float, float, list[Any]]] = {}  # dataset -> (seed-mean, rate, runs of the network)
     for cell, members in sorted(cells.items(), key=lambda item: tuple(map(str, item[0]))):
         trials = [_trial(r) for r in members]
         try:
             lr, means = choose_lr(trials), rate_means(trials)
         except ValueError as e:
             raise GlorotError(f"cannot choose the champion of {cell[0]}: network {cell[1:]}: {e}") from None
-        if lr is None or (cell[0] in best and best[cell[0]][1] <= means[lr]):
-            continue
-        chosen = [(t.valid_error, t.seed, r) for t, r in zip(trials, members) if t.lr == lr]
-        best[cell[0]] = (min(chosen, key=lambda c: c[:2])[2], means[lr])
-    return best
+        if lr is not None and (cell[0] not in best or means[lr] < best[cell[0]][0]):
+            best[cell[0]] = (means[lr], lr, members)
+    crowned = {}
+    for dataset, (mean, lr, members) in best.items():
+        with_model = [(t.valid_error, t.seed, r) for t, r in zip(map(_trial, members), members)
+                      if t.lr == lr and "model_uri" in r.data.tags]
+        if with_model:
+            crowned[dataset] = (min(with_model, key=lambda c: c[:2])[2], mean)
+    return crowned
 
 
 class ModelRegistry:
