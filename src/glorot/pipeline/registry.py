@@ -8,6 +8,9 @@ One registered model per study and data set, so that the alias compares like wit
 
 from __future__ import annotations
 
+import contextlib
+import io
+import sys
 import threading
 from collections import defaultdict
 from collections.abc import Callable
@@ -28,6 +31,19 @@ CHAMPION = "champion"  # the alias of each study's and data set's best model so 
 CELL_ERROR_TAG = "cell_valid_error"  # a version's network's seed-mean validation error at its chosen rate
 NETWORK = ("activation", "init", "depth", "width")  # what a network is, apart from its rate and seed
 _MODEL_LOGGING = threading.Lock()  # mlflow.pytorch.log_model traces with process-global torch state
+#: What ``mlflow.register_model`` prints on stderr as it goes: the sweep's own line names the versions.
+_REGISTRATION_CHATTER = ("Successfully registered model", "Registered model", "Created version")
+
+
+def _register_model(model_uri: str, name: str, tags: dict[str, str]) -> str:
+    """``mlflow.register_model`` without its progress lines (:data:`_REGISTRATION_CHATTER`); any
+    other line it prints still reaches stderr. Returns the new version."""
+    printed = io.StringIO()
+    with contextlib.redirect_stderr(printed):
+        version = mlflow.register_model(model_uri, name, tags=tags).version
+    sys.stderr.writelines(line for line in printed.getvalue().splitlines(keepends=True)
+                          if not line.startswith(_REGISTRATION_CHATTER))
+    return str(version)
 
 
 def model_name(study: str, dataset: str) -> str:
@@ -117,8 +133,7 @@ class ModelRegistry:
             name = model_name(self.study, dataset)
             tags = {"run_id": run.info.run_id, "study": self.study, CELL_ERROR_TAG: repr(cell_error)}
             known = self.client.search_model_versions(f"name = '{name}' and tags.run_id = '{run.info.run_id}'")
-            version = str(known[0].version if known else mlflow.register_model(
-                run.data.tags["model_uri"], name, tags=tags).version)
+            version = str(known[0].version) if known else _register_model(run.data.tags["model_uri"], name, tags)
             self.client.set_model_version_tag(name, version, CELL_ERROR_TAG, repr(cell_error))
             self.crown(name, version, cell_error)
             registered[dataset] = f"{name}/{version}"
