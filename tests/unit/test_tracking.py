@@ -116,6 +116,22 @@ def test_a_store_that_cannot_be_opened_is_one_line(uri, reason, tmp_path):
     assert re.search(reason, str(error.value)) and "\n" not in str(error.value)
 
 
+def test_a_store_failing_while_a_stop_is_marked_does_not_replace_the_interrupt(tracker, monkeypatch, capsys):
+    """A sweep being stopped marks its runs KILLED (glorot.pipeline.stopping); if the store fails
+    then, the stop goes on and the user reads one line naming the run left RUNNING."""
+    from mlflow.exceptions import MlflowException
+
+    run_id = tracker.start_parent({})
+
+    def unreachable(*args, **kwargs):
+        raise MlflowException("API request to http://127.0.0.1:9/api failed\nwith retries")
+    monkeypatch.setattr(tracker.client, "log_batch", unreachable)
+    tracker.stopped(run_id)
+    assert capsys.readouterr().err == (f"glorot: could not mark run {run_id} stopped in MLflow (MlflowException: "
+                                       "API request to http://127.0.0.1:9/api failed); it stays RUNNING\n")
+    assert tracker.client.get_run(run_id).info.status == "RUNNING"
+
+
 def test_a_closed_sweep_records_how_many_configurations_failed(tracker):
     failed, passed = tracker.start_parent({}), tracker.start_parent({})
     tracker.end_parent(failed, failed=3)

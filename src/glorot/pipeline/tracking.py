@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -225,13 +226,19 @@ class Tracker(ModelRegistry, RunArtifacts):
     def stopped(self, run_id: str) -> None:
         """Mark a run KILLED, stopped on request (:mod:`glorot.pipeline.stopping`): a child at a
         checkpoint, or a sweep's parent. A stop is not a failed attempt: the count of attempts
-        that :meth:`reopen` raised is lowered again."""
-        tags = self.client.get_run(run_id).data.tags
-        stop = [RunTag("status", "stopped")]
-        if "glorot.attempts" in tags:
-            stop.append(RunTag("glorot.attempts", str(int(tags["glorot.attempts"]) - 1)))
-        self.client.log_batch(run_id, tags=stop)
-        self.client.set_terminated(run_id, "KILLED")
+        that :meth:`reopen` raised is lowered again. Called while the sweep is being interrupted:
+        a store that fails now does not replace the interrupt, it is one line on stderr (the run
+        stays RUNNING, and the same command still continues it)."""
+        try:
+            tags = self.client.get_run(run_id).data.tags
+            stop = [RunTag("status", "stopped")]
+            if "glorot.attempts" in tags:
+                stop.append(RunTag("glorot.attempts", str(int(tags["glorot.attempts"]) - 1)))
+            self.client.log_batch(run_id, tags=stop)
+            self.client.set_terminated(run_id, "KILLED")
+        except Exception as e:  # noqa: BLE001 -- any failure of the store; the interrupt goes on
+            print(f"glorot: could not mark run {run_id} stopped in MLflow ({first_line(e)}); it stays RUNNING",
+                  file=sys.stderr)
 
     def fail(self, run_id: str, message: str) -> None:
         """Mark a run FAILED with the error that stopped it."""
