@@ -123,9 +123,16 @@ def weight_gradient_std(panels: list[RunPanel], path: str | Path) -> Path:
     return _save(fig, path)
 
 
+#: A panel whose errors span this factor or more is drawn on a log scale: MNIST's trained networks
+#: (about 2%) and a network at chance (about 89%) on one linear axis would draw the four that learn
+#: as one line along the bottom.
+LOG_SPAN = 10.0
+
+
 def test_error_curves(panels: list[CurvePanel], path: str | Path) -> Path:
     """Figures 11-12: test error (%) against updates, one line per network (the mean over seeds, and
-    the band the seeds span), one panel per data set."""
+    the band the seeds span), one panel per data set; a log scale where its errors span
+    :data:`LOG_SPAN` or more."""
     fig = Figure(figsize=(7, 3.8 * len(panels)), layout="constrained")
     for k, panel in enumerate(panels):
         ax = fig.add_subplot(len(panels), 1, k + 1)
@@ -133,8 +140,12 @@ def test_error_curves(panels: list[CurvePanel], path: str | Path) -> Path:
             line, = ax.plot(curve.updates, curve.values, marker="o", ms=3, label=curve.label)
             if curve.low:
                 ax.fill_between(curve.updates, curve.low, curve.high, color=line.get_color(), alpha=0.15, lw=0)
+        errors = [e for curve in panel.curves for e in (*curve.values, *curve.low)]
+        log = min(errors) > 0 and max(errors) >= LOG_SPAN * min(errors)
+        if log:
+            ax.set_yscale("log")
         ax.set_xlabel("updates (mini-batches of 10)")
-        ax.set_ylabel("test error (%)")
+        ax.set_ylabel("test error (%, log scale)" if log else "test error (%)")
         ax.set_title(panel.title, fontsize=9)
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
