@@ -91,6 +91,19 @@ def test_mnist_splits_shapes_and_manifest(mnist_files, tmp_path):
     assert files["train-images-idx3-ubyte.gz"]["verified_by"] == "official MD5 of the .gz file"
 
 
+def test_runs_record_the_training_set_size_of_an_image_set_and_none_for_shapeset(mnist_files, tmp_path):
+    """The ``train_n`` tag lets the published page count epochs from the runs alone, wherever it is
+    regenerated (docs/results.md's Scale line); Shapeset-3x2 is an online stream and has none."""
+    from glorot.pipeline.provenance import versioned_data
+
+    mnist.build(tmp_path / "data" / "mnist", mnist_files["folder"], valid_n=30)
+    config = build_config(dataset="mnist", depth=1, width=16, updates=20, eval_every=10, probe_every=0, device="cpu")
+    _, tags = versioned_data(config, tmp_path, "data")
+    assert (tags["train_n"], tags["valid_n"], tags["test_n"]) == ("90", "30", "30")
+    _, tags = versioned_data(build_config(depth=1, width=16, updates=20, valid_size=50, test_size=50), tmp_path, None)
+    assert "train_n" not in tags and tags["valid_n"] == "50"
+
+
 def test_mnist_is_deterministic_and_accepts_unpacked_and_recompressed_copies(mnist_files, tmp_path):
     first = mnist.build(tmp_path / "a", mnist_files["folder"], valid_n=30)
     again = mnist.build(tmp_path / "b", mnist_files["folder"], valid_n=30)

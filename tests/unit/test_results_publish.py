@@ -18,7 +18,7 @@ from glorot.pipeline.replay import replay
 from glorot.pipeline.study import load_params
 from glorot.report import collect
 from glorot.report.evidence import load_evidence
-from glorot.report.publish import MAX_FIGURE_BYTES, check_finished, gather, shrink_png
+from glorot.report.publish import MAX_FIGURE_BYTES, check_finished, gather, shrink_png, train_sizes
 from glorot.report.records import Run, Series, Sweep
 from glorot.report.results_doc import _lr_text, write_results
 from tiny_sweep import run_tiny_sweep, start_tiny_sweep
@@ -169,6 +169,19 @@ def test_the_page_is_marked_generated_and_shows_scale_and_decided_claims(page):
     assert ("it decides 1 of the paper's claims (1 reproduced, 0 not reproduced), leaves 5 not decided at this "
             "scale, and does not run the other 16") in md  # the MNIST study's bullet; Figure 5 is not its own
     assert "It decides 1 claim(s): " in md and "It does not decide 5: " in md
+
+
+def test_epochs_are_counted_from_the_runs_record_else_from_the_prepared_set(tmp_path):
+    """A page regenerated where the image set is not prepared still counts its epochs: the runs
+    recorded their training-set size (tag ``train_n``); older runs fall back on the manifest."""
+    recorded = [Run("a", "Tanh", dataset="mnist", train_n=50_000), Run("b", "Tanh", dataset="shapeset")]
+    assert train_sizes(["mnist", "shapeset"], recorded, tmp_path / "nowhere") == {"mnist": 50_000}
+    older = [Run("a", "Tanh", dataset="mnist")]
+    assert train_sizes(["mnist"], older, tmp_path / "nowhere") == {"mnist": None}
+    (tmp_path / "mnist" / "train").mkdir(parents=True)
+    (tmp_path / "mnist" / "train" / "manifest.json").write_text('{"n": 700}')
+    assert train_sizes(["mnist"], older, tmp_path) == {"mnist": 700}
+    assert train_sizes(["mnist"], recorded, tmp_path) == {"mnist": 50_000}
 
 
 def test_a_fixed_experiment_is_judged_once_not_credited_to_each_study(page):

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from glorot.config import TrainConfig
 from glorot.data.defaults import prepare_command
-from glorot.data.store import file_digest
+from glorot.data.store import MANIFEST_FILE, file_digest, load_manifest
 from glorot.errors import GlorotError
 
 if TYPE_CHECKING:
@@ -131,7 +131,8 @@ def versioned_data(config: TrainConfig, root: str | Path = ".",
                    data_dir: str | None = "data") -> tuple[DataBundle, dict[str, str]]:
     """The data ``config`` trains on, checked against ``dvc.lock``, and the tags that record
     their version and the code's: ``data_version`` (DVC's hash, else the content hash),
-    ``data_version_source``, ``data_content_hash``, ``valid_n``, ``test_n``, ``git_commit``,
+    ``data_version_source``, ``data_content_hash``, ``valid_n``, ``test_n``, ``train_n`` (an image
+    set's training images, from its manifest; none for Shapeset's online stream), ``git_commit``,
     ``glorot.code_hash`` and :func:`machine_tags`.
     ``data_dir`` None: Shapeset's fixed sets generated in memory, versioned by content."""
     from glorot.data.sources import load_data  # here, not above: tagging and keying runs need no torch
@@ -143,7 +144,9 @@ def versioned_data(config: TrainConfig, root: str | Path = ".",
             if dvc_version := _version(outs.get(path)):
                 verify_dvc_output(root, path, outs[path])
     data = load_data(config, Path(root) / data_dir if data_dir else None)
+    train = Path(root) / data_dir / config.dataset / "train" if data_dir else None
     return data, {
+        **({"train_n": str(load_manifest(train)["n"])} if train and (train / MANIFEST_FILE).is_file() else {}),
         "data_version": dvc_version or data.version,
         "data_version_source": "dvc.lock" if dvc_version else "content-hash",
         "data_content_hash": data.version,

@@ -70,7 +70,7 @@ def champions(runs: list[Any]) -> dict[str, tuple[Any, float]]:
     for run in runs:
         if {"lr", "seed"} <= run.data.params.keys():  # not a run killed before its params were logged
             cells[(run.data.params.get("dataset"), *(run.data.params.get(k) for k in NETWORK))].append(run)
-    best: dict[str, tuple[float, float, list[Any]]] = {}  # dataset -> (seed-mean, rate, runs of the network)
+    best: dict[str, tuple[float, float, list[tuple[Trial, Any]]]] = {}  # dataset -> (seed-mean, rate, its runs)
     for cell, members in sorted(cells.items(), key=lambda item: tuple(map(str, item[0]))):
         trials = [_trial(r) for r in members]
         try:
@@ -78,11 +78,10 @@ def champions(runs: list[Any]) -> dict[str, tuple[Any, float]]:
         except ValueError as e:
             raise GlorotError(f"cannot choose the champion of {cell[0]}: network {cell[1:]}: {e}") from None
         if lr is not None and (cell[0] not in best or means[lr] < best[cell[0]][0]):
-            best[cell[0]] = (means[lr], lr, members)
+            best[cell[0]] = (means[lr], lr, list(zip(trials, members)))
     crowned = {}
     for dataset, (mean, lr, members) in best.items():
-        with_model = [(t.valid_error, t.seed, r) for t, r in zip(map(_trial, members), members)
-                      if t.lr == lr and "model_uri" in r.data.tags]
+        with_model = [(t.valid_error, t.seed, r) for t, r in members if t.lr == lr and "model_uri" in r.data.tags]
         if with_model:
             crowned[dataset] = (min(with_model, key=lambda c: c[:2])[2], mean)
     return crowned

@@ -85,7 +85,7 @@ class StudyResults:
     found: Findings
     runs: list[Run]
     provenance: Provenance
-    train_sizes: dict[str, int | None]  # prepared training set per image set (None: not found)
+    train_sizes: dict[str, int | None]  # training images per image set, as recorded or prepared (None: unknown)
     # (file stem, caption, drawing) of Figures 11-12, and of the init lab's figures for a study that ran it
     figures: tuple[tuple[str, str, Callable[[Path], Path]], ...]
     commands: tuple[str, ...]
@@ -138,12 +138,16 @@ def read_provenance(source: StudySource, children: Sequence[Any]) -> Provenance:
         other_attempts=len(children) - len(mine))
 
 
-def train_sizes(datasets: Sequence[str], data_dir: str | Path) -> dict[str, int | None]:
-    """Images in each prepared image set's training split (its manifest), None when it is not
-    there; Shapeset-3x2 has none (an online stream: every mini-batch is new)."""
+def train_sizes(datasets: Sequence[str], runs: Sequence[Run], data_dir: str | Path) -> dict[str, int | None]:
+    """Images in each image set's training split: as the runs recorded it (tag ``train_n``), else
+    from the prepared set's manifest (runs made before the tag), None when neither has it;
+    Shapeset-3x2 has none (an online stream: every mini-batch is new)."""
     sizes: dict[str, int | None] = {}
     for dataset in datasets:
         if dataset == "shapeset":
+            continue
+        if recorded := {x.train_n for x in runs if x.dataset == dataset and x.train_n}:
+            sizes[dataset] = max(recorded)
             continue
         try:
             sizes[dataset] = int(load_manifest(Path(data_dir) / dataset / "train")["n"])
@@ -184,7 +188,7 @@ def gather(source: StudySource, study: StudyConfig, data_dir: str | Path, params
                        figures_initlab.drawings(found.records, source.histograms) if draw)
     children = source.tracker.child_runs(source.parent_id)
     return StudyResults(study, found, list(source.runs), read_provenance(source, children),
-                        train_sizes(study.datasets, data_dir), drawn,
+                        train_sizes(study.datasets, found.records, data_dir), drawn,
                         study_commands(study.name, study.datasets, params_file),
                         evidence_record(study, found.records, children))
 

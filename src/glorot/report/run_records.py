@@ -33,7 +33,7 @@ def run_record(run: Any) -> Run:
         status=tags.get("status", run.info.status.lower()),
         diverged_at=_int(tags.get("diverged_at")),
         valid_error=m.get("final/valid_error"), test_error=m.get("final/test_error"),
-        valid_n=_int(tags.get("valid_n")), test_n=_int(tags.get("test_n")),
+        valid_n=_int(tags.get("valid_n")), test_n=_int(tags.get("test_n")), train_n=_int(tags.get("train_n")),
         data_version=tags.get("data_version"), git_commit=tags.get("git_commit"),
         config_key=tags.get("glorot.config_key", run.info.run_id),
         pretrain_noise=config.pretrain_noise, pretrain_updates=config.pretrain_updates,

@@ -83,6 +83,7 @@ class Run:
     test_error: float | None = None
     valid_n: int | None = None
     test_n: int | None = None
+    train_n: int | None = None
     data_version: str | None = None
     git_commit: str | None = None
     config_key: str = ""
