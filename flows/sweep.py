@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 from glorot.errors import GlorotError
@@ -44,15 +45,17 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 from prefect import flow, get_run_logger, runtime, task  # noqa: E402
 from prefect.artifacts import (create_link_artifact, create_markdown_artifact, create_progress_artifact,  # noqa: E402
                                update_progress_artifact)
+from prefect.client.orchestration import get_client  # noqa: E402
+from prefect.client.schemas.objects import FlowRun  # noqa: E402
 from prefect.deployments import run_deployment  # noqa: E402
 from prefect.exceptions import TerminationSignal  # noqa: E402
 from prefect.futures import PrefectFuture, as_completed  # noqa: E402
-from prefect.states import Cancelled, Failed, State  # noqa: E402
+from prefect.states import Cancelled, Cancelling, Failed, State  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from prefect.utilities.urls import url_for  # noqa: E402
 
 from glorot.config import TrainConfig  # noqa: E402
-from glorot.pipeline.orchestration import (FLOW_RUN_POLL_S, FLOW_RUN_RETRIES, RETRY_DELAY_S, SWEEP_FLOW,  # noqa: E402
+from glorot.pipeline.orchestration import (CANCEL_WAIT_S, FLOW_RUN_POLL_S, FLOW_RUN_RETRIES, RETRY_DELAY_S, SWEEP_FLOW,  # noqa: E402
                                            TASK_RETRIES, TRAIN_FLOW, FlowRunCrashed, OneLineUserErrors, artifact_key,
                                            build_report, check_parallelism, done_line, fan_out, sweep_run_name,
                                            train_run_name, unfinished, worth_retrying)
@@ -62,7 +65,8 @@ from glorot.pipeline.runs import run_configurations  # noqa: E402
 from glorot.pipeline.summary import format_rows  # noqa: E402
 from glorot.pipeline.sweep import Sweep, configs_from_json, group_label, set_threads  # noqa: E402
 from glorot.pipeline.server_lock import first_start_lock  # noqa: E402
-from glorot.pipeline.stopping import Stopped, stop_on_signals  # noqa: E402
+from glorot.pipeline.stopping import (LOCAL_STOP, REMOTE_STOP, Stopped, stop_on_signals, stop_on_sigterm,  # noqa: E402
+                                      stop_requested)
 from glorot.pipeline.watchdog import stop_with_this_process  # noqa: E402
 
 hush_tracking_setup()
@@ -137,7 +141,9 @@ def train_config(configs: list[dict], study: str, tracking_uri: str, parent_id: 
     task's one line as its message, which the sweep that waits for it reports."""
     set_threads(threads)
     members = configs_from_json(configs)
-    done = train_task(members, study, tracking_uri, parent_id, root, data_dir, group_label(members), return_state=True)
+    with stop_on_sigterm():  # the worker cancelling this flow run: the runs end stopped, not failed
+        done = train_task(members, study, tracking_uri, parent_id, root, data_dir, group_label(members),
+                          return_state=True)
     return done if done.is_completed() else Failed(message=done.message, data=done.result(raise_on_failure=False))
 
 
@@ -145,21 +151,45 @@ def train_config(configs: list[dict], study: str, tracking_uri: str, parent_id: 
       task_run_name="remote {label}")
 def remote_task(deployment: str, parameters: dict, label: str) -> dict | State:
     """Run one group of configurations as a flow run of ``deployment`` on its work pool and wait
-    for it (``run_deployment`` waits by itself), logging its name, id, end and UI address; tried
-    again if the flow run crashed (its process died), not if it failed."""
+    for it (:func:`await_flow_run`), logging its name, id, end and UI address; tried again if the
+    flow run crashed (its process died), not if it failed, nor once the sweep is stopping."""
     name = train_run_name(parameters["study"], label)
     get_run_logger().info(f"submitting flow run {name!r} to {deployment}")
-    run = run_deployment(deployment, parameters=parameters, flow_run_name=name, poll_interval=FLOW_RUN_POLL_S)
+    run = await_flow_run(run_deployment(deployment, parameters=parameters, flow_run_name=name, timeout=0))
     address = url_for(run)
     state = run.state.name if run.state else "unknown"
     get_run_logger().info(f"flow run {run.name!r} ({run.id}) of {deployment} ended {state}"
                           + (f": {address}" if address else ""))
+    if stop_requested():
+        return Cancelled(message=unfinished(run.name, deployment, state, "the sweep was stopped"))
     if run.state and run.state.is_crashed():
         raise FlowRunCrashed(f"flow run {run.name} of {deployment} crashed: {run.state.message}")
     if not run.state or not run.state.is_completed():
         message = unfinished(run.name, deployment, state, run.state.message if run.state else None)
         return Failed(message=message, data=GlorotError(message))
     return {"flow_run_id": str(run.id), "state": state}
+
+
+def await_flow_run(run: FlowRun) -> FlowRun:
+    """``run`` once it has ended, read every :data:`FLOW_RUN_POLL_S` seconds. Once the sweep is
+    asked to stop (:mod:`glorot.pipeline.stopping`), the flow run is cancelled, as ``prefect
+    flow-run cancel`` does (one not yet started is cancelled at once, one running is left to its
+    worker to stop), and waited for at most :data:`CANCEL_WAIT_S` seconds more."""
+    with get_client(sync_client=True) as client:
+        deadline = None
+        while not (run.state and run.state.is_final()):
+            if stop_requested() and deadline is None:
+                deadline = time.monotonic() + CANCEL_WAIT_S
+                state = Cancelled if run.state and run.state.is_scheduled() else Cancelling
+                client.set_flow_run_state(run.id, state(message="the sweep that submitted it was stopped"))
+                get_run_logger().info(f"cancelling flow run {run.name!r} ({run.id}): the sweep was stopped")
+            elif deadline is not None and time.monotonic() > deadline:
+                get_run_logger().warning(f"flow run {run.name!r} ({run.id}) is still {run.state.name} "
+                                         f"{CANCEL_WAIT_S:.0f} s after its cancellation: not waiting for it")
+                return run
+            time.sleep(FLOW_RUN_POLL_S)
+            run = client.read_flow_run(run.id)
+    return run
 
 
 def submit(runner: ThreadPoolTaskRunner, job: Sweep, members: list[TrainConfig],
@@ -178,7 +208,8 @@ def run_groups(job: Sweep, groups: list[list[TrainConfig]], deployment: str | No
     the flow's own: a deployment's flow runs a nightly with the concurrency it was given); returns
     how many configurations failed (:func:`count_failed`). Ctrl-C or SIGTERM stops the groups
     trained here at their next checkpoints before the signal ends the sweep (:mod:`glorot.pipeline.stopping`)."""
-    with stop_on_signals(), ThreadPoolTaskRunner(max_workers=parallel) as runner:
+    with stop_on_signals(effect=REMOTE_STOP if deployment else LOCAL_STOP), \
+            ThreadPoolTaskRunner(max_workers=parallel) as runner:
         return count_failed({submit(runner, job, members, deployment): len(members) for members in groups}, on_done)
 
 

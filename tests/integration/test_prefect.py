@@ -287,3 +287,51 @@ def test_a_killed_flow_run_is_retried_and_resumes_from_its_checkpoint(scaled_out
         states = sorted(r.state.type.value for r in _runs_of(prefect_client, deployment.id)
                         if r.parameters["study"] == "slow")
     assert states == ["COMPLETED", "CRASHED"]
+
+
+def test_a_stopped_sweep_cancels_its_flow_runs_instead_of_waiting_for_them(scaled_out):
+    """Ctrl-C on a sweep that fans out to a deployment, while its flow run trains a configuration
+    of hours: the sweep cancels the flow run (not retried as a crash), the worker stops its
+    process, and the sweep ends with status 130 instead of waiting for the training to end."""
+    import signal
+
+    tmp, project = scaled_out["tmp"], scaled_out["project"]
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["studies"]["endless"] = dict(tiny.TINY_STUDY, networks=["Tanh"], updates=100_000_000, eval_every=2000,
+                                        probe_every=2000)
+    (project / "endless.yaml").write_text(yaml.safe_dump(params))
+    env = dict(servers.prefect_env(tmp, scaled_out["api"]), MLFLOW_TRACKING_URI=scaled_out["mlflow_uri"])
+    log, before = tmp / "endless-sweep.log", set(project.glob("checkpoints/*/checkpoint.pt"))
+    with open(log, "wb") as out:  # SIGINT as a terminal's Ctrl-C finds it, even in a background job
+        sweep = subprocess.Popen([str(servers.BIN / "python"), str(project / "flows" / "sweep.py"), "--params",
+                                  "endless.yaml", "--study", "endless", "--deployment", TRAIN], env=env, stdout=out,
+                                 stderr=subprocess.STDOUT, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 240
+        while not set(project.glob("checkpoints/*/checkpoint.pt")) - before and time.monotonic() < deadline:
+            assert sweep.poll() is None, _tail(log)
+            time.sleep(0.3)
+        assert _flow_run_processes(), f"no flow run is training\n{_tail(log)}"
+        sweep.send_signal(signal.SIGINT)
+        assert sweep.wait(timeout=240) == 130, f"{_tail(log)}\n{_tail(tmp / 'worker.log')}"
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+    text = log.read_text()
+    assert "SIGINT: stopping; the flow runs it submitted are cancelled" in text, text[-3000:]
+    assert "glorot: interrupted" in text
+    with _client(scaled_out["api"]) as prefect_client:
+        deployment = prefect_client.read_deployment_by_name(TRAIN)
+        states = [r.state.type.value for r in _runs_of(prefect_client, deployment.id)
+                  if r.parameters["study"] == "endless"]
+    assert states == ["CANCELLED"], f"one flow run, cancelled, never retried\n{_tail(tmp / 'worker.log')}"
+    deadline = time.monotonic() + 60
+    while _flow_run_processes() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not _flow_run_processes(), "the worker left the cancelled flow run's process training"
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(scaled_out["mlflow_uri"])
+    runs = client.search_runs([client.get_experiment_by_name("glorot-endless").experiment_id])
+    assert sorted((r.data.tags["glorot.kind"], r.info.status, r.data.tags["status"]) for r in runs) == [
+        ("config", "KILLED", "stopped"), ("sweep", "KILLED", "stopped")], "stopped, not failed: the same command continues"

@@ -144,3 +144,31 @@ def test_a_signal_whose_previous_action_was_the_default_ends_with_its_status():
     """)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 128 + signal.SIGTERM
+
+
+def test_sigterm_in_a_deployments_flow_run_stops_its_training_at_once_and_says_so():
+    """The worker cancelling a flow run sends SIGTERM: within :func:`stop_on_sigterm` it raises
+    Stopped where the training is (its runs end stopped, not failed); the handler is put back after."""
+    script = textwrap.dedent("""
+        import os, signal, time
+        from glorot.pipeline import stopping
+        before = signal.getsignal(signal.SIGTERM)
+        try:
+            with stopping.stop_on_sigterm():
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(30)
+                print("not stopped")
+        except stopping.Stopped as e:
+            print("stopped:", e)
+        print(signal.getsignal(signal.SIGTERM) is before)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    first, second = proc.stdout.splitlines()
+    assert first.startswith("stopped: stopped by SIGTERM (its flow run was cancelled)") and second == "True"
+
+
+def test_a_sweep_of_a_deployment_says_its_flow_runs_are_cancelled():
+    script = SIGNALLED.replace("stopping.stop_on_signals()", "stopping.stop_on_signals(effect=stopping.REMOTE_STOP)")
+    proc = subprocess.run([sys.executable, "-c", script, "once"], capture_output=True, text=True, timeout=120)
+    assert proc.stderr.startswith("glorot: SIGTERM: stopping; the flow runs it submitted are cancelled"), proc.stderr

@@ -25,6 +25,9 @@ FLOW_RUN_RETRIES = 1
 RETRY_DELAY_S = 10
 #: How often a sweep reads the state of a training flow run it waits for, in seconds.
 FLOW_RUN_POLL_S = 2.0
+#: How long a stopped sweep waits for the training flow runs it cancelled to end, in seconds (a
+#: process worker gives a cancelled flow run's process 30 s after SIGTERM before it kills it).
+CANCEL_WAIT_S = 120.0
 
 
 class FlowRunCrashed(RuntimeError):

@@ -14,6 +14,11 @@ signal then does what it did before (Prefect's handler, or a ``KeyboardInterrupt
 runs have stopped. The same command continues the sweep from those checkpoints. A second signal
 stops at once: the process exits, the checkpoints on disk are whole (they are written
 atomically) and the runs resume from them, as after a kill.
+
+A sweep that fans its groups out to a deployment trains nothing here: the stop cancels the
+flow runs it waits for instead (``flows/sweep.py``), and their workers stop them with SIGTERM,
+which :func:`stop_on_sigterm` turns into a stop at once (the runs end stopped, not failed, and
+resume from their last checkpoints).
 """
 
 from __future__ import annotations
@@ -32,6 +37,11 @@ from glorot.engine.checkpoint import Checkpointer, TrainState
 
 #: The signals that request a stop.
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: What a requested stop does to the runs trained in this process (the first signal's line).
+LOCAL_STOP = "each run stops after its next checkpoint"
+#: What it does to the flow runs of a deployment that a sweep waits for (``flows/sweep.py``).
+REMOTE_STOP = ("the flow runs it submitted are cancelled (their workers stop them; the runs resume from their "
+               "last checkpoints)")
 
 _requested = threading.Event()
 
@@ -89,9 +99,9 @@ class StoppingCheckpointer(Checkpointer):
                 check()
 
 
-def _handler(previous: Any, say: Callable[[str], None]) -> Callable[[int, Any], None]:
-    """The handler of one signal: the first requests a stop and then hands the signal on to
-    ``previous``; a second exits at once."""
+def _handler(previous: Any, say: Callable[[str], None], effect: str) -> Callable[[int, Any], None]:
+    """The handler of one signal: the first requests a stop (``effect``: what it does to the
+    runs) and then hands the signal on to ``previous``; a second exits at once."""
 
     def handle(signum: int, frame: Any) -> None:
         name = signal.Signals(signum).name
@@ -99,7 +109,7 @@ def _handler(previous: Any, say: Callable[[str], None]) -> Callable[[int, Any], 
             say(f"glorot: {name} again: stopped at once; the runs resume from their last checkpoints")
             os._exit(128 + signum)
         request_stop()
-        say(f"glorot: {name}: stopping; each run stops after its next checkpoint, and the same command "
+        say(f"glorot: {name}: stopping; {effect}, and the same command "
             f"continues the sweep from there ({name} again to stop at once)")
         if callable(previous):
             previous(signum, frame)
@@ -110,10 +120,11 @@ def _handler(previous: Any, say: Callable[[str], None]) -> Callable[[int, Any], 
 
 
 @contextmanager
-def stop_on_signals(say: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True)
-                    ) -> Iterator[None]:
+def stop_on_signals(say: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
+                    effect: str = LOCAL_STOP) -> Iterator[None]:
     """Within the block, SIGINT and SIGTERM stop the runs of this process gracefully (module
-    docstring), each signal's own handler taking over once they have stopped; outside the main
+    docstring; ``effect`` says what the stop does to them), each signal's own handler taking
+    over once they have stopped; outside the main
     thread, where signals cannot be handled, nothing changes, and a signal this process ignores
     (SIGINT in a background job) stays ignored. Leaving the block clears the request."""
     if threading.current_thread() is not threading.main_thread():
@@ -121,10 +132,30 @@ def stop_on_signals(say: Callable[[str], None] = lambda line: print(line, file=s
         return
     previous = {s: signal.getsignal(s) for s in SIGNALS if signal.getsignal(s) != signal.SIG_IGN}
     for s, handler in previous.items():
-        signal.signal(s, _handler(handler, say))
+        signal.signal(s, _handler(handler, say, effect))
     try:
         yield
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
         _requested.clear()
+
+
+@contextmanager
+def stop_on_sigterm() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`Stopped` where the main thread is: what a
+    deployment's flow run trains under, whose worker cancels it with SIGTERM (its training runs
+    in the main thread, so no checkpoint can be waited for). Outside the main thread nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(signum: int, frame: Any) -> None:
+        raise Stopped("stopped by SIGTERM (its flow run was cancelled): the same sweep continues it from its last "
+                      "checkpoint")
+
+    previous = signal.signal(signal.SIGTERM, handle)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
