@@ -6,6 +6,8 @@ import numpy as np
 import torch
 import pytest
 
+from mlflow.tracking import MlflowClient
+
 from glorot.config import build_config
 from glorot.errors import GlorotError
 from glorot.paper.nets import MLP
@@ -36,6 +38,65 @@ def test_resumed_logger_skips_steps_already_flushed(tracker):
     again.flush()
     for key in ("a", "b"):
         assert sorted(m.step for m in tracker.client.get_metric_history(run_id, key)) == list(range(6))
+
+
+class _Killed(BaseException):
+    """The process dying mid-call: nothing after it runs, nothing catches it."""
+
+
+def _kill_on(monkeypatch, cls, name, calls=1):
+    """Make ``cls.name`` die on its ``calls``-th call, the earlier ones running as usual."""
+    real, seen = getattr(cls, name), []
+
+    def dying(*args, **kwargs):
+        seen.append(1)
+        if len(seen) == calls:
+            raise _Killed
+        return real(*args, **kwargs)
+    monkeypatch.setattr(cls, name, dying)
+
+
+def _replay(tracker, run_id, steps):
+    logger = MlflowLogger(tracker.client, run_id)
+    for step in steps:
+        logger.log_metrics({"a": step, "b": -step}, step)
+    logger.flush()
+    return logger
+
+
+@pytest.mark.parametrize("where", ["between a batch's metrics and its tag", "between two batches"])
+def test_a_run_killed_while_flushing_logs_each_step_once_after_its_resume(tracker, monkeypatch, where):
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+    import glorot.pipeline.metrics_logger as metrics_logger
+    run_id = tracker.start_child(None, build_config(depth=1, width=4), {})
+    _replay(tracker, run_id, range(3))
+    with monkeypatch.context() as m:
+        if where == "between two batches":  # two steps per batch: the second call dies before it sends
+            m.setattr(metrics_logger, "METRICS_PER_BATCH", 4)
+            _kill_on(m, MlflowClient, "log_batch", calls=2)
+        else:  # MLflow commits the metrics, then dies before the tag
+            _kill_on(m, SqlAlchemyStore, "_set_tags")
+        with pytest.raises(_Killed):
+            _replay(tracker, run_id, range(3, 9))
+    resumed = _replay(tracker, run_id, range(3, 12))  # from the checkpoint at step 2
+    assert resumed.flushed_through == 11
+    for key in ("a", "b"):
+        assert sorted(m.step for m in tracker.client.get_metric_history(run_id, key)) == list(range(12))
+
+
+def test_a_run_killed_while_logging_a_pretraining_step_logs_it_once_after_its_restart(tracker, monkeypatch):
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+    run_id = tracker.start_child(None, build_config(depth=1, width=4), {})
+    first = MlflowLogger(tracker.client, run_id)
+    first.log_pretraining({"pretrain/L1": 0.5}, 0)
+    with monkeypatch.context() as m:
+        _kill_on(m, SqlAlchemyStore, "_set_tags")
+        with pytest.raises(_Killed):
+            first.log_pretraining({"pretrain/L1": 0.25}, 1)
+    again = MlflowLogger(tracker.client, run_id)
+    for step in range(3):
+        again.log_pretraining({"pretrain/L1": 0.5 ** (step + 1)}, step)
+    assert sorted(m.step for m in tracker.client.get_metric_history(run_id, "pretrain/L1")) == [0, 1, 2]
 
 
 def test_finishing_a_run_twice_logs_final_metrics_once(tracker):
