@@ -5,7 +5,6 @@ metrics, step = update count)."""
 from __future__ import annotations
 
 import time
-from itertools import groupby
 
 import mlflow
 from mlflow.entities import Metric, RunTag
@@ -22,13 +21,12 @@ class MlflowLogger:
     exactly once across kills and resumes.
 
     Metrics are buffered and sent only by :meth:`flush` (before each checkpoint and at the
-    end), in ``log_batch`` calls of whole steps, each of which also sets the run tag
-    ``glorot.flushed_through`` to the last step it holds: a step's metrics and the tag that counts
-    it go in one call, so a kill between two calls leaves the tag on the last step sent. A
-    resumed run re-creates the steps after its checkpoint; those already sent (up to that tag)
-    are dropped instead of logged twice. MLflow's SQL store commits one call's metrics and its
-    tag one after the other, so a kill between the two leaves a batch sent but not counted: a new
-    logger's first flush is therefore looked up before it is sent (:meth:`_log_once`). If the tracking
+    end), in ``log_batch`` calls whose last one also sets the run tag ``glorot.flushed_through``
+    to the highest step sent. A resumed run re-creates the steps after its checkpoint; those
+    already sent (up to that tag) are dropped instead of logged twice. A kill inside a flush
+    can leave metrics sent that the tag does not count (between two calls, or inside one:
+    MLflow's SQL store commits a call's metrics and its tag one after the other), so a new
+    logger's first flush leaves out what the store holds already (:meth:`_not_sent`). If the tracking
     server is unreachable, :meth:`flush` keeps the buffer and retries for ``patience``
     seconds, then fails the run with one line; rerunning it resumes from the last checkpoint.
     """
@@ -50,7 +48,10 @@ class MlflowLogger:
         if step <= self.pretrain_through:
             return
         now = int(time.time() * 1000)
-        self._log_once([Metric(k, float(v), now, step) for k, v in metrics.items()], self.PRETRAIN_TAG)
+        sent = [Metric(k, float(v), now, step) for k, v in metrics.items()]
+        if self.PRETRAIN_TAG in self._unchecked:
+            sent = self._not_sent(sent)
+        self.client.log_batch(self.run_id, metrics=sent, tags=[RunTag(self.PRETRAIN_TAG, str(step))])
         self.pretrain_through = step
         self._unchecked.discard(self.PRETRAIN_TAG)
 
@@ -70,7 +71,7 @@ class MlflowLogger:
         deadline, delay = time.monotonic() + self.patience, 1.0
         while True:
             try:
-                self._send()
+                self._send(through)
                 break
             except (mlflow.exceptions.MlflowException, OSError) as e:
                 if time.monotonic() + delay > deadline:
@@ -82,33 +83,19 @@ class MlflowLogger:
         self.flushed_through, self._pending = through, []
         self._unchecked.discard(self.TAG)
 
-    def _send(self) -> None:
+    def _send(self, through: int) -> None:
         # Batches already sent by an earlier, failed attempt are sent again: MLflow keeps one
         # row per (key, timestamp, step, value), so a repeat of the same Metric adds nothing.
-        for batch in _whole_steps(self._pending):
-            self._log_once(batch, self.TAG)
+        if self.TAG in self._unchecked:
+            self._pending = self._not_sent(self._pending)
+        batches = [self._pending[i:i + METRICS_PER_BATCH] for i in range(0, len(self._pending), METRICS_PER_BATCH)]
+        for batch in batches[:-1]:
+            self.client.log_batch(self.run_id, metrics=batch)
+        self.client.log_batch(self.run_id, metrics=batches[-1] if batches else [], tags=[RunTag(self.TAG, str(through))])
 
-    def _log_once(self, metrics: list[Metric], tag: str) -> None:
-        """One ``log_batch`` of ``metrics`` (whole steps) that sets ``tag`` to their last step.
-        The first flush (or pre-training step) of a new logger may repeat what a killed process
-        sent without its tag: the (key, step) pairs the store holds already are left out of it."""
-        last = metrics[-1].step
-        if tag in self._unchecked:
-            held = {(m.key, m.step) for key in {m.key for m in metrics}
-                    for m in self.client.get_metric_history(self.run_id, key)}
-            metrics = [m for m in metrics if (m.key, m.step) not in held]
-        self.client.log_batch(self.run_id, metrics=metrics, tags=[RunTag(tag, str(last))])
-
-
-def _whole_steps(metrics: list[Metric]) -> list[list[Metric]]:
-    """``metrics``, in step order, cut into batches of at most ``METRICS_PER_BATCH`` that never
-    split a step. A step has 7 metrics per layer and a few for the network, so even at
-    ``MAX_DEPTH`` layers it fits one batch."""
-    batches: list[list[Metric]] = [[]]
-    for _, step in groupby(sorted(metrics, key=lambda m: m.step), key=lambda m: m.step):
-        step_metrics = list(step)
-        if len(batches[-1]) + len(step_metrics) > METRICS_PER_BATCH:
-            batches.append([])
-        batches[-1] += step_metrics
-    return [b for b in batches if b]
-
+    def _not_sent(self, metrics: list[Metric]) -> list[Metric]:
+        """``metrics`` less the (key, step) pairs the store holds already: what a killed process
+        sent after the last tag it set."""
+        held = {(m.key, m.step) for key in {m.key for m in metrics}
+                for m in self.client.get_metric_history(self.run_id, key)}
+        return [m for m in metrics if (m.key, m.step) not in held]
