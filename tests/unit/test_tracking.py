@@ -84,6 +84,18 @@ def test_a_run_killed_while_flushing_logs_each_step_once_after_its_resume(tracke
         assert sorted(m.step for m in tracker.client.get_metric_history(run_id, key)) == list(range(12))
 
 
+def test_only_a_run_that_holds_metrics_looks_up_what_it_sent_before(tracker, monkeypatch):
+    looked_up = []
+    real = MlflowClient.get_metric_history
+    monkeypatch.setattr(MlflowClient, "get_metric_history",
+                        lambda self, run_id, key: looked_up.append(key) or real(self, run_id, key))
+    run_id = tracker.start_child(None, build_config(depth=1, width=4), {})
+    _replay(tracker, run_id, range(3))
+    assert looked_up == []  # a new run: nothing a killed process could have sent
+    _replay(tracker, run_id, range(3, 6))
+    assert sorted(looked_up) == ["a", "b"]  # a resumed run: once per key, on its first flush
+
+
 def test_a_run_killed_while_logging_a_pretraining_step_logs_it_once_after_its_restart(tracker, monkeypatch):
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
     run_id = tracker.start_child(None, build_config(depth=1, width=4), {})

@@ -26,7 +26,8 @@ class MlflowLogger:
     already sent (up to that tag) are dropped instead of logged twice. A kill inside a flush
     can leave metrics sent that the tag does not count (between two calls, or inside one:
     MLflow's SQL store commits a call's metrics and its tag one after the other), so a new
-    logger's first flush leaves out what the store holds already (:meth:`_not_sent`). If the tracking
+    logger on a run that holds metrics leaves out of its first flush what the store holds
+    already (:meth:`_not_sent`); a new run's logger skips that lookup. If the tracking
     server is unreachable, :meth:`flush` keeps the buffer and retries for ``patience``
     seconds, then fails the run with one line; rerunning it resumes from the last checkpoint.
     """
@@ -36,11 +37,12 @@ class MlflowLogger:
 
     def __init__(self, client: MlflowClient, run_id: str, patience: float = 600.0) -> None:
         self.client, self.run_id, self.patience = client, run_id, patience
-        tags = client.get_run(run_id).data.tags
-        self.flushed_through = int(tags.get(self.TAG, -1))
-        self.pretrain_through = int(tags.get(self.PRETRAIN_TAG, -1))
+        data = client.get_run(run_id).data
+        self.flushed_through = int(data.tags.get(self.TAG, -1))
+        self.pretrain_through = int(data.tags.get(self.PRETRAIN_TAG, -1))
         self._pending: list[Metric] = []
-        self._unchecked = {self.TAG, self.PRETRAIN_TAG}  # whose next metrics a killed run may have sent
+        # whose next metrics a killed process may have sent; none where the run holds no metric yet
+        self._unchecked = {self.TAG, self.PRETRAIN_TAG} if data.metrics else set()
 
     def log_pretraining(self, metrics: dict[str, float], step: int) -> None:
         """Sent at once (pre-training has no checkpoints), each step once: the tag
